@@ -1,0 +1,7 @@
+/** The database layer: opening META_URLs, the schema, migrations, error classes, retries. */
+export { openDatabase, parseMetaUrl, MetaUrlError, MetaUnavailableError, type OpenDatabase, type MetaUrl, type OpenDatabaseOptions } from './open-database.js';
+export { DirLockedError } from './dir-lock.js';
+export { migrateToLatest, appliedMigrations, SCHEMA_VERSION } from './migrate.js';
+export { sqlState, isRetryableConflict, isUniqueViolation, isConnectionLost, isUndefinedTable } from './pg-errors.js';
+export { withRetry, type RetryOptions } from './retry.js';
+export type { Database } from './schema.js';

@@ -1,0 +1,118 @@
+/**
+ * Kysely table types. Column meanings (the stored format) are described in
+ * migrations/0001-initial.ts; int8 columns arrive as bigint (see open-database.ts).
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Int8 = ColumnType<bigint, bigint | number, bigint | number>;
+
+export interface VolumeTable {
+  id: number;
+  uuid: string;
+  name: string;
+  block_size: number;
+  compression: string;
+  storage: string;
+  trash_days: number;
+  format_version: number;
+  capacity: Int8;
+  inodes: Int8;
+  created_at: Int8;
+}
+
+export interface CounterTable {
+  name: string;
+  value: Int8;
+}
+
+export interface NodeTable {
+  inode: Int8;
+  type: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  atime: Int8;
+  mtime: Int8;
+  ctime: Int8;
+  nlink: number;
+  length: Int8;
+  rdev: number;
+  parent: Int8;
+}
+
+export interface EdgeTable {
+  parent: Int8;
+  name: Buffer;
+  inode: Int8;
+  type: number;
+}
+
+export interface SymlinkTable {
+  inode: Int8;
+  target: Buffer;
+}
+
+export interface XattrTable {
+  inode: Int8;
+  name: Buffer;
+  value: Buffer;
+}
+
+export interface ChunkTable {
+  inode: Int8;
+  idx: number;
+  slices: Buffer;
+  version: Generated<number>;
+}
+
+export interface SliceRefTable {
+  id: Int8;
+  size: number;
+  refs: number;
+}
+
+export interface DroppedChunkTable {
+  seq: Generated<bigint>;
+  inode: Int8;
+  slices: Buffer;
+  dropped_at: Int8;
+}
+
+export interface PendingSliceTable {
+  id: Int8;
+  size: number;
+  released_at: Int8;
+}
+
+export interface DelfileTable {
+  inode: Int8;
+  length: Int8;
+  deleted_at: Int8;
+}
+
+export interface SessionTable {
+  sid: Int8;
+  expire: Int8;
+  info: ColumnType<unknown, string, string>;
+}
+
+export interface SustainedTable {
+  sid: Int8;
+  inode: Int8;
+}
+
+export interface Database {
+  volume: VolumeTable;
+  counter: CounterTable;
+  node: NodeTable;
+  edge: EdgeTable;
+  symlink: SymlinkTable;
+  xattr: XattrTable;
+  chunk: ChunkTable;
+  slice_ref: SliceRefTable;
+  dropped_chunk: DroppedChunkTable;
+  pending_slice: PendingSliceTable;
+  delfile: DelfileTable;
+  session: SessionTable;
+  sustained: SustainedTable;
+}

@@ -1,0 +1,81 @@
+/**
+ * setattr: mode, owner, times and length. Without a length change it is one UPDATE; a length
+ * change is a transaction that also cuts the chunk lists so that no old byte beyond the new
+ * end can reappear when the file grows again.
+ */
+import { sql } from 'kysely';
+import { FsError } from '../errors.js';
+import { alignedSpace } from './counters.js';
+import { lockNodes } from './lookup.js';
+import { NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
+import { CHUNK_SIZE, encodeSliceEntry } from './slice-list.js';
+import { inTransaction, statement } from './tx.js';
+import { NODE_TYPE_CODE, type Attr, type AttrChanges } from './types.js';
+import type { Db, MetaContext } from './context.js';
+
+/** Largest file length: 2^53 - 1 would do for JS, but keep chunk indexes well inside int4. */
+export const MAX_FILE_LENGTH = 2 ** 50;
+
+function timeOf(ctx: MetaContext, t: bigint | 'now' | undefined, now: bigint): bigint | null {
+  if (t === undefined) return null;
+  return t === 'now' ? now : t;
+}
+
+async function updateAttrs(ctx: MetaContext, db: Db, ino: number, changes: AttrChanges, extra: { length?: number } = {}): Promise<NodeRow | undefined> {
+  const now = ctx.now();
+  const mode = changes.mode === undefined ? null : changes.mode & 0o7777;
+  const atime = timeOf(ctx, changes.atime, now);
+  const mtime = extra.length !== undefined && changes.mtime === undefined ? now : timeOf(ctx, changes.mtime, now);
+  const { rows } = await sql<NodeRow>`
+    UPDATE node n SET
+      mode = COALESCE(${mode}::int, mode),
+      uid = COALESCE(${changes.uid ?? null}::int, uid),
+      gid = COALESCE(${changes.gid ?? null}::int, gid),
+      atime = COALESCE(${atime}::int8, atime),
+      mtime = COALESCE(${mtime}::int8, mtime),
+      ctime = ${changes.ctime ?? now}::int8,
+      length = COALESCE(${extra.length ?? null}::int8, length)
+    WHERE inode = ${ino}
+    RETURNING ${NODE_COLUMNS_N}`.execute(db);
+  return rows[0];
+}
+
+export async function setattr(ctx: MetaContext, ino: number, changes: AttrChanges): Promise<Attr> {
+  if (changes.length === undefined) {
+    const row = await statement(() => updateAttrs(ctx, ctx.db, ino, changes));
+    if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+    return toAttr(row);
+  }
+  const length = changes.length;
+  if (!Number.isSafeInteger(length) || length < 0) throw FsError.EINVAL(`invalid length ${length}`);
+  if (length > MAX_FILE_LENGTH) throw FsError.EFBIG(`length ${length} exceeds ${MAX_FILE_LENGTH}`);
+  return inTransaction(ctx, async (tx) => {
+    const row = (await lockNodes(tx, [ino])).get(ino);
+    if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+    if (row.type === NODE_TYPE_CODE.directory) throw FsError.EISDIR(`inode ${ino} is a directory`);
+    if (row.type !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
+    const old = Number(row.length);
+    if (length < old) await cutChunks(ctx, tx, ino, length, old);
+    const updated = await updateAttrs(ctx, tx, ino, changes, { length });
+    ctx.usage.add(alignedSpace(length) - alignedSpace(old), 0);
+    return toAttr(updated as NodeRow);
+  });
+}
+
+/**
+ * Shrinking from `old` to `length`: whole chunks past the end go to deferred deletion; the
+ * chunk holding the new end gets a zero entry over [length, old) so a later extension reads
+ * zeros there.
+ */
+async function cutChunks(ctx: MetaContext, tx: Db, ino: number, length: number, old: number): Promise<void> {
+  const keep = Math.ceil(length / CHUNK_SIZE); // chunks [0, keep) survive
+  await sql`
+    WITH d AS (DELETE FROM chunk WHERE inode = ${ino} AND idx >= ${keep} RETURNING inode, slices)
+    INSERT INTO dropped_chunk (inode, slices, dropped_at) SELECT inode, slices, ${ctx.now()} FROM d`.execute(tx);
+  const pos = length % CHUNK_SIZE;
+  if (pos === 0) return;
+  const idx = keep - 1;
+  const end = Math.min(old - idx * CHUNK_SIZE, CHUNK_SIZE);
+  const zero = encodeSliceEntry({ pos, id: 0, size: 0, off: 0, len: end - pos });
+  await sql`UPDATE chunk SET slices = slices || ${zero}, version = version + 1 WHERE inode = ${ino} AND idx = ${idx}`.execute(tx);
+}

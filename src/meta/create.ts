@@ -1,0 +1,112 @@
+/**
+ * Creating names: mknod (files, FIFOs, sockets, devices), mkdir, symlink and link.
+ *
+ * A create is ONE statement: a data-modifying CTE that locks and touches the parent (only if
+ * it is a live directory), inserts the edge (the unique key (parent, name) turns a duplicate
+ * into EEXIST and rolls the whole statement back) and inserts the node. Any writer of edges
+ * under a directory holds that directory's row lock, which is what makes rmdir's emptiness
+ * check sound.
+ */
+import { sql } from 'kysely';
+import { FsError } from '../errors.js';
+import { isUniqueViolation } from '../db/index.js';
+import { alignedSpace } from './counters.js';
+import { lockNodes, missingNameError } from './lookup.js';
+import { checkNewName, showName, toAttr, type NodeRow, NODE_COLUMNS_N } from './rows.js';
+import { inTransaction, statement } from './tx.js';
+import { MAX_SYMLINK_BYTES, NODE_TYPE_CODE, type Attr, type Caller, type NodeType } from './types.js';
+import type { MetaContext } from './context.js';
+
+const S_ISGID = 0o2000;
+
+interface NewNode {
+  readonly type: NodeType;
+  readonly mode: number;
+  readonly rdev?: number;
+  readonly target?: Buffer;
+}
+
+async function createNode(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, node: NewNode): Promise<Attr> {
+  checkNewName(name);
+  const ino = await ctx.inodeIds.next();
+  const isDir = node.type === 'directory';
+  const typeCode = NODE_TYPE_CODE[node.type];
+  const mode = node.mode & 0o7777;
+  const length = node.target?.length ?? 0;
+  const target = node.target ?? null;
+  try {
+    const row = await statement(async () => {
+      const now = ctx.now();
+      // A setgid directory hands its group to new entries, and its setgid bit to new directories.
+      const { rows } = await sql<NodeRow>`
+        WITH p AS (
+          UPDATE node SET mtime = ${now}, ctime = ${now}, nlink = nlink + ${isDir ? 1 : 0}
+          WHERE inode = ${parent} AND type = ${NODE_TYPE_CODE.directory} AND nlink > 0
+          RETURNING inode, mode, gid
+        ), e AS (
+          INSERT INTO edge (parent, name, inode, type)
+          SELECT p.inode, ${name}::bytea, ${ino}::int8, ${typeCode}::smallint FROM p RETURNING inode
+        ), n AS (
+          INSERT INTO node (inode, type, mode, uid, gid, atime, mtime, ctime, nlink, length, rdev, parent)
+          SELECT ${ino}::int8, ${typeCode}::smallint,
+                 ${mode}::int | CASE WHEN ${isDir} AND (p.mode & ${S_ISGID}) <> 0 THEN ${S_ISGID} ELSE 0 END,
+                 ${caller.uid}::int, CASE WHEN (p.mode & ${S_ISGID}) <> 0 THEN p.gid ELSE ${caller.gid}::int END,
+                 ${now}::int8, ${now}::int8, ${now}::int8, ${isDir ? 2 : 1}::int, ${length}::int8, ${node.rdev ?? 0}::int, p.inode
+          FROM p JOIN e ON true
+          RETURNING *
+        ), s AS (
+          INSERT INTO symlink (inode, target) SELECT n.inode, ${target}::bytea FROM n WHERE ${target}::bytea IS NOT NULL
+        )
+        SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db);
+      return rows[0];
+    });
+    if (row === undefined) throw await missingNameError(ctx.db, parent, name);
+    ctx.usage.add(alignedSpace(length), 1);
+    return toAttr(row);
+  } catch (err) {
+    if (isUniqueViolation(err, 'edge_pkey')) throw FsError.EEXIST(`${showName(name)} exists in ${parent}`);
+    throw err;
+  }
+}
+
+export function mknod(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+  return createNode(ctx, caller, parent, name, { type, mode, rdev });
+}
+
+export function mkdir(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+  return createNode(ctx, caller, parent, name, { type: 'directory', mode });
+}
+
+export function symlink(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+  if (target.length === 0) throw FsError.ENOENT('empty symlink target');
+  if (target.length > MAX_SYMLINK_BYTES) throw FsError.ENAMETOOLONG(`symlink target of ${target.length} bytes`);
+  if (target.includes(0)) throw FsError.EINVAL('symlink target contains NUL');
+  return createNode(ctx, caller, parent, name, { type: 'symlink', mode: 0o777, target });
+}
+
+/** A new hard link: locks the parent and the inode (ascending), then adds the edge. */
+export async function link(ctx: MetaContext, ino: number, parent: number, name: Buffer): Promise<Attr> {
+  checkNewName(name);
+  try {
+    return await inTransaction(ctx, async (tx) => {
+      const locked = await lockNodes(tx, [ino, parent]);
+      const node = locked.get(ino);
+      const dir = locked.get(parent);
+      if (node === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+      if (dir === undefined) throw FsError.ENOENT(`no directory ${parent}`);
+      if (dir.type !== NODE_TYPE_CODE.directory) throw FsError.ENOTDIR(`inode ${parent} is not a directory`);
+      if (dir.nlink === 0) throw FsError.ENOENT(`directory ${parent} was removed`);
+      if (node.type === NODE_TYPE_CODE.directory) throw FsError.EPERM('hard links to directories are not allowed');
+      if (node.nlink === 0) throw FsError.ENOENT(`inode ${ino} has been unlinked`);
+      const now = ctx.now();
+      await sql`INSERT INTO edge (parent, name, inode, type) VALUES (${parent}, ${name}, ${ino}, ${node.type})`.execute(tx);
+      await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
+      const { rows } = await sql<NodeRow>`
+        UPDATE node n SET nlink = nlink + 1, ctime = ${now}, parent = 0 WHERE inode = ${ino} RETURNING ${NODE_COLUMNS_N}`.execute(tx);
+      return toAttr(rows[0] as NodeRow);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err, 'edge_pkey')) throw FsError.EEXIST(`${showName(name)} exists in ${parent}`);
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The metadata engine contract. One implementation (MetaStore, over Kysely) serves both
+ * PostgreSQL and PGlite; the difference is only the Kysely dialect chosen in db/.
+ *
+ * Every mutating method is one database transaction (or one statement) and is atomic:
+ * another engine instance (another host) sees the state before or after it, never a mix.
+ * Errors are FsError with the POSIX errno a kernel filesystem would return.
+ */
+import type {
+  Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, StatFs,
+  UnlinkResult, VolumeRecord,
+} from './types.js';
+import type { SliceEntry } from './slice-list.js';
+
+/** The slice list of one chunk and the version that compaction bumps. */
+export interface ChunkRecord {
+  readonly slices: readonly SliceEntry[];
+  /** Bumped on every change of the list (append, truncate, compaction); 0 when never written. */
+  readonly version: number;
+}
+
+/** Commit of one written slice into a chunk. */
+export interface SliceCommit {
+  readonly ino: number;
+  /** Chunk index (file offset >> CHUNK_BITS). */
+  readonly index: number;
+  readonly entry: SliceEntry;
+  /** File length after this write; the stored length only grows here. */
+  readonly length: number;
+  /** Modification time to record (default now). */
+  readonly mtime?: bigint;
+}
+
+export interface MetaEngine {
+  /** The volume record read at open. */
+  readonly volume: VolumeRecord;
+
+  getattr(ino: number): Promise<Attr>;
+  /** The inode named `name` in directory `parent` ('.' and '..' included). */
+  lookup(parent: number, name: Buffer): Promise<Attr>;
+  /** Creates a regular file, FIFO, socket or device node. EEXIST if the name is taken. */
+  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr>;
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr>;
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr>;
+  /** A new name for an existing non-directory inode. */
+  link(ino: number, parent: number, name: Buffer): Promise<Attr>;
+  readlink(ino: number): Promise<Buffer>;
+  unlink(parent: number, name: Buffer): Promise<UnlinkResult>;
+  rmdir(parent: number, name: Buffer): Promise<void>;
+  /** Atomic rename; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
+  rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags?: number): Promise<RenameResult>;
+  /** Changes attributes; a length change truncates or extends (holes read as zeros). */
+  setattr(ino: number, changes: AttrChanges): Promise<Attr>;
+  /** A page of entries after `after` (exclusive), ascending by name bytes; '.' and '..' are not listed. */
+  readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage>;
+
+  getxattr(ino: number, name: Buffer): Promise<Buffer>;
+  /** `flags`: 0, XATTR_CREATE (EEXIST if present) or XATTR_REPLACE (ENODATA if absent). */
+  setxattr(ino: number, name: Buffer, value: Buffer, flags?: number): Promise<void>;
+  listxattr(ino: number): Promise<Buffer[]>;
+  removexattr(ino: number, name: Buffer): Promise<void>;
+
+  statfs(): Promise<StatFs>;
+
+  /** The slice list of chunk `index` of `ino` (empty when never written). */
+  readChunk(ino: number, index: number): Promise<ChunkRecord>;
+  /** Appends a written slice to its chunk and grows the length: one transaction. */
+  commitSlice(commit: SliceCommit): Promise<Attr>;
+  /** A new, never used slice id (allocated from the database in batches). */
+  newSliceId(): Promise<number>;
+
+  /** This client opened `ino`: an unlink of its last link keeps it until closeInode. */
+  openInode(ino: number): void;
+  /** The matching close; the last close of an unlinked inode deletes it. */
+  closeInode(ino: number): Promise<void>;
+
+  /** Registers this client as a mount session and starts its heartbeat; returns the session id. */
+  registerSession(info: SessionInfo): Promise<number>;
+  /** Pushes this session's expiry forward. */
+  heartbeat(): Promise<void>;
+  listSessions(): Promise<SessionRow[]>;
+  /** Removes sessions whose heartbeat expired and their leftovers; returns how many. */
+  cleanExpiredSessions(now?: number): Promise<number>;
+
+  /** Writes accumulated usage counters to the database now. */
+  flushCounters(): Promise<void>;
+  /** Flushes counters, ends this session (if any: releasing what it kept open) and releases the database. */
+  close(): Promise<void>;
+}
+
+export * from './types.js';
+export type { SliceEntry } from './slice-list.js';
+
+/** Settings written by `objectfs format`. */
+export interface FormatSettings {
+  readonly name: string;
+  readonly storage: string;
+  readonly blockSize: number;
+  readonly compression: 'lz4' | 'none';
+  readonly trashDays: number;
+  readonly capacity?: number;
+  readonly inodes?: number;
+}
+
+export interface MetaOptions {
+  /** Seconds between session heartbeats (default 12). */
+  readonly heartbeatSeconds?: number;
+  /** Seconds after the last heartbeat when a session counts as dead (default 60). */
+  readonly sessionTimeoutSeconds?: number;
+  /** Milliseconds between usage-counter flushes (default 1000). */
+  readonly counterFlushMs?: number;
+  /** Maximum database connections of this engine (default 10; PGlite always 1). */
+  readonly maxConnections?: number;
+}
+
+export { openMeta, formatMeta, readVolume, type FormatResult } from './open-meta.js';
+export { NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError } from './errors.js';

@@ -1,0 +1,71 @@
+/** Reads of single inodes and names: getattr, lookup, readlink, and errno diagnosis. */
+import { sql } from 'kysely';
+import { FsError } from '../errors.js';
+import { checkName, isDot, isDotDot, NODE_COLUMNS, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
+import { NODE_TYPE_CODE, ROOT_INO, type Attr } from './types.js';
+import type { Db } from './context.js';
+
+const DIR = NODE_TYPE_CODE.directory;
+
+/** The node row of `ino`, or undefined. */
+export async function nodeRow(db: Db, ino: number): Promise<NodeRow | undefined> {
+  const { rows } = await sql<NodeRow>`SELECT ${NODE_COLUMNS} FROM node WHERE inode = ${ino}`.execute(db);
+  return rows[0];
+}
+
+export async function getattr(db: Db, ino: number): Promise<Attr> {
+  const row = await nodeRow(db, ino);
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+  return toAttr(row);
+}
+
+/** Attributes of the directory `ino`: ENOENT if absent, ENOTDIR if not a directory. */
+export async function getDirectory(db: Db, ino: number): Promise<Attr> {
+  const attr = await getattr(db, ino);
+  if (attr.type !== 'directory') throw FsError.ENOTDIR(`inode ${ino} is not a directory`);
+  return attr;
+}
+
+/**
+ * Why a name in `parent` could not be used: ENOTDIR when the parent is not a directory,
+ * ENOENT otherwise. Called only on error paths, so the fast paths pay nothing for it.
+ */
+export async function missingNameError(db: Db, parent: number, name: Buffer): Promise<FsError> {
+  const row = await nodeRow(db, parent);
+  if (row === undefined) return FsError.ENOENT(`no directory ${parent}`);
+  if (row.type !== DIR) return FsError.ENOTDIR(`inode ${parent} is not a directory`);
+  return FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
+}
+
+/** One round trip for the common case: the edge joined with its node. */
+export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr> {
+  checkName(name);
+  if (isDot(name)) return getDirectory(db, parent);
+  if (isDotDot(name)) {
+    const dir = await getDirectory(db, parent);
+    return dir.ino === ROOT_INO ? dir : getattr(db, dir.parent);
+  }
+  const { rows } = await sql<NodeRow>`
+    SELECT ${NODE_COLUMNS_N} FROM edge e JOIN node n ON n.inode = e.inode
+    WHERE e.parent = ${parent} AND e.name = ${name}`.execute(db);
+  const row = rows[0];
+  if (row === undefined) throw await missingNameError(db, parent, name);
+  return toAttr(row);
+}
+
+export async function readlink(db: Db, ino: number): Promise<Buffer> {
+  const { rows } = await sql<{ target: Buffer | null; type: number }>`
+    SELECT s.target, n.type FROM node n LEFT JOIN symlink s ON s.inode = n.inode WHERE n.inode = ${ino}`.execute(db);
+  const row = rows[0];
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+  if (row.target === null) throw FsError.EINVAL(`inode ${ino} is not a symbolic link`);
+  return row.target;
+}
+
+/** Locks the given nodes in ascending inode order and returns their fresh rows. */
+export async function lockNodes(db: Db, inos: readonly number[]): Promise<Map<number, NodeRow>> {
+  const unique = [...new Set(inos)].sort((a, b) => a - b);
+  const { rows } = await sql<NodeRow>`
+    SELECT ${NODE_COLUMNS} FROM node WHERE inode = ANY(${unique}::int8[]) ORDER BY inode FOR UPDATE`.execute(db);
+  return new Map(rows.map((r) => [Number(r.inode), r]));
+}

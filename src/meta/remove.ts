@@ -1,0 +1,99 @@
+/**
+ * Removing names: unlink and rmdir, and what happens to an inode that loses its last link.
+ *
+ * Locking: read the edge, lock parent and child in ascending inode order, then delete the
+ * edge only if it still points at the same child (else the transaction reruns).
+ */
+import { sql } from 'kysely';
+import { FsError } from '../errors.js';
+import { alignedSpace } from './counters.js';
+import { lockNodes, missingNameError } from './lookup.js';
+import { checkName, isDot, isDotDot, RaceDetected, showName } from './rows.js';
+import { inTransaction } from './tx.js';
+import { NODE_TYPE_CODE, type UnlinkResult } from './types.js';
+import type { Db, MetaContext } from './context.js';
+
+const DIR = NODE_TYPE_CODE.directory;
+
+/** The edge `name` in `parent`, or the right errno. */
+export async function readEdge(db: Db, parent: number, name: Buffer): Promise<{ ino: number; type: number }> {
+  const { rows } = await sql<{ inode: bigint; type: number }>`
+    SELECT inode, type FROM edge WHERE parent = ${parent} AND name = ${name}`.execute(db);
+  const row = rows[0];
+  if (row === undefined) throw await missingNameError(db, parent, name);
+  return { ino: Number(row.inode), type: row.type };
+}
+
+/**
+ * Deletes the edge (parent, name) if it still points at `ino`; otherwise what was read
+ * before the locks is stale and the transaction must rerun.
+ */
+export async function deleteEdge(db: Db, parent: number, name: Buffer, ino: number): Promise<void> {
+  const res = await sql`DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino}`.execute(db);
+  if (res.numAffectedRows !== 1n) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
+}
+
+/**
+ * An inode whose link count reached zero: kept while this client has it open (recorded in
+ * `sustained` so a dead session's leftovers can be found), otherwise deleted now, with its
+ * chunks handed to deferred deletion in the same transaction.
+ */
+export async function releaseInode(ctx: MetaContext, db: Db, ino: number, length: number): Promise<boolean> {
+  if (ctx.sid !== undefined && ctx.openFiles.isOpen(ino)) {
+    await sql`INSERT INTO sustained (sid, inode) VALUES (${ctx.sid}, ${ino}) ON CONFLICT DO NOTHING`.execute(db);
+    return false;
+  }
+  await destroyInode(ctx, db, ino, length);
+  return true;
+}
+
+/** Deletes an inode and everything hanging off it; its chunks go to deferred deletion. */
+export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length: number): Promise<void> {
+  const now = ctx.now();
+  await sql`
+    WITH d AS (DELETE FROM chunk WHERE inode = ${ino} RETURNING inode, slices),
+         x AS (DELETE FROM xattr WHERE inode = ${ino}),
+         s AS (DELETE FROM symlink WHERE inode = ${ino}),
+         n AS (DELETE FROM node WHERE inode = ${ino})
+    INSERT INTO dropped_chunk (inode, slices, dropped_at) SELECT inode, slices, ${now} FROM d`.execute(db);
+  ctx.usage.add(-alignedSpace(length), -1);
+}
+
+export function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
+  checkName(name);
+  if (isDot(name) || isDotDot(name)) return Promise.reject(FsError.EISDIR(`cannot unlink ${showName(name)}`));
+  return inTransaction(ctx, async (tx) => {
+    const edge = await readEdge(tx, parent, name);
+    if (edge.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
+    const locked = await lockNodes(tx, [parent, edge.ino]);
+    const child = locked.get(edge.ino);
+    if (!locked.has(parent) || child === undefined) throw new RaceDetected('node vanished');
+    await deleteEdge(tx, parent, name, edge.ino);
+    const now = ctx.now();
+    await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
+    const nlink = child.nlink - 1;
+    await sql`UPDATE node SET nlink = ${nlink}, ctime = ${now} WHERE inode = ${edge.ino}`.execute(tx);
+    if (nlink > 0) return { ino: edge.ino, gone: false };
+    await releaseInode(ctx, tx, edge.ino, Number(child.length));
+    return { ino: edge.ino, gone: true };
+  });
+}
+
+export function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<void> {
+  checkName(name);
+  if (isDot(name)) return Promise.reject(FsError.EINVAL('cannot remove "."'));
+  if (isDotDot(name)) return Promise.reject(FsError.ENOTEMPTY('cannot remove ".."'));
+  return inTransaction(ctx, async (tx) => {
+    const edge = await readEdge(tx, parent, name);
+    if (edge.type !== DIR) throw FsError.ENOTDIR(`${showName(name)} in ${parent} is not a directory`);
+    const locked = await lockNodes(tx, [parent, edge.ino]);
+    if (!locked.has(parent) || !locked.has(edge.ino)) throw new RaceDetected('node vanished');
+    // Creators lock the directory row, which we now hold: this check cannot be overtaken.
+    const { rows } = await sql`SELECT 1 FROM edge WHERE parent = ${edge.ino} LIMIT 1`.execute(tx);
+    if (rows.length > 0) throw FsError.ENOTEMPTY(`directory ${showName(name)} is not empty`);
+    await deleteEdge(tx, parent, name, edge.ino);
+    const now = ctx.now();
+    await sql`UPDATE node SET nlink = nlink - 1, mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
+    await destroyInode(ctx, tx, edge.ino, 0);
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Mount sessions: register, heartbeat, expiry, and cleaning a dead session's leftovers
+ * (inodes it kept open after their last unlink). Any live client may clean any dead session.
+ */
+import { sql } from 'kysely';
+import { destroyInode } from './remove.js';
+import { inTransaction, statement } from './tx.js';
+import type { MetaContext } from './context.js';
+import type { SessionInfo, SessionRow } from './types.js';
+
+export async function registerSession(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<number> {
+  const { rows } = await statement(() => sql<{ value: bigint }>`
+    UPDATE counter SET value = value + 1 WHERE name = 'next_session' RETURNING value`.execute(ctx.db));
+  const sid = Number(rows[0]?.value);
+  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${Date.now() + timeoutMs}, ${JSON.stringify(info)})`.execute(ctx.db));
+  ctx.sid = sid;
+  return sid;
+}
+
+/** Extends this session; re-creates it if another client already judged it dead and removed it. */
+export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<void> {
+  const sid = ctx.sid;
+  if (sid === undefined) return;
+  await statement(() => sql`
+    INSERT INTO session (sid, expire, info) VALUES (${sid}, ${Date.now() + timeoutMs}, ${JSON.stringify(info)})
+    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire`.execute(ctx.db));
+}
+
+export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
+  const { rows } = await sql<{ sid: bigint; expire: bigint; info: SessionInfo }>`
+    SELECT sid, expire, info FROM session ORDER BY sid`.execute(ctx.db);
+  return rows.map((r) => ({ sid: Number(r.sid), expire: Number(r.expire), info: r.info }));
+}
+
+/** Ends session `sid`: releases the inodes it kept alive, then removes it. Only if `expiredBefore` still holds. */
+export async function endSession(ctx: MetaContext, sid: number, expiredBefore?: number): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const gone = expiredBefore === undefined
+      ? await sql`DELETE FROM session WHERE sid = ${sid}`.execute(tx)
+      : await sql`DELETE FROM session WHERE sid = ${sid} AND expire < ${expiredBefore}`.execute(tx);
+    if (expiredBefore !== undefined && gone.numAffectedRows !== 1n) return false;
+    const { rows } = await sql<{ inode: bigint; length: bigint; nlink: number; others: number }>`
+      WITH s AS (DELETE FROM sustained WHERE sid = ${sid} RETURNING inode)
+      SELECT n.inode, n.length, n.nlink,
+             (SELECT count(*)::int FROM sustained o WHERE o.inode = n.inode AND o.sid <> ${sid}) AS others
+      FROM s JOIN node n ON n.inode = s.inode FOR UPDATE OF n`.execute(tx);
+    for (const r of rows) {
+      if (r.nlink === 0 && r.others === 0) await destroyInode(ctx, tx, Number(r.inode), Number(r.length));
+    }
+    return true;
+  });
+}
+
+export async function cleanExpiredSessions(ctx: MetaContext, now = Date.now()): Promise<number> {
+  const { rows } = await sql<{ sid: bigint }>`SELECT sid FROM session WHERE expire < ${now} ORDER BY sid LIMIT 1000`.execute(ctx.db);
+  let cleaned = 0;
+  for (const r of rows) {
+    if (Number(r.sid) === ctx.sid) continue;
+    if (await endSession(ctx, Number(r.sid), now)) cleaned++;
+  }
+  return cleaned;
+}
+
+/** The last close of an inode on this client: an unlinked inode kept for it can now go. */
+export async function releaseSustained(ctx: MetaContext, ino: number): Promise<void> {
+  const sid = ctx.sid;
+  if (sid === undefined) return;
+  await inTransaction(ctx, async (tx) => {
+    const del = await sql`DELETE FROM sustained WHERE sid = ${sid} AND inode = ${ino}`.execute(tx);
+    if (del.numAffectedRows !== 1n) return;
+    const { rows } = await sql<{ length: bigint; nlink: number; others: number }>`
+      SELECT length, nlink, (SELECT count(*)::int FROM sustained WHERE inode = ${ino}) AS others
+      FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx);
+    const row = rows[0];
+    if (row !== undefined && row.nlink === 0 && row.others === 0) await destroyInode(ctx, tx, ino, Number(row.length));
+  });
+}
