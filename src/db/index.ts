@@ -1,5 +1,5 @@
 /** The database layer: opening META_URLs, the schema, migrations, error classes, retries. */
-export { openDatabase, parseMetaUrl, MetaUrlError, MetaUnavailableError, type OpenDatabase, type MetaUrl, type OpenDatabaseOptions } from './open-database.js';
+export { openDatabase, parseMetaUrl, MetaUrlError, MetaUnavailableError, MetaNotFoundError, type OpenDatabase, type MetaUrl, type OpenDatabaseOptions } from './open-database.js';
 export { DirLockedError } from './dir-lock.js';
 export { migrateToLatest, appliedMigrations, SCHEMA_VERSION } from './migrate.js';
 export { sqlState, isRetryableConflict, isUniqueViolation, isConnectionLost, isUndefinedTable } from './pg-errors.js';

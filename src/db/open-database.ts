@@ -10,7 +10,9 @@
  * Both go through pg.Pool and Kysely's PostgresDialect, so the SQL, the migrations and the
  * error codes are the same. int8 columns are parsed as bigint everywhere.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
@@ -24,6 +26,11 @@ const INT8_OID = 20;
 /** The META_URL could not be understood; the message says what is accepted. */
 export class MetaUrlError extends Error {
   override readonly name = 'MetaUrlError';
+}
+
+/** An embedded database directory that does not exist (only format creates one). */
+export class MetaNotFoundError extends Error {
+  override readonly name = 'MetaNotFoundError';
 }
 
 /** The database could not be reached or opened. */
@@ -65,6 +72,8 @@ export interface OpenDatabaseOptions {
   readonly maxConnections?: number;
   /** Connection timeout in ms (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /** Create an embedded database that does not exist yet (format only). */
+  readonly create?: boolean;
 }
 
 /** An open metadata database. */
@@ -102,6 +111,9 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   }
   let lock: DirLock | undefined;
   if (parsed.dir !== undefined) {
+    if (!options.create && !existsSync(join(parsed.dir, 'PG_VERSION'))) {
+      throw new MetaNotFoundError(`no embedded database at ${parsed.dir}: run "objectfs format" first`);
+    }
     await mkdir(parsed.dir, { recursive: true });
     lock = await acquireDirLock(parsed.dir);
   }

@@ -79,7 +79,7 @@ export interface FormatResult {
  * mutable settings of an existing one. Block size and compression can never change.
  */
 export async function formatMeta(metaUrl: string, settings: FormatSettings, options: { force?: boolean; rootUid?: number; rootGid?: number } = {}): Promise<FormatResult> {
-  const database = await openDatabase(metaUrl);
+  const database = await openDatabase(metaUrl, { create: true });
   try {
     await migrateToLatest(database.db);
     return await database.db.transaction().execute(async (tx) => {

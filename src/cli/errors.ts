@@ -1,0 +1,32 @@
+/**
+ * Turning what a command threw into a message and an exit code. Known failures (bad input,
+ * unreachable services, unformatted volumes) get a one-line message; anything else is an
+ * internal error and shows its stack with --debug.
+ */
+import { CliError } from '../errors.js';
+import { DirLockedError, MetaNotFoundError, MetaUnavailableError, MetaUrlError } from '../db/index.js';
+import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from '../meta/index.js';
+import { ObjectStoreError } from '../object/index.js';
+import { FormatSettingsError, StorageNotEmptyError, StorageProbeError } from '../volume/format-volume.js';
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
+  MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
+  SchemaTooNewError, ObjectStoreError, FormatSettingsError, StorageNotEmptyError, StorageProbeError,
+];
+
+export interface Failure {
+  readonly exitCode: number;
+  readonly message: string;
+  /** Worth a stack trace under --debug (an unexpected error). */
+  readonly internal: boolean;
+}
+
+export function describeFailure(err: unknown): Failure {
+  if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message, internal: false };
+  if (err instanceof Error && KNOWN.some((k) => err instanceof k)) return { exitCode: EXIT_FAILURE, message: err.message, internal: false };
+  const message = err instanceof Error ? err.message : String(err);
+  return { exitCode: EXIT_FAILURE, message: `internal error: ${message}`, internal: true };
+}

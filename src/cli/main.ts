@@ -1,0 +1,46 @@
+/**
+ * The objectfs command. This is the only place that calls process.exit: commands throw, and
+ * describeFailure turns what they threw into one line and an exit code (1 failure, 2 usage).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { describeFailure, EXIT_USAGE } from './errors.js';
+import { registerFormat } from './format.js';
+import { stdOutput, type Output } from './output.js';
+import { registerStatus } from './status.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(out: Output = stdOutput): Command {
+  const program = new Command('objectfs')
+    .description('a POSIX filesystem on S3 with PostgreSQL metadata')
+    .version(packageVersion())
+    .option('--debug', 'show stack traces of internal errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  registerFormat(program, out);
+  registerStatus(program, out);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
+  const program = buildProgram(out);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; commander already printed usage errors.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    const failure = describeFailure(err);
+    out.error(`objectfs: ${failure.message}`);
+    if (failure.internal && program.opts<{ debug?: boolean }>().debug && err instanceof Error) out.error(err.stack ?? '');
+    return failure.exitCode;
+  }
+}

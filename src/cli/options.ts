@@ -1,0 +1,18 @@
+/** Option parsers for commander: each throws a CliError(usage) naming the option. */
+import { InvalidArgumentError } from 'commander';
+import { parseByteSize } from '../util/bytes.js';
+
+export function byteSizeOption(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function wholeNumberOption(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is too large`);
+  return n;
+}

@@ -1,0 +1,33 @@
+/** `objectfs status META_URL`: volume record, sessions and usage, secrets masked. */
+import type { Command } from 'commander';
+import { formatBytes } from '../util/bytes.js';
+import { volumeStatus } from '../volume/volume-status.js';
+import type { Output } from './output.js';
+
+export function registerStatus(program: Command, out: Output): void {
+  program.command('status')
+    .description('show the volume record, live sessions and usage')
+    .argument('<META_URL>', 'metadata URL of the volume')
+    .option('--json', 'print JSON')
+    .action(async (metaUrl: string, flags: { json?: boolean }) => {
+      const status = await volumeStatus(metaUrl);
+      if (flags.json) {
+        out.json(status);
+        return;
+      }
+      const v = status.volume;
+      out.line(`volume "${v.name}" (${v.uuid})`);
+      out.line(`  metadata:     ${status.meta}`);
+      out.line(`  storage:      ${v.storage}`);
+      out.line(`  block size:   ${formatBytes(v.blockSize)}, compression ${v.compression}, trash ${v.trashDays} day(s), schema ${v.formatVersion}`);
+      out.line(`  created:      ${new Date(Number(v.createdAt / 1_000_000n)).toISOString()}`);
+      const u = status.usage;
+      out.line(`  used space:   ${formatBytes(u.usedSpace)}${v.capacity > 0 ? ` of ${formatBytes(v.capacity)}` : ''}`);
+      out.line(`  used inodes:  ${u.usedInodes}${v.inodes > 0 ? ` of ${v.inodes}` : ''}`);
+      out.line(`  sessions:     ${status.sessions.length}`);
+      for (const s of status.sessions) {
+        const beat = new Date(s.expire).toISOString();
+        out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (expires ${beat})`);
+      }
+    });
+}
