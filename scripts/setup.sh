@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, FUSE,
+# a C toolchain for node-gyp), node modules, then the TypeScript build. Idempotent; prints one
+# line per step it actually performs and nothing for steps already done.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+
+step() { printf 'setup: %s\n' "$*"; }
+
+# Runs a noisy command with its output kept aside; shows that output only if it fails.
+quietly() {
+  local log rc=0
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    cat "$log" >&2
+    echo "setup: FAILED (exit $rc): $*" >&2
+  fi
+  rm -f "$log"
+  return "$rc"
+}
+
+# --- Debian packages ------------------------------------------------------------------------
+PACKAGES=(postgresql libfuse2 libfuse-dev fuse3 build-essential python3)
+
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+if command -v dpkg >/dev/null 2>&1; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]} > 0)); then
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+      SUDO=(sudo -E)
+    fi
+    # The tests start their own private cluster; keep the package from creating and starting a
+    # system-wide "main" cluster on port 5432 (postgresql-common honours this file if it exists).
+    if ! installed postgresql && [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+      step "configure postgresql-common: create_main_cluster = false"
+      "${SUDO[@]}" mkdir -p /etc/postgresql-common
+      echo 'create_main_cluster = false' | "${SUDO[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    step "apt-get update"
+    quietly "${SUDO[@]}" apt-get update
+    step "apt-get install ${missing[*]}"
+    quietly "${SUDO[@]}" env UCF_FORCE_CONFFOLD=1 apt-get install -y --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+      "${missing[@]}"
+  fi
+else
+  echo "setup: no dpkg here; make sure these (or equivalents) are installed: ${PACKAGES[*]}" >&2
+fi
+
+# --- node modules ---------------------------------------------------------------------------
+if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
+  { [[ -e package-lock.json ]] && [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
+  if [[ -e package-lock.json ]]; then
+    step "npm ci"
+    quietly npm ci --no-audit --no-fund
+  else
+    step "npm install (no package-lock.json)"
+    quietly npm install --no-audit --no-fund
+  fi
+fi
+
+# --- build ----------------------------------------------------------------------------------
+step "npm run build"
+npm run --silent build

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MetaUrlError, parseMetaUrl } from '../../../src/db/index.js';
+import { isConnectionLost, isRetryableConflict, isUniqueViolation, isUndefinedTable, sqlState } from '../../../src/db/pg-errors.js';
+
+test('postgres URLs are accepted as given', () => {
+  assert.deepEqual(parseMetaUrl('postgres://u:p@127.0.0.1:5432/meta'), { kind: 'postgres', url: 'postgres://u:p@127.0.0.1:5432/meta' });
+  assert.equal(parseMetaUrl('postgresql://db.example/meta?sslmode=require').kind, 'postgres');
+});
+
+test('pglite URLs name an absolute directory or memory', () => {
+  assert.deepEqual(parseMetaUrl('pglite:///var/lib/objectfs/meta'), { kind: 'pglite', dir: '/var/lib/objectfs/meta' });
+  assert.deepEqual(parseMetaUrl('pglite:///tmp/with%20space'), { kind: 'pglite', dir: '/tmp/with space' });
+  assert.deepEqual(parseMetaUrl('pglite://memory'), { kind: 'pglite', dir: undefined });
+});
+
+test('bad metadata URLs are refused with what is accepted, and no password', () => {
+  for (const bad of ['', 'not a url', 'mysql://u@h/db', 'pglite://relative/dir', 'pglite:', 'postgres://u:hunter2@host', 'redis://x:hunter2@h/1']) {
+    assert.throws(() => parseMetaUrl(bad), (err: unknown) => {
+      assert.ok(err instanceof MetaUrlError, `${bad}: ${String(err)}`);
+      assert.match(err.message, /postgres:\/\/|pglite/);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
+  }
+});
+
+test('database errors are classified by SQLSTATE, not text', () => {
+  const pgErr = (code: string, extra: object = {}) => Object.assign(new Error('whatever text'), { code, ...extra });
+  assert.equal(sqlState(pgErr('40001')), '40001');
+  assert.equal(sqlState(new Error('40001')), undefined);
+  assert.ok(isRetryableConflict(pgErr('40001')));
+  assert.ok(isRetryableConflict(pgErr('40P01')));
+  assert.ok(!isRetryableConflict(pgErr('23505')));
+  assert.ok(isUniqueViolation(pgErr('23505', { constraint: 'edge_pkey' }), 'edge_pkey'));
+  assert.ok(!isUniqueViolation(pgErr('23505', { constraint: 'xattr_pkey' }), 'edge_pkey'));
+  assert.ok(isConnectionLost(pgErr('57P01')));
+  assert.ok(isConnectionLost(pgErr('08006')));
+  assert.ok(isConnectionLost(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })));
+  assert.ok(!isConnectionLost(pgErr('23505')));
+  assert.ok(isUndefinedTable(pgErr('42P01')));
+});
