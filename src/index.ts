@@ -1,0 +1,23 @@
+/**
+ * ObjectFS as a library: format a volume, open its metadata engine or its object store, read
+ * its status, without FUSE. The mount, fsck and gc are built on the same entry points.
+ *
+ * @example
+ * import { formatVolume, openMeta } from 'objectfs';
+ * await formatVolume({ metaUrl: 'pglite:///var/lib/objectfs/meta', name: 'data', storage: 'file:///var/lib/objectfs/blocks' });
+ * const meta = await openMeta('pglite:///var/lib/objectfs/meta');
+ * const dir = await meta.mkdir({ uid: 0, gid: 0 }, 1, Buffer.from('docs'), 0o755);
+ * await meta.close();
+ */
+export { FsError, CliError, toErrno, errnoName, type ErrnoCode } from './errors.js';
+export { formatVolume, validateFormatRequest, FormatSettingsError, StorageNotEmptyError, StorageProbeError, type FormatRequest } from './volume/format-volume.js';
+export { volumeStatus, type VolumeStatus } from './volume/volume-status.js';
+export { openVolumeStore, volumePrefix } from './volume/volume-store.js';
+export {
+  openMeta, formatMeta, NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError,
+  ROOT_INO, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE, stMode,
+  type MetaEngine, type MetaOptions, type Attr, type AttrChanges, type Caller, type DirEntry, type DirPage,
+  type NodeType, type StatFs, type VolumeRecord, type SessionInfo, type SessionRow, type ChunkRecord, type SliceCommit,
+} from './meta/index.js';
+export { openObjectStore, parseStorageUrl, type ObjectStore, type ObjectInfo } from './object/index.js';
+export { MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError } from './db/index.js';
