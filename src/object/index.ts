@@ -65,3 +65,9 @@ export interface ObjectStore {
 export { ObjectNotFoundError, ObjectStoreError, StorageUnavailableError, StorageAuthError, BucketNotFoundError } from './errors.js';
 export { openObjectStore, parseStorageUrl, type StorageUrl, type OpenStoreOptions } from './open-store.js';
 export { listAll } from './list-all.js';
+export type { ListAllOptions } from './list-all.js';
+export { S3Store, type S3StoreOptions } from './s3-store.js';
+export { FileStore } from './file-store.js';
+export { PrefixedStore } from './prefixed-store.js';
+/** Test-only fault injection; exported so tests of upper layers can wrap a real store. */
+export { FaultyStore, FAULTABLE_METHODS, type FaultableMethod } from './faulty-store.js';

@@ -217,7 +217,7 @@ async function startPostgres(state: BedState, root: string, publish: () => void)
 function startS3(state: BedState, root: string, publish: () => void): Promise<{ child: ChildProcess; endpoint: string }> {
   const dir = join(root, 's3');
   mkdirSync(dir);
-  const child = spawn(process.execPath, [join(SUPPORT_DIR, 's3-server.js'), '--dir', dir, '--bucket', BUCKET], {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(SUPPORT_DIR, 's3-server.js'), '--dir', dir, '--bucket', BUCKET], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   if (child.pid !== undefined) state.s3Pid = child.pid;

@@ -1,0 +1,294 @@
+/**
+ * S3Store against a real S3-compatible server (s3rver from the test bed; see test/support/s3.ts)
+ * and against real misbehaving HTTP endpoints on 127.0.0.1 (closed port, silent server, 500s),
+ * so every error path goes through the actual SDK and socket stack.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { inspect } from 'node:util';
+import { toErrno } from '../../../src/errors.js';
+import {
+  BucketNotFoundError, FaultyStore, ObjectNotFoundError, S3Store, StorageAuthError, StorageUnavailableError,
+  listAll, openObjectStore,
+} from '../../../src/object/index.js';
+import type { ObjectStore, S3StoreOptions } from '../../../src/object/index.js';
+import { requireS3Env, testS3Prefix, testS3Url } from '../../support/s3.js';
+import { objectStoreSuite } from './object-store-suite.js';
+
+const env = requireS3Env(); // throws, loudly, when the test bed is not there
+const EIO = 5;
+
+/** Deletes everything under the store's prefix through a fresh store (the tested one may be closed). */
+async function wipe(url: string): Promise<void> {
+  const store = await openObjectStore(url);
+  try {
+    const keys: string[] = [];
+    for await (const o of listAll(store)) keys.push(o.key);
+    for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k) => store.delete(k)));
+  } finally {
+    await store.close();
+  }
+}
+
+async function s3Sut(hint: string): Promise<{ store: ObjectStore; cleanup: () => Promise<void> }> {
+  const url = testS3Url(hint);
+  const store = await openObjectStore(url, { maxAttempts: 3, retryBaseDelayMs: 50 });
+  return { store, cleanup: async () => { await store.close(); await wipe(url); } };
+}
+
+// The test bed's s3rver deviates from S3 in two ways the suite checks (FileStore runs them):
+// it lists in on-disk walk order, so "a/b" comes before "a.c", and it answers a ranged GET of a
+// zero-length object with Content-Length: 1 and no body. Against a real S3 or MinIO, set
+// OBJECTFS_TEST_S3_STRICT=1 to run those checks too.
+const quirks = process.env['OBJECTFS_TEST_S3_STRICT'] === '1' ? {} : { mixedSeparatorOrder: false, rangedGetOfEmpty: false };
+
+describe('S3 test bed', () => {
+  test('the server can paginate a listing (s3rver needs node --openssl-legacy-provider for this)', async () => {
+    const sut = await s3Sut('bed');
+    try {
+      await Promise.all(['a', 'b', 'c'].map((k) => sut.store.put(k, Buffer.from(k))));
+      const page = await sut.store.list({ limit: 1 }).catch((err: unknown) => {
+        // s3rver encrypts continuation tokens with DES, which OpenSSL 3 only has in its legacy
+        // provider: without it every truncated ListObjectsV2 is a 500 InternalError.
+        throw new Error('the S3 test server failed a paginated ListObjectsV2; if it is s3rver, start it with '
+          + '`node --openssl-legacy-provider` (see test/support/s3-server.ts)', { cause: err });
+      });
+      assert.deepEqual(page.objects.map((o) => o.key), ['a']);
+      assert.ok(page.next);
+    } finally {
+      await sut.cleanup();
+    }
+  });
+});
+
+objectStoreSuite('S3Store', () => s3Sut('suite'), { manyKeys: 2500, pageLimit: 1000, ...quirks });
+
+/** Options for a store on the test server with explicit settings. */
+function testStoreOptions(extra: Partial<S3StoreOptions> = {}): S3StoreOptions {
+  return { bucket: env.bucket, prefix: testS3Prefix('errors'), endpoint: env.endpoint, region: env.region,
+    forcePathStyle: true, maxAttempts: 2, retryBaseDelayMs: 10, ...extra };
+}
+
+/** A 127.0.0.1 port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('S3Store addressing', () => {
+  test('an endpoint from AWS_ENDPOINT_URL_S3 works and defaults to path-style addressing', async () => {
+    // The SDK path-styles IP endpoints by itself, so use a host name: virtual-host addressing
+    // would ask for "<bucket>.localhost", which does not resolve here.
+    const endpoint = env.endpoint.replace('127.0.0.1', 'localhost');
+    const url = `s3://${env.bucket}/${testS3Prefix('path-style')}`;
+    const store = await openObjectStore(url, { maxAttempts: 1, env: { AWS_ENDPOINT_URL_S3: endpoint } });
+    try {
+      assert.match(store.describe(), /\(http:\/\/localhost:\d+\)$/);
+      await store.put('x', Buffer.from('path-style'));
+      assert.deepEqual(await store.get('x'), Buffer.from('path-style'));
+    } finally {
+      await store.close();
+      await wipe(`${url}?endpoint=${encodeURIComponent(env.endpoint)}`);
+    }
+  });
+});
+
+describe('S3Store errors', () => {
+  const secret = 'wrong-secret-0123456789abcdef';
+
+  test('unknown access key → StorageAuthError naming endpoint and source, never the secret', async () => {
+    const store = new S3Store(testStoreOptions({ accessKeyId: 'NOT-S3RVER', secretAccessKey: secret }));
+    try {
+      for (const op of [() => store.put('k', Buffer.from('x')), () => store.get('k'), () => store.list(), () => store.head('k')]) {
+        await assert.rejects(op(), (err: unknown) => {
+          assert.ok(err instanceof StorageAuthError, `got ${inspect(err)}`);
+          assert.match(err.message, new RegExp(env.endpoint.replace(/[.]/g, '\\.')));
+          assert.match(err.message, /explicit accessKeyId\/secretAccessKey options/);
+          assert.ok(!inspect(err, { depth: 20, showHidden: true }).includes(secret), 'secret leaked into the error');
+          return true;
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('SignatureDoesNotMatch (wrong secret) → StorageAuthError at once, not retried', async () => {
+    // s3rver does not verify V4 signatures, so a wrong secret is only caught by a server that
+    // answers like S3 does; this one is real HTTP on 127.0.0.1, the SDK parses its reply.
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we '
+        + 'calculated does not match the signature you provided.</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      accessKeyId: 'S3RVER', secretAccessKey: secret, maxAttempts: 5, retryBaseDelayMs: 2000 });
+    try {
+      for (const op of [() => store.get('k'), () => store.put('k', Buffer.from('x')), () => store.list()]) {
+        await assert.rejects(op(), (err: unknown) => {
+          assert.ok(err instanceof StorageAuthError, `got ${inspect(err)}`);
+          assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+          assert.ok(!err.message.includes(secret));
+          return true;
+        });
+      }
+      assert.equal(requests, 3, 'an auth error was retried');
+    } finally {
+      await store.close();
+      server.close();
+    }
+  });
+
+  test('util.inspect and JSON.stringify of a store show describe() only', async () => {
+    const store = new S3Store(testStoreOptions({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: secret }));
+    try {
+      for (const text of [inspect(store, { depth: 20, showHidden: true }), JSON.stringify({ store }), String(store.describe())]) {
+        assert.ok(!text.includes(secret), text);
+        assert.ok(!text.includes('AKIDEXAMPLE'), text);
+        assert.ok(text.includes(`s3://${env.bucket}/test/errors-`), text);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('missing bucket → BucketNotFoundError naming bucket and endpoint', async () => {
+    const bucket = `objectfs-missing-${Date.now().toString(36)}`;
+    const store = new S3Store(testStoreOptions({ bucket }));
+    try {
+      for (const op of [() => store.get('k'), () => store.put('k', Buffer.from('x')), () => store.list()]) {
+        await assert.rejects(op(), (err: unknown) => {
+          assert.ok(err instanceof BucketNotFoundError, `got ${inspect(err)}`);
+          assert.ok(err.message.includes(bucket) && err.message.includes(env.endpoint), err.message);
+          return true;
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('server down (closed port) → StorageUnavailableError (EIO) after the configured attempts, quickly', async () => {
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${await closedPort()}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 20, connectTimeoutMs: 500 });
+    try {
+      const started = Date.now();
+      await assert.rejects(store.get('k'), (err: unknown) => {
+        assert.ok(err instanceof StorageUnavailableError, `got ${inspect(err)}`);
+        assert.equal(err.attempts, 3);
+        assert.equal(toErrno(err), EIO);
+        assert.match(err.message, /ECONNREFUSED/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a server that never answers → StorageUnavailableError after the request timeout', async () => {
+    const sockets = new Set<Socket>();
+    const server: Server = createNetServer((s) => { sockets.add(s); s.on('error', () => {}); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 2, retryBaseDelayMs: 10, requestTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await assert.rejects(store.put('k', Buffer.from('x')), StorageUnavailableError);
+      const took = Date.now() - started;
+      assert.ok(took >= 550 && took < 5000, `took ${took} ms`);
+    } finally {
+      await store.close();
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  test('5xx answers are retried maxAttempts times, then StorageUnavailableError', async () => {
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>slow down</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 4, retryBaseDelayMs: 5 });
+    try {
+      await assert.rejects(store.get('k'), (err: unknown) => err instanceof StorageUnavailableError && err.attempts === 4);
+      assert.equal(requests, 4);
+    } finally {
+      await store.close();
+      server.close();
+    }
+  });
+
+  test('an abort during backoff ends the retries at once with AbortError', async () => {
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${await closedPort()}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 50, retryBaseDelayMs: 1000, retryMaxDelayMs: 1000 });
+    try {
+      const started = Date.now();
+      await assert.rejects(store.get('k', { signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });
+      assert.ok(Date.now() - started < 1500);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 100);
+      await assert.rejects(store.head('k', { signal: ac.signal }), { name: 'AbortError' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('FaultyStore over S3Store', () => {
+  const url = testS3Url('faulty');
+  after(() => wipe(url));
+
+  test('failNext, failAlways, goDown/comeBack and latency behave as told', async () => {
+    const faulty = new FaultyStore(await openObjectStore(url));
+    try {
+      await faulty.put('f/x', Buffer.from('data'));
+      faulty.failNext(2, ['get']);
+      await assert.rejects(faulty.get('f/x'), StorageUnavailableError);
+      await assert.rejects(faulty.get('f/x'), StorageUnavailableError);
+      assert.deepEqual(await faulty.get('f/x'), Buffer.from('data'));
+      assert.equal(faulty.injected, 2);
+
+      faulty.failAlways(['put']);
+      await assert.rejects(faulty.put('f/y', Buffer.from('y')), (err: unknown) => err instanceof StorageUnavailableError && toErrno(err) === EIO);
+      assert.equal(await faulty.head('f/y'), undefined); // the failed put never reached the store
+      assert.ok(await faulty.head('f/x'));
+
+      faulty.heal().goDown();
+      for (const op of [() => faulty.get('f/x'), () => faulty.list(), () => faulty.delete('f/x'), () => faulty.head('f/x')]) {
+        await assert.rejects(op(), StorageUnavailableError);
+      }
+      faulty.comeBack();
+      assert.deepEqual(await faulty.get('f/x'), Buffer.from('data'));
+      await assert.rejects(faulty.get('f/none'), ObjectNotFoundError); // real errors still come through
+
+      faulty.setLatency(150);
+      const started = Date.now();
+      await faulty.head('f/x');
+      assert.ok(Date.now() - started >= 140);
+      await assert.rejects(faulty.get('f/x', { signal: AbortSignal.timeout(20) }), { name: 'TimeoutError' });
+      assert.ok(faulty.calls('get') >= 6);
+      assert.match(faulty.describe(), /^faulty\(s3:\/\//);
+    } finally {
+      await faulty.close();
+    }
+  });
+});
