@@ -3,5 +3,4 @@ export { openDatabase, parseMetaUrl, MetaUrlError, MetaUnavailableError, MetaNot
 export { DirLockedError } from './dir-lock.js';
 export { migrateToLatest, appliedMigrations, SCHEMA_VERSION } from './migrate.js';
 export { sqlState, isRetryableConflict, isUniqueViolation, isConnectionLost, isUndefinedTable } from './pg-errors.js';
-export { withRetry, type RetryOptions } from './retry.js';
 export type { Database } from './schema.js';

@@ -5,20 +5,26 @@
  * locks taken in ascending inode order.
  */
 import type { Transaction } from 'kysely';
-import { isConnectionLost, isRetryableConflict, withRetry, type Database } from '../db/index.js';
+import { isConnectionLost, isRetryableConflict, type Database } from '../db/index.js';
+import { withRetry, type RetryPolicy } from '../util/retry.js';
 import { RaceDetected } from './rows.js';
 import type { MetaContext } from './context.js';
 
-function transient(err: unknown): boolean {
-  return err instanceof RaceDetected || isRetryableConflict(err) || isConnectionLost(err);
+/** Up to 30 attempts within 60 s: a database restart is waited out, a dead one is not. */
+const TX_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 30, baseDelayMs: 4, maxDelayMs: 2000, budgetMs: 60_000 });
+
+function transient(err: unknown): 'retry' | 'fail' {
+  return err instanceof RaceDetected || isRetryableConflict(err) || isConnectionLost(err) ? 'retry' : 'fail';
 }
+
+const lastError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** Runs `fn` in one transaction, retried as a whole on transient errors. */
 export function inTransaction<T>(ctx: MetaContext, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return withRetry(() => ctx.db.transaction().execute(fn), transient);
+  return withRetry(TX_RETRY, () => ctx.db.transaction().execute(fn), transient, lastError);
 }
 
 /** Runs a single-statement operation (atomic by itself), retried on transient errors. */
 export function statement<T>(fn: () => Promise<T>): Promise<T> {
-  return withRetry(fn, transient);
+  return withRetry(TX_RETRY, fn, transient, lastError);
 }

@@ -23,8 +23,7 @@ import {
 import { classifyS3Error, httpStatusOf, INCOMPLETE_BODY } from './classify-s3-error.js';
 import { credentialSource } from './credential-source.js';
 import { checkRange } from './check-range.js';
-import { withRetry } from './with-retry.js';
-import type { RetryPolicy } from './with-retry.js';
+import { withRetry, type RetryPolicy } from '../util/retry.js';
 
 /** Options of S3Store. Credentials default to the standard AWS chain (env, profile, role). */
 export interface S3StoreOptions {

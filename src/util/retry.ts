@@ -13,6 +13,8 @@ export interface RetryPolicy {
   readonly baseDelayMs: number;
   /** Upper bound of one backoff, in ms. */
   readonly maxDelayMs: number;
+  /** Give up once this many ms have passed since the first attempt: bounded waits, never a hang. */
+  readonly budgetMs?: number;
 }
 
 /** What a failed attempt means: `retry` tries again (if attempts remain), `fail` rethrows now. */
@@ -30,6 +32,7 @@ export async function withRetry<T>(
   onExhausted: (err: unknown, attempts: number) => Error,
   signal?: AbortSignal,
 ): Promise<T> {
+  const deadline = policy.budgetMs === undefined ? Infinity : Date.now() + policy.budgetMs;
   for (let n = 1; ; n++) {
     signal?.throwIfAborted();
     try {
@@ -37,7 +40,7 @@ export async function withRetry<T>(
     } catch (err) {
       signal?.throwIfAborted();
       if (classify(err) === 'fail') throw err;
-      if (n >= policy.maxAttempts) throw onExhausted(err, n);
+      if (n >= policy.maxAttempts || Date.now() >= deadline) throw onExhausted(err, n);
       await sleep(backoffDelay(policy, n), undefined, signal ? { signal } : undefined).catch(() => {
         signal?.throwIfAborted();
       });

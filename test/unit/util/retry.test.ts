@@ -1,7 +1,7 @@
 /** The retry loop S3Store uses: attempt counting, classification, backoff bounds, abort. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, withRetry } from '../../../src/object/with-retry.js';
+import { backoffDelay, withRetry } from '../../../src/util/retry.js';
 
 const fast = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
 const exhausted = (err: unknown, n: number): Error => new Error(`gave up after ${n}`, { cause: err });
