@@ -1,0 +1,41 @@
+/**
+ * Block cache contract. Keys are block keys (`chunks/…`, src/chunk/keys.ts); values are the
+ * UNCOMPRESSED block bytes. Blocks are immutable, so an entry never needs invalidation: it is
+ * either present and right, or absent. A cache may drop anything at any time.
+ */
+
+export interface CacheUsage {
+  readonly bytes: number;
+  readonly entries: number;
+}
+
+export interface BlockCache {
+  /** The cached block, or undefined (a miss, or an entry found corrupt and dropped). */
+  get(key: string): Promise<Buffer | undefined>;
+  /**
+   * Offers a block to the cache. Never fails for capacity reasons (a full cache evicts or
+   * declines); I/O errors of a disk cache are swallowed and counted, never thrown to readers.
+   */
+  put(key: string, data: Buffer): Promise<void>;
+  /** Forgets a block (after its slice was deleted). */
+  delete(key: string): Promise<void>;
+  /** Whether a block is held, without reading it (for `objectfs info`). */
+  has(key: string): Promise<boolean>;
+  usage(): CacheUsage;
+  /** Changes the byte bound live (hot reload); shrinking evicts. */
+  resize(maxBytes: number): void;
+  close(): Promise<void>;
+}
+
+export interface DiskCacheOptions {
+  /** Directory of this volume's cache (created if needed), e.g. /var/cache/objectfs/<uuid>. */
+  readonly dir: string;
+  /** Upper bound of cached bytes. */
+  readonly maxBytes: number;
+  /** Keep at least this fraction of the file system free (default 0.1); stop caching below it. */
+  readonly freeRatio?: number;
+}
+
+export { MemoryCache } from './memory-cache.js';
+export { DiskCache } from './disk-cache.js';
+export { TieredCache } from './tiered-cache.js';
