@@ -13,7 +13,7 @@ const E = constants.errno;
 export const ERRNO_CODES = [
   'EPERM', 'ENOENT', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EACCES', 'EBUSY', 'EEXIST', 'EXDEV',
   'ENOTDIR', 'EISDIR', 'EINVAL', 'EFBIG', 'ENOSPC', 'EROFS', 'EMLINK', 'ERANGE', 'ENAMETOOLONG',
-  'ENOSYS', 'ENOTEMPTY', 'ELOOP', 'ENODATA', 'ENOTSUP', 'ETIMEDOUT', 'EINTR', 'ESTALE', 'E2BIG',
+  'ENOSYS', 'ENOTEMPTY', 'ELOOP', 'ENODATA', 'ENOTSUP', 'ETIMEDOUT', 'EINTR', 'ESTALE', 'E2BIG', 'ENXIO', 'EOPNOTSUPP',
 ] as const;
 export type ErrnoCode = (typeof ERRNO_CODES)[number];
 

@@ -11,6 +11,7 @@ import type {
   UnlinkResult, VolumeRecord,
 } from './types.js';
 import type { SliceEntry } from './slice-list.js';
+import type { ReleasedSlice } from './slice-release.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
 export interface ChunkRecord {
@@ -69,6 +70,19 @@ export interface MetaEngine {
   /** A new, never used slice id (allocated from the database in batches). */
   newSliceId(): Promise<number>;
 
+  /**
+   * Compaction's swap: replaces chunk (ino, index)'s list by `replacement` if its version is
+   * still `expectVersion`, bumps the version and releases the replaced slices. False if the
+   * chunk changed meanwhile (nothing is changed then).
+   */
+  swapChunk(ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean>;
+  /** Turns up to `limit` dropped chunk lists (truncate, deleted inodes) into released slices; returns how many. */
+  releaseDroppedChunks(limit?: number): Promise<number>;
+  /** Slices no entry references any more, released before `releasedBefore` (ns). */
+  pendingSlices(releasedBefore: bigint, limit?: number): Promise<ReleasedSlice[]>;
+  /** Forgets pending slices once their objects are deleted. */
+  forgetPendingSlices(ids: readonly number[]): Promise<void>;
+
   /** This client opened `ino`: an unlink of its last link keeps it until closeInode. */
   openInode(ino: number): void;
   /** The matching close; the last close of an unlinked inode deletes it. */
@@ -90,6 +104,8 @@ export interface MetaEngine {
 
 export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
+export type { ReleasedSlice } from './slice-release.js';
+export { buildChunkView, CHUNK_SIZE, type ChunkSegment } from './slice-list.js';
 
 /** Settings written by `objectfs format`. */
 export interface FormatSettings {

@@ -12,9 +12,11 @@ import * as readdir from './readdir.js';
 import * as remove from './remove.js';
 import * as rename from './rename.js';
 import * as sessions from './sessions.js';
+import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
 import * as xattr from './xattr.js';
 import type { ChunkRecord, MetaEngine, MetaOptions, SliceCommit } from './index.js';
+import type { SliceEntry } from './slice-list.js';
 import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 
 /** Ids handed to a client per database round trip. */
@@ -76,6 +78,13 @@ export class MetaStore implements MetaEngine {
   readChunk(ino: number, index: number): Promise<ChunkRecord> { return chunks.readChunk(this.#ctx, ino, index); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return chunks.commitSlice(this.#ctx, commit); }
   newSliceId(): Promise<number> { return this.#ctx.sliceIds.next(); }
+
+  swapChunk(ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean> {
+    return release.swapChunk(this.#ctx, ino, index, expectVersion, replacement);
+  }
+  releaseDroppedChunks(limit?: number): Promise<number> { return release.releaseDroppedChunks(this.#ctx, limit); }
+  pendingSlices(releasedBefore: bigint, limit?: number): Promise<release.ReleasedSlice[]> { return release.pendingSlices(this.#ctx, releasedBefore, limit); }
+  forgetPendingSlices(ids: readonly number[]): Promise<void> { return release.forgetPendingSlices(this.#ctx, ids); }
 
   openInode(ino: number): void { this.#ctx.openFiles.open(ino); }
   async closeInode(ino: number): Promise<void> {

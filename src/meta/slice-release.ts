@@ -1,0 +1,99 @@
+/**
+ * The metadata side of compaction and deferred deletion.
+ *
+ * Slices are reference-counted by the chunk entries that name them (slice_ref). Compaction
+ * swaps a chunk's list and releases the old slices; truncate and inode deletion move whole
+ * lists to dropped_chunk, which `releaseDroppedChunks` turns into reference decrements.
+ * A slice whose count reaches zero goes to pending_slice with the time it was released;
+ * its objects may be deleted once the safety delay has passed (other hosts may still be
+ * reading it through a chunk map they loaded before the release).
+ */
+import { sql } from 'kysely';
+import { decodeSliceEntries, encodeSliceEntries, type SliceEntry } from './slice-list.js';
+import { inTransaction } from './tx.js';
+import type { Db, MetaContext } from './context.js';
+
+/** A slice whose objects can be deleted. */
+export interface ReleasedSlice {
+  readonly id: number;
+  readonly size: number;
+}
+
+/** How many entries name each slice id in `lists` (hole entries excluded). */
+function countIds(lists: readonly (readonly SliceEntry[])[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const list of lists) for (const e of list) if (e.id !== 0) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+  return counts;
+}
+
+/** Drops `counts` references; slices left with none move to pending_slice. */
+async function dropRefs(ctx: MetaContext, db: Db, counts: Map<number, number>): Promise<number> {
+  if (counts.size === 0) return 0;
+  const ids = [...counts.keys()];
+  const by = ids.map((id) => counts.get(id) as number);
+  const { rows } = await sql<{ id: bigint }>`
+    WITH d AS (
+      UPDATE slice_ref r SET refs = r.refs - x.n
+      FROM unnest(${ids}::int8[], ${by}::int[]) AS x(id, n)
+      WHERE r.id = x.id
+      RETURNING r.id, r.size, r.refs
+    ), gone AS (
+      DELETE FROM slice_ref WHERE id IN (SELECT id FROM d WHERE refs <= 0) RETURNING id, size
+    )
+    INSERT INTO pending_slice (id, size, released_at) SELECT id, size, ${ctx.now()} FROM gone
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`.execute(db);
+  return rows.length;
+}
+
+/**
+ * Replaces chunk (ino, index)'s list by `replacement` if its version is still `expectVersion`
+ * (nothing was written or truncated meanwhile), bumps the version and releases the old
+ * slices. Returns false, changing nothing, when the chunk moved on.
+ */
+export function swapChunk(ctx: MetaContext, ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const { rows } = await sql<{ slices: Buffer; version: number }>`
+      SELECT slices, version FROM chunk WHERE inode = ${ino} AND idx = ${index} FOR UPDATE`.execute(tx);
+    const row = rows[0];
+    if (row === undefined || row.version !== expectVersion) return false;
+    await sql`UPDATE chunk SET slices = ${encodeSliceEntries(replacement)}, version = version + 1 WHERE inode = ${ino} AND idx = ${index}`.execute(tx);
+    for (const e of replacement) {
+      if (e.id !== 0) {
+        await sql`INSERT INTO slice_ref (id, size, refs) VALUES (${e.id}, ${e.size}, 1)
+                  ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1`.execute(tx);
+      }
+    }
+    await dropRefs(ctx, tx, countIds([decodeSliceEntries(row.slices)]));
+    return true;
+  });
+}
+
+/**
+ * Turns up to `limit` dropped chunk lists into reference decrements. Rows are claimed with
+ * SKIP LOCKED, so several clients can run this at once without doing the same work twice.
+ * Returns the number of lists processed.
+ */
+export function releaseDroppedChunks(ctx: MetaContext, limit = 100): Promise<number> {
+  return inTransaction(ctx, async (tx) => {
+    const { rows } = await sql<{ slices: Buffer }>`
+      DELETE FROM dropped_chunk WHERE seq IN (
+        SELECT seq FROM dropped_chunk ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      ) RETURNING slices`.execute(tx);
+    await dropRefs(ctx, tx, countIds(rows.map((r) => decodeSliceEntries(r.slices))));
+    return rows.length;
+  });
+}
+
+/** Slices released before `releasedBefore` (ns): their objects may be deleted now. */
+export async function pendingSlices(ctx: MetaContext, releasedBefore: bigint, limit = 1000): Promise<ReleasedSlice[]> {
+  const { rows } = await sql<{ id: bigint; size: number }>`
+    SELECT id, size FROM pending_slice WHERE released_at < ${releasedBefore} ORDER BY id LIMIT ${limit}`.execute(ctx.db);
+  return rows.map((r) => ({ id: Number(r.id), size: r.size }));
+}
+
+/** Forgets pending slices whose objects have been deleted. */
+export async function forgetPendingSlices(ctx: MetaContext, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`DELETE FROM pending_slice WHERE id = ANY(${[...ids]}::int8[])`.execute(ctx.db);
+}
