@@ -3,7 +3,8 @@
  *  - times are int8 nanoseconds since the epoch; session expiry is int8 ms;
  *  - names (edge.name, xattr.name) are bytea: any byte but '/' and NUL, at most 255 bytes;
  *  - node.type / edge.type: 1 file, 2 directory, 3 symlink, 4 fifo, 5 block device,
- *    6 char device, 7 socket; node.mode holds permission bits only (07777);
+ *    6 char device, 7 socket; node.mode holds permission bits only (07777); uid/gid are
+ *    int8 because Linux ids go up to 2^32 - 1;
  *  - chunk.slices is the concatenation of 24-byte big-endian entries
  *    (pos u32, id u64, size u32, off u32, len u32), later entries win (src/meta/slice-list.ts);
  *    chunk.version is bumped whenever entries are removed or replaced;
@@ -34,8 +35,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       inode int8 PRIMARY KEY,
       type smallint NOT NULL,
       mode integer NOT NULL,
-      uid integer NOT NULL,
-      gid integer NOT NULL,
+      uid int8 NOT NULL,
+      gid int8 NOT NULL,
       atime int8 NOT NULL,
       mtime int8 NOT NULL,
       ctime int8 NOT NULL,

@@ -29,8 +29,8 @@ export interface NodeTable {
   inode: Int8;
   type: number;
   mode: number;
-  uid: number;
-  gid: number;
+  uid: Int8;
+  gid: Int8;
   atime: Int8;
   mtime: Int8;
   ctime: Int8;

@@ -29,8 +29,8 @@ async function updateAttrs(ctx: MetaContext, db: Db, ino: number, changes: AttrC
   const { rows } = await sql<NodeRow>`
     UPDATE node n SET
       mode = COALESCE(${mode}::int, mode),
-      uid = COALESCE(${changes.uid ?? null}::int, uid),
-      gid = COALESCE(${changes.gid ?? null}::int, gid),
+      uid = COALESCE(${changes.uid ?? null}::int8, uid),
+      gid = COALESCE(${changes.gid ?? null}::int8, gid),
       atime = COALESCE(${atime}::int8, atime),
       mtime = COALESCE(${mtime}::int8, mtime),
       ctime = ${changes.ctime ?? now}::int8,

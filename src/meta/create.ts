@@ -50,7 +50,7 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
           INSERT INTO node (inode, type, mode, uid, gid, atime, mtime, ctime, nlink, length, rdev, parent)
           SELECT ${ino}::int8, ${typeCode}::smallint,
                  ${mode}::int | CASE WHEN ${isDir} AND (p.mode & ${S_ISGID}) <> 0 THEN ${S_ISGID} ELSE 0 END,
-                 ${caller.uid}::int, CASE WHEN (p.mode & ${S_ISGID}) <> 0 THEN p.gid ELSE ${caller.gid}::int END,
+                 ${caller.uid}::int8, CASE WHEN (p.mode & ${S_ISGID}) <> 0 THEN p.gid ELSE ${caller.gid}::int8 END,
                  ${now}::int8, ${now}::int8, ${now}::int8, ${isDir ? 2 : 1}::int, ${length}::int8, ${node.rdev ?? 0}::int, p.inode
           FROM p JOIN e ON true
           RETURNING *
@@ -77,7 +77,7 @@ export function mkdir(ctx: MetaContext, caller: Caller, parent: number, name: Bu
   return createNode(ctx, caller, parent, name, { type: 'directory', mode });
 }
 
-export function symlink(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+export async function symlink(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
   if (target.length === 0) throw FsError.ENOENT('empty symlink target');
   if (target.length > MAX_SYMLINK_BYTES) throw FsError.ENAMETOOLONG(`symlink target of ${target.length} bytes`);
   if (target.includes(0)) throw FsError.EINVAL('symlink target contains NUL');

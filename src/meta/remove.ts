@@ -59,9 +59,9 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
   ctx.usage.add(-alignedSpace(length), -1);
 }
 
-export function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
+export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
   checkName(name);
-  if (isDot(name) || isDotDot(name)) return Promise.reject(FsError.EISDIR(`cannot unlink ${showName(name)}`));
+  if (isDot(name) || isDotDot(name)) throw FsError.EISDIR(`cannot unlink ${showName(name)}`);
   return inTransaction(ctx, async (tx) => {
     const edge = await readEdge(tx, parent, name);
     if (edge.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
@@ -79,10 +79,10 @@ export function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<
   });
 }
 
-export function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<void> {
+export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<void> {
   checkName(name);
-  if (isDot(name)) return Promise.reject(FsError.EINVAL('cannot remove "."'));
-  if (isDotDot(name)) return Promise.reject(FsError.ENOTEMPTY('cannot remove ".."'));
+  if (isDot(name)) throw FsError.EINVAL('cannot remove "."');
+  if (isDotDot(name)) throw FsError.ENOTEMPTY('cannot remove ".."');
   return inTransaction(ctx, async (tx) => {
     const edge = await readEdge(tx, parent, name);
     if (edge.type !== DIR) throw FsError.ENOTDIR(`${showName(name)} in ${parent} is not a directory`);

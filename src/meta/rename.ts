@@ -66,7 +66,7 @@ function validate(srcName: Buffer, dstName: Buffer, flags: number): void {
   }
 }
 
-export function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn: Buffer, flags = 0): Promise<RenameResult> {
+export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn: Buffer, flags = 0): Promise<RenameResult> {
   validate(sn, dn, flags);
   const exchange = (flags & RENAME_EXCHANGE) !== 0;
   const noReplace = (flags & RENAME_NOREPLACE) !== 0;
@@ -90,13 +90,15 @@ export function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn:
     const locked = await lockNodes(tx, dst === undefined ? [sp, dp, src.ino] : [sp, dp, src.ino, dst.ino]);
     const spRow = locked.get(sp);
     const dpRow = locked.get(dp);
-    if (spRow === undefined || dpRow === undefined) throw new RaceDetected('parent vanished');
+    // A parent that is gone was removed (or never existed): the names cannot be resolved.
+    if (spRow === undefined) throw FsError.ENOENT(`no directory ${sp}`);
+    if (dpRow === undefined) throw FsError.ENOENT(`no directory ${dp}`);
     if (dpRow.type !== DIR) throw FsError.ENOTDIR(`inode ${dp} is not a directory`);
     if (dpRow.nlink === 0) throw FsError.ENOENT(`directory ${dp} was removed`);
     const again = await readEdges(tx, sp, sn, dp, dn);
     if (!sameEdge(again.src, src) || !sameEdge(again.dst, dst)) throw new RaceDetected('edges changed before lock');
     const srcRow = locked.get(src.ino);
-    if (srcRow === undefined) throw new RaceDetected('source vanished');
+    if (srcRow === undefined) throw FsError.EIO(`entry ${showName(sn)} in ${sp} points at missing inode ${src.ino}`);
 
     if (movesDir) {
       if (src.type === DIR && await isAncestor(tx, src.ino, dp)) throw FsError.EINVAL('cannot move a directory into itself');
@@ -110,7 +112,7 @@ export function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn:
     let replacedGone: boolean | undefined;
     if (dst !== undefined) {
       const dstRow = locked.get(dst.ino);
-      if (dstRow === undefined) throw new RaceDetected('target vanished');
+      if (dstRow === undefined) throw FsError.EIO(`entry ${showName(dn)} in ${dp} points at missing inode ${dst.ino}`);
       if (dst.type === DIR) {
         const { rows } = await sql`SELECT 1 FROM edge WHERE parent = ${dst.ino} LIMIT 1`.execute(tx);
         if (rows.length > 0) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
@@ -161,8 +163,9 @@ async function exchangeEdges(tx: Db, x: Exchange): Promise<void> {
     const delta = (src.type === DIR ? 1 : 0) - (dst.type === DIR ? 1 : 0);
     await sql`UPDATE node SET nlink = nlink - ${delta}, mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
     await sql`UPDATE node SET nlink = nlink + ${delta}, mtime = ${now}, ctime = ${now} WHERE inode = ${dp}`.execute(tx);
-    await sql`UPDATE node SET parent = ${dp}, ctime = ${now} WHERE inode = ${src.ino} AND type = ${DIR}`.execute(tx);
-    await sql`UPDATE node SET parent = ${sp}, ctime = ${now} WHERE inode = ${dst.ino} AND type = ${DIR}`.execute(tx);
+    // Directories (and files with a single link) record their parent.
+    await sql`UPDATE node SET parent = ${dp} WHERE inode = ${src.ino} AND (type = ${DIR} OR nlink = 1)`.execute(tx);
+    await sql`UPDATE node SET parent = ${sp} WHERE inode = ${dst.ino} AND (type = ${DIR} OR nlink = 1)`.execute(tx);
   } else {
     await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
   }

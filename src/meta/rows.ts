@@ -12,8 +12,8 @@ export interface NodeRow {
   inode: bigint;
   type: number;
   mode: number;
-  uid: number;
-  gid: number;
+  uid: bigint;
+  gid: bigint;
   atime: bigint;
   mtime: bigint;
   ctime: bigint;
@@ -28,8 +28,8 @@ export function toAttr(row: NodeRow): Attr {
     ino: Number(row.inode),
     type: nodeTypeFromCode(row.type),
     mode: row.mode,
-    uid: row.uid,
-    gid: row.gid,
+    uid: Number(row.uid),
+    gid: Number(row.gid),
     nlink: row.nlink,
     length: Number(row.length),
     rdev: row.rdev,
