@@ -34,8 +34,21 @@ export interface DiskCacheOptions {
   readonly maxBytes: number;
   /** Keep at least this fraction of the file system free (default 0.1); stop caching below it. */
   readonly freeRatio?: number;
+  /** Block files written at once (default 4). */
+  readonly writeConcurrency?: number;
+  /** Data bytes of puts queued or being written; puts beyond it are dropped (default 64 MiB). */
+  readonly maxPendingBytes?: number;
+  /**
+   * Longest time between two free-space checks (statfs) while writing, in ms (default 2000);
+   * a check also follows every 64 MiB written (less on a nearly full file system) and every
+   * ENOSPC. 0 checks before every write.
+   */
+  readonly freeSpaceCheckMs?: number;
 }
 
 export { MemoryCache } from './memory-cache.js';
+export type { MemoryCacheOptions, MemoryCacheStats } from './memory-cache.js';
 export { DiskCache } from './disk-cache.js';
+export type { DiskCacheStats } from './disk-cache.js';
 export { TieredCache } from './tiered-cache.js';
+export type { TierUsage } from './tiered-cache.js';
