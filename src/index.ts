@@ -21,3 +21,5 @@ export {
 } from './meta/index.js';
 export { openObjectStore, parseStorageUrl, type ObjectStore, type ObjectInfo } from './object/index.js';
 export { MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError } from './db/index.js';
+export { openVolume, type OpenVolumeOptions, type Volume } from './volume/open-volume.js';
+export { Vfs, type VfsOptions } from './vfs/index.js';

@@ -31,14 +31,14 @@ async function dropRefs(ctx: MetaContext, db: Db, counts: Map<number, number>): 
   if (counts.size === 0) return 0;
   const ids = [...counts.keys()];
   const by = ids.map((id) => counts.get(id) as number);
+  // Sub-statements of one WITH cannot see each other's changes to a row, so the rows that
+  // keep references and the rows that lose their last one are handled as disjoint sets.
   const { rows } = await sql<{ id: bigint }>`
-    WITH d AS (
-      UPDATE slice_ref r SET refs = r.refs - x.n
-      FROM unnest(${ids}::int8[], ${by}::int[]) AS x(id, n)
-      WHERE r.id = x.id
-      RETURNING r.id, r.size, r.refs
+    WITH x AS (SELECT * FROM unnest(${ids}::int8[], ${by}::int[]) AS x(id, n)),
+    kept AS (
+      UPDATE slice_ref r SET refs = r.refs - x.n FROM x WHERE r.id = x.id AND r.refs > x.n
     ), gone AS (
-      DELETE FROM slice_ref WHERE id IN (SELECT id FROM d WHERE refs <= 0) RETURNING id, size
+      DELETE FROM slice_ref r USING x WHERE r.id = x.id AND r.refs <= x.n RETURNING r.id, r.size
     )
     INSERT INTO pending_slice (id, size, released_at) SELECT id, size, ${ctx.now()} FROM gone
     ON CONFLICT (id) DO NOTHING

@@ -1,0 +1,53 @@
+/**
+ * Reading a byte range of a file: chunk maps → visible segments (newest wins, holes are
+ * zeros, the length cuts) → slice reads from the chunk store, in parallel.
+ */
+import { buildChunkView, CHUNK_SIZE, type ChunkRecord } from '../meta/index.js';
+import type { ChunkStore } from '../chunk/index.js';
+
+/** One piece of a file range that comes from a slice. */
+export interface SlicePiece {
+  /** Offset of the piece in the file. */
+  readonly fileOff: number;
+  readonly id: number;
+  readonly size: number;
+  /** Offset inside the slice. */
+  readonly off: number;
+  readonly len: number;
+}
+
+/**
+ * The slice pieces that make up [off, end) of a file of `length` bytes. Bytes not covered by
+ * any piece are zeros. `chunkMap` returns a chunk's record (cached by the caller).
+ */
+export async function mapRange(off: number, end: number, length: number, chunkMap: (index: number) => Promise<ChunkRecord>): Promise<SlicePiece[]> {
+  end = Math.min(end, length);
+  if (end <= off) return [];
+  const first = Math.floor(off / CHUNK_SIZE);
+  const last = Math.floor((end - 1) / CHUNK_SIZE);
+  const records = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => chunkMap(first + i)));
+  const pieces: SlicePiece[] = [];
+  records.forEach((record, i) => {
+    const index = first + i;
+    const base = index * CHUNK_SIZE;
+    const chunkLength = Math.min(CHUNK_SIZE, length - base);
+    for (const seg of buildChunkView(record.slices, chunkLength)) {
+      if (seg.id === 0) continue;
+      const from = Math.max(off, base + seg.pos);
+      const to = Math.min(end, base + seg.pos + seg.len);
+      if (to <= from) continue;
+      pieces.push({ fileOff: from, id: seg.id, size: seg.size, off: seg.off + (from - base - seg.pos), len: to - from });
+    }
+  });
+  return pieces;
+}
+
+/** Reads [off, end) of a file into a fresh buffer (holes are zeros). */
+export async function readRange(chunks: ChunkStore, off: number, end: number, pieces: readonly SlicePiece[]): Promise<Buffer> {
+  const out = Buffer.alloc(Math.max(0, end - off));
+  await Promise.all(pieces.map(async (p) => {
+    const data = await chunks.readSlice(p.id, p.size, p.off, p.len);
+    data.copy(out, p.fileOff - off);
+  }));
+  return out;
+}

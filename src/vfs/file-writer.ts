@@ -1,0 +1,180 @@
+/**
+ * The write buffer of one inode on this host. Writes become slices (one per contiguous run
+ * inside a 64 MiB chunk); a slice's full blocks upload in the background as they fill. A
+ * slice is committed to the metadata only after all its blocks are stored, in creation order
+ * within its chunk (later entries win byte by byte), when it reaches the end of its chunk,
+ * when too many are open, when the write buffer is under pressure, or at flush/fsync/close.
+ */
+import { CHUNK_SIZE } from '../meta/index.js';
+import { FsError } from '../errors.js';
+import type { ChunkStore, SliceWriter } from '../chunk/index.js';
+import type { Attr, MetaEngine } from '../meta/index.js';
+import { Serial } from './serial.js';
+
+/** Open slices per chunk before the older ones are committed in the background. */
+const MAX_OPEN_SLICES_PER_CHUNK = 16;
+
+interface OpenSlice {
+  readonly index: number;
+  /** Offset of the slice inside its chunk. */
+  readonly pos: number;
+  readonly writer: SliceWriter;
+  sealed: boolean;
+}
+
+interface ChunkQueue {
+  /** Slices not yet handed to the commit chain, in creation order. */
+  open: OpenSlice[];
+  /** Commits of this chunk, strictly in order. */
+  commits: Promise<void>;
+}
+
+export interface FileWriterDeps {
+  readonly meta: MetaEngine;
+  readonly chunks: ChunkStore;
+  /** Called after each committed slice with the new attributes. */
+  readonly onCommit: (index: number, attr: Attr) => void;
+}
+
+export class FileWriter {
+  readonly ino: number;
+  readonly #deps: FileWriterDeps;
+  readonly #chunks = new Map<number, ChunkQueue>();
+  readonly #serial = new Serial();
+  /** The slice an in-progress write appends to: never sealed under it. */
+  #active: OpenSlice | undefined;
+  #error: unknown;
+  /** Highest byte offset written here and not yet known to be committed. */
+  #end = 0;
+  #pendingSlices = 0;
+
+  constructor(ino: number, deps: FileWriterDeps) {
+    this.ino = ino;
+    this.#deps = deps;
+  }
+
+  /** True while written data is not committed yet. */
+  get dirty(): boolean {
+    return this.#pendingSlices > 0;
+  }
+
+  /** End offset of the data written here (for getattr before commit). */
+  get end(): number {
+    return this.#end;
+  }
+
+  write(off: number, data: Buffer): Promise<void> {
+    return this.#serial.run(async () => {
+      this.#throwFailure();
+      let pos = off;
+      let rest = data;
+      while (rest.length > 0) {
+        const index = Math.floor(pos / CHUNK_SIZE);
+        const inChunk = pos - index * CHUNK_SIZE;
+        const n = Math.min(rest.length, CHUNK_SIZE - inChunk);
+        const slice = await this.#sliceFor(index, inChunk);
+        this.#active = slice;
+        try {
+          await slice.writer.append(rest.subarray(0, n));
+        } finally {
+          this.#active = undefined;
+        }
+        this.#end = Math.max(this.#end, pos + n);
+        if (slice.pos + slice.writer.length === CHUNK_SIZE) this.#seal(this.#queue(index), 1);
+        pos += n;
+        rest = rest.subarray(n);
+      }
+    });
+  }
+
+  /** Commits everything written so far; rejects with the first failure since the last flush. */
+  flush(): Promise<void> {
+    return this.#serial.run(async () => {
+      for (const q of this.#chunks.values()) this.#seal(q, q.open.length);
+      await Promise.all([...this.#chunks.values()].map((q) => q.commits));
+      this.#throwFailure();
+    });
+  }
+
+  /**
+   * Write-buffer pressure: commit every open slice except the one a write is appending to,
+   * so their partial blocks upload and free buffer space.
+   */
+  sealIdle(): void {
+    for (const q of this.#chunks.values()) {
+      const keep = this.#active !== undefined && q.open.includes(this.#active) ? 1 : 0;
+      this.#seal(q, q.open.length - keep);
+    }
+  }
+
+  /** Drops everything not committed (the inode is gone). */
+  abort(): void {
+    for (const q of this.#chunks.values()) {
+      for (const s of q.open) s.writer.abort();
+      q.open = [];
+    }
+  }
+
+  #throwFailure(): void {
+    const err = this.#error;
+    if (err === undefined) return;
+    this.#error = undefined; // reported once, like an errseq in the kernel
+    throw err instanceof FsError ? err : FsError.EIO(`writing inode ${this.ino} failed: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+
+  #queue(index: number): ChunkQueue {
+    let q = this.#chunks.get(index);
+    if (q === undefined) {
+      q = { open: [], commits: Promise.resolve() };
+      this.#chunks.set(index, q);
+    }
+    return q;
+  }
+
+  /** The newest open slice of the chunk if this write continues it, else a new slice. */
+  async #sliceFor(index: number, inChunk: number): Promise<OpenSlice> {
+    const q = this.#queue(index);
+    const last = q.open[q.open.length - 1];
+    if (last !== undefined && !last.sealed && last.pos + last.writer.length === inChunk) return last;
+    if (q.open.length >= MAX_OPEN_SLICES_PER_CHUNK) this.#seal(q, q.open.length);
+    const id = await this.#deps.meta.newSliceId();
+    const slice: OpenSlice = { index, pos: inChunk, writer: this.#deps.chunks.newSliceWriter(id), sealed: false };
+    q.open.push(slice);
+    this.#pendingSlices++;
+    return slice;
+  }
+
+  /** Hands the first `count` open slices of a chunk to its commit chain. */
+  #seal(q: ChunkQueue, count: number): void {
+    const sealed = q.open.splice(0, Math.max(0, count));
+    for (const slice of sealed) {
+      slice.sealed = true;
+      q.commits = q.commits.then(() => this.#commit(slice)).catch((err: unknown) => {
+        this.#error ??= err;
+      });
+    }
+  }
+
+  async #commit(slice: OpenSlice): Promise<void> {
+    try {
+      if (this.#error !== undefined) {
+        // An earlier slice of this file failed: committing later ones out of order could
+        // expose a mix, so they are dropped and the failure is reported.
+        slice.writer.abort();
+        return;
+      }
+      await slice.writer.finish();
+      const len = slice.writer.length;
+      if (len === 0) return;
+      const attr = await this.#deps.meta.commitSlice({
+        ino: this.ino,
+        index: slice.index,
+        entry: { pos: slice.pos, id: slice.writer.id, size: len, off: 0, len },
+        length: slice.index * CHUNK_SIZE + slice.pos + len,
+      });
+      this.#deps.onCommit(slice.index, attr);
+    } finally {
+      this.#pendingSlices--;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The file-data half of POSIX semantics: open-file handles, reads with readahead, buffered
+ * writes, flush/fsync/release, truncate, and getattr that includes this host's unflushed
+ * writes. Speaks inodes and promises; knows nothing of FUSE.
+ *
+ * Close-to-open: opening a file refreshes its attributes and drops its cached chunk maps, so
+ * an open after another host's close sees that host's data.
+ */
+import { constants } from 'node:fs';
+import { FsError } from '../errors.js';
+import type { ChunkStore } from '../chunk/index.js';
+import type { Attr, AttrChanges, Caller, ChunkRecord, MetaEngine } from '../meta/index.js';
+import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
+import { runDeletion, type DeletionReport } from './deleter.js';
+import { mapRange, readRange } from './file-reader.js';
+import { FileWriter } from './file-writer.js';
+import { Readahead } from './readahead.js';
+import { Serial } from './serial.js';
+
+/** open(2)'s access-mode bits (not exported by node:fs). */
+const O_ACCMODE = 3;
+
+export interface VfsOptions {
+  /** Largest readahead window in bytes (default 32 MiB; 0 turns readahead off). */
+  readonly readaheadBytes?: number;
+  /** Delay between a slice's release and the deletion of its objects (default 1 h). */
+  readonly deleteDelayMs?: number;
+  /** Run compaction in the background when a chunk collects many slices (default true). */
+  readonly autoCompact?: boolean;
+}
+
+interface InodeState {
+  readonly ino: number;
+  opens: number;
+  /** Last attributes known here (refreshed at open, after commits and truncates). */
+  attr: Attr;
+  writer: FileWriter | undefined;
+  readonly chunkMaps: Map<number, Promise<ChunkRecord>>;
+  readonly commitsSince: Map<number, number>;
+  readonly compaction: Serial;
+}
+
+interface Handle {
+  readonly ino: number;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly append: boolean;
+  readonly readahead: Readahead;
+}
+
+export class Vfs {
+  readonly meta: MetaEngine;
+  readonly chunks: ChunkStore;
+  readonly #options: Required<VfsOptions>;
+  readonly #inodes = new Map<number, InodeState>();
+  readonly #handles = new Map<number, Handle>();
+  #nextFh = 1;
+  #background: Promise<unknown> = Promise.resolve();
+
+  constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
+    this.meta = meta;
+    this.chunks = chunks;
+    this.#options = {
+      readaheadBytes: options.readaheadBytes ?? 32 << 20,
+      deleteDelayMs: options.deleteDelayMs ?? 3_600_000,
+      autoCompact: options.autoCompact ?? true,
+    };
+  }
+
+  /** Opens a file; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND). */
+  async open(ino: number, flags: number): Promise<number> {
+    const attr = await this.meta.getattr(ino);
+    if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
+    if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
+    const access = flags & O_ACCMODE;
+    const handle: Handle = {
+      ino,
+      readable: access === constants.O_RDONLY || access === constants.O_RDWR,
+      writable: access === constants.O_WRONLY || access === constants.O_RDWR,
+      append: (flags & constants.O_APPEND) !== 0,
+      readahead: new Readahead(this.chunks.blockSize, this.#options.readaheadBytes),
+    };
+    const st = this.#state(ino, attr);
+    st.opens++;
+    this.meta.openInode(ino);
+    const fh = this.#nextFh++;
+    this.#handles.set(fh, handle);
+    if (st.writer === undefined || !st.writer.dirty) {
+      st.attr = attr;
+      st.chunkMaps.clear();
+    }
+    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
+    return fh;
+  }
+
+  /** Creates a regular file and opens it. */
+  async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
+    const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
+    const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC);
+    return { fh, attr };
+  }
+
+  async read(fh: number, off: number, len: number): Promise<Buffer> {
+    const h = this.#handle(fh);
+    if (!h.readable) throw FsError.of('EBADF', 'file not open for reading');
+    const st = this.#inodes.get(h.ino) as InodeState;
+    // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
+    if (st.writer?.dirty) await st.writer.flush();
+    const length = st.attr.length;
+    const end = Math.min(off + len, length);
+    if (end <= off) return Buffer.alloc(0);
+    const map = (index: number) => this.#chunkMap(st, index);
+    const pieces = await mapRange(off, end, length, map);
+    const ahead = h.readahead.onRead(off, end, length);
+    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
+    try {
+      return await readRange(this.chunks, off, end, pieces);
+    } catch (err) {
+      throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async write(fh: number, off: number, data: Buffer): Promise<number> {
+    const h = this.#handle(fh);
+    if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
+    const st = this.#inodes.get(h.ino) as InodeState;
+    const writer = this.#writer(st);
+    const at = h.append ? Math.max(st.attr.length, writer.end) : off;
+    await writer.write(at, data);
+    return data.length;
+  }
+
+  /** close(2) and fsync(2) semantics: everything written is stored and committed on return. */
+  async flush(fh: number): Promise<void> {
+    const h = this.#handle(fh);
+    await this.#inodes.get(h.ino)?.writer?.flush();
+  }
+
+  fsync(fh: number): Promise<void> {
+    return this.flush(fh);
+  }
+
+  async release(fh: number): Promise<void> {
+    const h = this.#handle(fh);
+    this.#handles.delete(fh);
+    const st = this.#inodes.get(h.ino);
+    if (st === undefined) return;
+    try {
+      await st.writer?.flush();
+    } finally {
+      st.opens--;
+      if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
+      await this.meta.closeInode(h.ino);
+    }
+  }
+
+  /** Attributes, with the length of this host's unflushed writes. */
+  async getattr(ino: number): Promise<Attr> {
+    const attr = await this.meta.getattr(ino);
+    const st = this.#inodes.get(ino);
+    if (st === undefined) return attr;
+    st.attr = attr;
+    const end = st.writer?.end ?? 0;
+    return end > attr.length && st.writer?.dirty ? { ...attr, length: end } : attr;
+  }
+
+  /** setattr; a length change commits pending writes first, then truncates or extends. */
+  async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
+    const st = this.#inodes.get(ino);
+    if (changes.length !== undefined) await st?.writer?.flush();
+    const attr = await this.meta.setattr(ino, changes);
+    if (st !== undefined) {
+      st.attr = attr;
+      if (changes.length !== undefined) st.chunkMaps.clear();
+    }
+    return attr;
+  }
+
+  /** Compacts one chunk now (tests, gc --compact). */
+  async compact(ino: number, index: number): Promise<string> {
+    const outcome = await compactChunk(this.meta, this.chunks, ino, index);
+    this.#inodes.get(ino)?.chunkMaps.delete(index);
+    return outcome;
+  }
+
+  /** One pass of deferred deletion with the configured (or the given) safety delay. */
+  runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
+    return runDeletion(this.meta, this.chunks, delayMs);
+  }
+
+  /** Write-buffer pressure (from the chunk store): commit idle slices of every file. */
+  relieveBufferPressure(): void {
+    for (const st of this.#inodes.values()) st.writer?.sealIdle();
+  }
+
+  /** Commits every file's pending writes and waits for background work. */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.#inodes.values()].map((st) => st.writer?.flush()));
+    await this.#background;
+  }
+
+  #handle(fh: number): Handle {
+    const h = this.#handles.get(fh);
+    if (h === undefined) throw FsError.of('EBADF', `no open file ${fh}`);
+    return h;
+  }
+
+  #state(ino: number, attr: Attr): InodeState {
+    let st = this.#inodes.get(ino);
+    if (st === undefined) {
+      st = { ino, opens: 0, attr, writer: undefined, chunkMaps: new Map(), commitsSince: new Map(), compaction: new Serial() };
+      this.#inodes.set(ino, st);
+    }
+    return st;
+  }
+
+  #writer(st: InodeState): FileWriter {
+    st.writer ??= new FileWriter(st.ino, {
+      meta: this.meta,
+      chunks: this.chunks,
+      onCommit: (index, attr) => this.#committed(st, index, attr),
+    });
+    return st.writer;
+  }
+
+  #committed(st: InodeState, index: number, attr: Attr): void {
+    st.attr = attr;
+    st.chunkMaps.delete(index);
+    const n = (st.commitsSince.get(index) ?? 0) + 1;
+    st.commitsSince.set(index, n);
+    if (this.#options.autoCompact && n >= COMPACT_THRESHOLD) {
+      st.commitsSince.set(index, 0);
+      const job = st.compaction.run(() => this.compact(st.ino, index)).catch(() => undefined);
+      this.#background = Promise.all([this.#background, job]);
+    }
+  }
+
+  #chunkMap(st: InodeState, index: number): Promise<ChunkRecord> {
+    let p = st.chunkMaps.get(index);
+    if (p === undefined) {
+      p = this.meta.readChunk(st.ino, index);
+      st.chunkMaps.set(index, p);
+      p.catch(() => st.chunkMaps.delete(index));
+    }
+    return p;
+  }
+
+  async #prefetch(off: number, end: number, length: number, map: (index: number) => Promise<ChunkRecord>): Promise<void> {
+    try {
+      for (const p of await mapRange(off, end, length, map)) this.chunks.prefetch(p.id, p.size, p.off, p.len);
+    } catch {
+      // Readahead is a hint: a failure here shows up, if at all, on the real read.
+    }
+  }
+}
