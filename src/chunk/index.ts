@@ -37,11 +37,16 @@ export interface SliceWriter {
   /** Bytes appended so far: the slice's size once finished. */
   readonly length: number;
   /**
-   * Appends bytes (copied; the caller may reuse `data`). Resolves once buffered; waits while
-   * the store's write buffer is full (back-pressure). Rejects if an upload of this slice failed.
+   * Appends bytes (copied; the caller may reuse `data` once the promise settles). Resolves once
+   * buffered; waits while the store's write buffer is full (back-pressure). Rejects if an upload
+   * of this slice failed (with that error), and with RangeError past CHUNK_SIZE bytes in total.
+   * Appends and finish() take effect in call order even when not awaited one by one.
    */
   append(data: Buffer): Promise<void>;
-  /** Uploads the remaining partial block and waits for every block of the slice to be stored. */
+  /**
+   * Uploads the remaining partial block and waits for every block of the slice to be stored.
+   * Rejects with the first upload error; it never resolves unless every block landed.
+   */
   finish(): Promise<void>;
   /** Abandons the slice: buffered data is dropped; blocks already stored become garbage for gc. */
   abort(): void;
@@ -61,10 +66,33 @@ export interface ChunkStore {
   deleteSlice(id: number, size: number): Promise<void>;
   /** Bytes currently buffered for upload (write-buffer use). */
   bufferedBytes(): number;
-  /** Waits for in-flight uploads and releases resources. */
+  /** Counters since the store was opened (metrics, tests). */
+  stats(): ChunkStoreStats;
+  /**
+   * Waits for in-flight uploads and downloads and refuses new work. Does not close the object
+   * store or the cache (they belong to the caller), and does not finish open writers.
+   */
   close(): Promise<void>;
 }
 
-export { openChunkStore } from './chunk-store.js';
+/** Counters of one chunk store since it was opened. */
+export interface ChunkStoreStats {
+  /** Block objects stored by writers. */
+  readonly blocksUploaded: number;
+  /** Bytes sent to the object store (after compression). */
+  readonly bytesUploaded: number;
+  /** Block objects fetched from the object store (read and prefetch cache misses). */
+  readonly blocksDownloaded: number;
+  /** Bytes fetched from the object store (before decompression). */
+  readonly bytesDownloaded: number;
+  /** Block fetches answered by the cache. */
+  readonly cacheHits: number;
+  /** Prefetches that failed (errors are swallowed and only counted here). */
+  readonly prefetchErrors: number;
+  /** Prefetches not started because too many were already queued. */
+  readonly prefetchesDropped: number;
+}
+
+export { openChunkStore, DEFAULT_BUFFER_BYTES, DEFAULT_DOWNLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY } from './chunk-store.js';
 export { BlockMissingError, BlockCorruptError } from './errors.js';
 export * from './keys.js';

@@ -1,0 +1,179 @@
+/**
+ * The chunk store behaviours every object store backend must give: exact block layout, byte
+ * for byte read-back at any range, cold reads from the store, missing blocks as EIO, deletion.
+ * Run on FileStore and on S3Store (s3rver) by chunk-store.test.ts.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MemoryCache } from '../../../src/cache/index.js';
+import {
+  BlockMissingError, CHUNK_SIZE, DEFAULT_BLOCK_SIZE, blockKey, openChunkStore, sliceBlockKeys,
+  type ChunkStore, type ChunkStoreOptions,
+} from '../../../src/chunk/index.js';
+import { toErrno } from '../../../src/errors.js';
+import type { ObjectStore } from '../../../src/object/index.js';
+import { makeRng, testSeed } from '../../support/prng.js';
+import { KiB, MiB, blockObjects, checkObjects, checkReads, mbps, testData, writeSlice } from './chunk-fixtures.js';
+
+/** A fresh, empty store for one test and how to get rid of it. */
+export interface Backend {
+  readonly store: ObjectStore;
+  cleanup(): Promise<void>;
+}
+
+const SMALL_BLOCK = 64 * KiB;
+const EIO = 5;
+
+/** A chunk store over `store` with its own, empty memory cache (a fresh host, as far as caching goes). */
+export function chunkStoreOn(store: ObjectStore, options: Partial<ChunkStoreOptions> = {}): ChunkStore {
+  return openChunkStore({
+    store, cache: new MemoryCache({ maxBytes: 512 * MiB }), blockSize: SMALL_BLOCK, compression: 'lz4', ...options,
+  });
+}
+
+/** How a backend is tested. */
+export interface SuiteOptions {
+  /** Bound of the event-loop delay p99 while writing 64 MiB, in ms (default 50). */
+  readonly maxLoopDelayMs?: number;
+}
+
+/** Registers the suite for one backend; `open(hint)` makes a fresh backend per test. */
+export function chunkStoreSuite(name: string, open: (hint: string) => Promise<Backend>, options: SuiteOptions = {}): void {
+  const maxLoopDelayMs = options.maxLoopDelayMs ?? 50;
+  const seed = testSeed();
+
+  async function withBackend(hint: string, fn: (store: ObjectStore) => Promise<void>): Promise<void> {
+    const backend = await open(hint);
+    try {
+      await fn(backend.store);
+    } finally {
+      await backend.cleanup();
+    }
+  }
+
+  describe(`chunk store on ${name} (OBJECTFS_SEED=${seed})`, () => {
+    const sizes = [0, 1, SMALL_BLOCK - 1, SMALL_BLOCK, SMALL_BLOCK + 1, 5 * SMALL_BLOCK + 12345, CHUNK_SIZE];
+    for (const compression of ['lz4', 'none'] as const) {
+      for (const size of sizes) {
+        test(`${compression}, 64 KiB blocks: a slice of ${size} bytes round-trips, warm and cold`, async () => {
+          await withBackend(`chunk-${compression}-${size}`, async (store) => {
+            const rng = makeRng(seed + size);
+            const data = testData(size, rng);
+            const writer = chunkStoreOn(store, { compression });
+            await writeSlice(writer, 7, data, rng);
+            assert.equal(writer.bufferedBytes(), 0);
+            await checkObjects(store, 7, data, SMALL_BLOCK, compression);
+            await checkReads(writer, 7, data, rng);
+            // Another host: nothing cached, so every block comes from the store, once.
+            const cold = chunkStoreOn(store, { compression });
+            const whole = await cold.readSlice(7, size, 0, size);
+            assert.ok(whole.equals(data));
+            assert.equal(cold.stats().blocksDownloaded, sliceBlockKeys(7, size, SMALL_BLOCK).length);
+            assert.equal(cold.stats().cacheHits, 0);
+            await checkReads(cold, 7, data, rng);
+            assert.equal(cold.stats().blocksDownloaded, sliceBlockKeys(7, size, SMALL_BLOCK).length, 'later reads hit the cache');
+            await Promise.all([writer.close(), cold.close()]);
+          });
+        });
+      }
+    }
+
+    test('default 4 MiB blocks: a 64 MiB slice, timed, with the event loop kept responsive', async (t) => {
+      await withBackend('chunk-default-64m', async (store) => {
+        const rng = makeRng(seed);
+        const data = testData(CHUNK_SIZE, rng);
+        const writer = chunkStoreOn(store, { blockSize: DEFAULT_BLOCK_SIZE });
+        const delay = monitorEventLoopDelay({ resolution: 5 });
+        delay.enable();
+        const t0 = performance.now();
+        await writeSlice(writer, 1_234_567, data, rng, MiB);
+        const writeMs = performance.now() - t0;
+        delay.disable();
+        const p99 = delay.percentile(99) / 1e6;
+        const max = delay.max / 1e6;
+        await checkObjects(store, 1_234_567, data, DEFAULT_BLOCK_SIZE, 'lz4');
+        const cold = chunkStoreOn(store, { blockSize: DEFAULT_BLOCK_SIZE });
+        const t1 = performance.now();
+        const whole = await cold.readSlice(1_234_567, CHUNK_SIZE, 0, CHUNK_SIZE);
+        const readMs = performance.now() - t1;
+        assert.ok(whole.equals(data));
+        await checkReads(cold, 1_234_567, data, rng);
+        t.diagnostic(`${name}: 64 MiB append+finish ${mbps(CHUNK_SIZE, writeMs)} MB/s (${writeMs.toFixed(0)} ms), `
+          + `cold readSlice ${mbps(CHUNK_SIZE, readMs)} MB/s (${readMs.toFixed(0)} ms), `
+          + `event-loop delay during the write p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+        assert.ok(p99 < maxLoopDelayMs, `event-loop delay p99 ${p99.toFixed(1)} ms during a 64 MiB write`);
+        await Promise.all([writer.close(), cold.close()]);
+      });
+    });
+
+    test('default 4 MiB blocks: a short slice spanning three blocks', async () => {
+      await withBackend('chunk-default-short', async (store) => {
+        const rng = makeRng(seed + 1);
+        const data = testData(2 * DEFAULT_BLOCK_SIZE + 12345, rng);
+        const chunks = chunkStoreOn(store, { blockSize: DEFAULT_BLOCK_SIZE, compression: 'none' });
+        await writeSlice(chunks, 99, data, rng);
+        await checkObjects(store, 99, data, DEFAULT_BLOCK_SIZE, 'none');
+        await checkReads(chunkStoreOn(store, { blockSize: DEFAULT_BLOCK_SIZE, compression: 'none' }), 99, data, rng);
+      });
+    });
+
+    test('a block dropped from the cache is read from the store again', async () => {
+      await withBackend('chunk-cache-drop', async (store) => {
+        const rng = makeRng(seed + 2);
+        const data = testData(3 * SMALL_BLOCK, rng);
+        const cache = new MemoryCache({ maxBytes: 64 * MiB });
+        const chunks = openChunkStore({ store, cache, blockSize: SMALL_BLOCK, compression: 'lz4' });
+        await writeSlice(chunks, 5, data, rng);
+        assert.ok(await cache.has(blockKey(5, 1, SMALL_BLOCK)), 'uploads fill the cache');
+        await chunks.readSlice(5, data.length, 0, data.length);
+        assert.equal(chunks.stats().blocksDownloaded, 0);
+        await cache.delete(blockKey(5, 1, SMALL_BLOCK));
+        const got = await chunks.readSlice(5, data.length, SMALL_BLOCK + 10, 100);
+        assert.ok(got.equals(data.subarray(SMALL_BLOCK + 10, SMALL_BLOCK + 110)));
+        assert.equal(chunks.stats().blocksDownloaded, 1);
+      });
+    });
+
+    test('a missing block is BlockMissingError (EIO), never zeros; prefetch of it only counts', async () => {
+      await withBackend('chunk-missing', async (store) => {
+        const rng = makeRng(seed + 3);
+        const data = testData(3 * SMALL_BLOCK, rng);
+        await writeSlice(chunkStoreOn(store), 11, data, rng);
+        const gone = blockKey(11, 1, SMALL_BLOCK);
+        await store.delete(gone);
+        const cold = chunkStoreOn(store);
+        await assert.rejects(cold.readSlice(11, data.length, SMALL_BLOCK - 5, 10), (err: unknown) => {
+          assert.ok(err instanceof BlockMissingError);
+          assert.equal(err.key, gone);
+          assert.equal(toErrno(err), EIO);
+          assert.match(err.message, /11_1_65536/);
+          return true;
+        });
+        const ok = await cold.readSlice(11, data.length, 0, SMALL_BLOCK); // other blocks still read
+        assert.ok(ok.equals(data.subarray(0, SMALL_BLOCK)));
+        cold.prefetch(11, data.length, 0, data.length);
+        await cold.close(); // waits for the prefetch
+        assert.equal(cold.stats().prefetchErrors, 1);
+      });
+    });
+
+    test('deleteSlice removes every block from the store and the cache, idempotently', async () => {
+      await withBackend('chunk-delete', async (store) => {
+        const rng = makeRng(seed + 4);
+        const chunks = chunkStoreOn(store);
+        const a = testData(10 * SMALL_BLOCK + 1, rng);
+        const b = testData(SMALL_BLOCK, rng);
+        await writeSlice(chunks, 21, a, rng);
+        await writeSlice(chunks, 22, b, rng);
+        await chunks.deleteSlice(21, a.length);
+        assert.deepEqual(await blockObjects(store), sliceBlockKeys(22, b.length, SMALL_BLOCK));
+        await assert.rejects(chunks.readSlice(21, a.length, 0, 1), BlockMissingError); // not served from the cache
+        await chunks.deleteSlice(21, a.length);
+        await chunks.deleteSlice(22, b.length);
+        await chunks.deleteSlice(23, 0);
+        assert.deepEqual(await blockObjects(store), []);
+      });
+    });
+  });
+}

@@ -1,0 +1,99 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { LZ4_PREFIX_BYTES, decodeBlock, encodeBlock } from '../../../src/chunk/codec.js';
+import { BlockCorruptError } from '../../../src/chunk/errors.js';
+import { toErrno } from '../../../src/errors.js';
+
+const MiB = 1024 * 1024;
+const EIO = 5;
+
+const samples: Array<[string, () => Buffer]> = [
+  ['empty', () => Buffer.alloc(0)],
+  ['1 byte', () => Buffer.from([0xa5])],
+  ['random 4 MiB (incompressible)', () => randomBytes(4 * MiB)],
+  ['4 MiB of zeros', () => Buffer.alloc(4 * MiB)],
+  ['text', () => Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(1000))],
+];
+
+describe('block codec round trips', () => {
+  for (const compression of ['lz4', 'none'] as const) {
+    for (const [name, make] of samples) {
+      test(`${compression}: ${name}`, async () => {
+        const data = make();
+        const copy = Buffer.from(data);
+        const stored = await encodeBlock(data, compression);
+        assert.deepEqual(data, copy, 'encode must not change its input');
+        const back = await decodeBlock(stored, compression, data.length);
+        assert.equal(back.length, data.length);
+        assert.ok(back.equals(data));
+      });
+    }
+  }
+
+  test('lz4 format: little-endian uncompressed length, then the lz4 block', async () => {
+    const data = Buffer.alloc(4 * MiB);
+    const stored = await encodeBlock(data, 'lz4');
+    assert.equal(stored.readUInt32LE(0), 4 * MiB);
+    assert.ok(stored.length < 64 * 1024, `zeros compress (got ${stored.length} bytes)`);
+    assert.deepEqual(await encodeBlock(Buffer.alloc(0), 'lz4'), Buffer.from([0, 0, 0, 0, 0]));
+  });
+
+  test("'none' stores the bytes verbatim", async () => {
+    const data = randomBytes(1000);
+    assert.equal(await encodeBlock(data, 'none'), data);
+  });
+});
+
+describe('block codec rejects damaged objects', () => {
+  async function rejectsCorrupt(p: Promise<unknown>, match?: RegExp): Promise<void> {
+    await assert.rejects(p, (err: unknown) => {
+      assert.ok(err instanceof BlockCorruptError, `expected BlockCorruptError, got ${String(err)}`);
+      assert.equal(err.errno, EIO);
+      assert.equal(toErrno(err), EIO);
+      if (match) assert.match(err.message, match);
+      return true;
+    });
+  }
+
+  test('garbage after a right length prefix', async () => {
+    const bad = Buffer.concat([Buffer.from([100, 0, 0, 0]), Buffer.from([0xff, 0xff, 0xff])]);
+    await rejectsCorrupt(decodeBlock(bad, 'lz4', 100), /lz4/);
+  });
+
+  test('a truncated lz4 object', async () => {
+    const data = randomBytes(100_000);
+    const stored = await encodeBlock(data, 'lz4');
+    await rejectsCorrupt(decodeBlock(stored.subarray(0, stored.length - 1000), 'lz4', data.length));
+    await rejectsCorrupt(decodeBlock(stored.subarray(0, 3), 'lz4', data.length), /too short/);
+    await rejectsCorrupt(decodeBlock(Buffer.alloc(0), 'lz4', 0), /too short/);
+  });
+
+  test('a length prefix that lies (checked before decompressing)', async () => {
+    const data = Buffer.from('hello hello hello hello hello');
+    const stored = Buffer.from(await encodeBlock(data, 'lz4'));
+    stored.writeUInt32LE(0x7fffffff, 0);
+    await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length), /prefix/);
+    stored.writeUInt32LE(data.length + 10, 0); // prefix and expectation agree, the stream does not
+    await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length + 10));
+    stored.writeUInt32LE(data.length - 10, 0);
+    await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length - 10));
+  });
+
+  test('wrong expected length', async () => {
+    const data = randomBytes(4096);
+    await rejectsCorrupt(decodeBlock(await encodeBlock(data, 'lz4'), 'lz4', 4095), /4095/);
+    await rejectsCorrupt(decodeBlock(await encodeBlock(data, 'lz4'), 'lz4', 4097), /4097/);
+    await rejectsCorrupt(decodeBlock(await encodeBlock(data, 'none'), 'none', 4095), /4095/);
+    await rejectsCorrupt(decodeBlock(await encodeBlock(data, 'none'), 'none', 4097), /4097/);
+  });
+
+  test('the key, when given, is named in the error', async () => {
+    await rejectsCorrupt(decodeBlock(Buffer.alloc(3), 'none', 4, 'chunks/0/0/1_0_4'), /chunks\/0\/0\/1_0_4/);
+  });
+
+  test('a bad expected length is a RangeError (caller bug), not corruption', async () => {
+    await assert.rejects(decodeBlock(Buffer.alloc(3), 'none', -1), RangeError);
+    await assert.rejects(decodeBlock(Buffer.alloc(3), 'none', 1.5), RangeError);
+  });
+});
