@@ -8,6 +8,8 @@ import { describeFailure, EXIT_USAGE } from './errors.js';
 import { registerFormat } from './format.js';
 import { stdOutput, type Output } from './output.js';
 import { registerStatus } from './status.js';
+import { registerMount } from './mount.js';
+import { registerUmount } from './umount.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,6 +26,8 @@ export function buildProgram(out: Output = stdOutput): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerFormat(program, out);
   registerStatus(program, out);
+  registerMount(program);
+  registerUmount(program, out);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -9,7 +9,7 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import type { ChunkStore } from '../chunk/index.js';
-import type { Attr, AttrChanges, Caller, ChunkRecord, MetaEngine } from '../meta/index.js';
+import type { Attr, AttrChanges, Caller, ChunkRecord, DirEntry, MetaEngine, RenameResult, StatFs, UnlinkResult } from '../meta/index.js';
 import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
@@ -176,6 +176,51 @@ export class Vfs {
     return attr;
   }
 
+  // Namespace operations: the metadata engine's, plus what open files here need to know.
+
+  lookup(parent: number, name: Buffer): Promise<Attr> { return this.meta.lookup(parent, name); }
+  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+    return this.meta.mknod(caller, parent, name, type, mode, rdev);
+  }
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.meta.mkdir(caller, parent, name, mode); }
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.meta.symlink(caller, parent, name, target); }
+  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.meta.link(ino, parent, name); }
+  readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
+  rmdir(parent: number, name: Buffer): Promise<void> { return this.meta.rmdir(parent, name); }
+  statfs(): Promise<StatFs> { return this.meta.statfs(); }
+  getxattr(ino: number, name: Buffer): Promise<Buffer> { return this.meta.getxattr(ino, name); }
+  setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> { return this.meta.setxattr(ino, name, value, flags); }
+  listxattr(ino: number): Promise<Buffer[]> { return this.meta.listxattr(ino); }
+  removexattr(ino: number, name: Buffer): Promise<void> { return this.meta.removexattr(ino, name); }
+
+  /** An unlinked file that is open here stays readable and writable until its last close. */
+  async unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
+    const result = await this.meta.unlink(parent, name);
+    if (result.gone) this.#forgetIfClosed(result.ino);
+    return result;
+  }
+
+  async rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
+    const result = await this.meta.rename(srcParent, srcName, dstParent, dstName, flags);
+    if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
+    return result;
+  }
+
+  /** Every entry of a directory, page by page (the caller may stop early). */
+  async *readdir(ino: number): AsyncGenerator<DirEntry> {
+    let after: Buffer | undefined;
+    do {
+      const page = await this.meta.readdir(ino, after === undefined ? {} : { after });
+      yield* page.entries;
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  /** The ino of an open file handle (fgetattr, ftruncate). */
+  inodeOf(fh: number): number {
+    return this.#handle(fh).ino;
+  }
+
   /** Compacts one chunk now (tests, gc --compact). */
   async compact(ino: number, index: number): Promise<string> {
     const outcome = await compactChunk(this.meta, this.chunks, ino, index);
@@ -197,6 +242,15 @@ export class Vfs {
   async flushAll(): Promise<void> {
     await Promise.all([...this.#inodes.values()].map((st) => st.writer?.flush()));
     await this.#background;
+  }
+
+  /** A deleted inode nobody has open here: drop what this host kept for it. */
+  #forgetIfClosed(ino: number): void {
+    const st = this.#inodes.get(ino);
+    if (st !== undefined && st.opens === 0) {
+      st.writer?.abort();
+      this.#inodes.delete(ino);
+    }
   }
 
   #handle(fh: number): Handle {
