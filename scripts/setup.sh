@@ -68,6 +68,11 @@ if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
   fi
 fi
 
+# --- fuse-native patch ----------------------------------------------------------------------
+# npm's postinstall applies it; this catches node_modules installed before that or with
+# --ignore-scripts. Silent when already patched and built.
+bash scripts/patch-fuse-native.sh
+
 # --- build ----------------------------------------------------------------------------------
 step "npm run build"
 npm run --silent build
