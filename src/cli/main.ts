@@ -16,7 +16,7 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(out: Output = stdOutput): Command {
+export function buildProgram(out: Output = stdOutput, argv: readonly string[] = []): Command {
   const program = new Command('objectfs')
     .description('a POSIX filesystem on S3 with PostgreSQL metadata')
     .version(packageVersion())
@@ -26,14 +26,14 @@ export function buildProgram(out: Output = stdOutput): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerFormat(program, out);
   registerStatus(program, out);
-  registerMount(program);
+  registerMount(program, argv);
   registerUmount(program, out);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
-  const program = buildProgram(out);
+  const program = buildProgram(out, argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

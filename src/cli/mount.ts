@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CliError } from '../errors.js';
@@ -17,6 +18,9 @@ import { openVolume } from '../volume/open-volume.js';
 import { redactUrl } from '../config/redact.js';
 import { byteSizeOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE } from './errors.js';
+
+/** The objectfs executable (the background daemon is started through it). */
+const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
 interface MountFlags {
   readOnly?: boolean;
@@ -83,7 +87,8 @@ export function splitMountOptions(items: readonly string[], flags: MountFlags): 
   return fuse;
 }
 
-export function registerMount(program: Command): void {
+/** `argv`: the arguments the program was run with (the daemon is started with the same). */
+export function registerMount(program: Command, argv: readonly string[]): void {
   program.command('mount')
     .description('mount a volume with FUSE (foreground unless --background)')
     .argument('<META_URL>', 'metadata URL of the volume')
@@ -111,7 +116,7 @@ export function registerMount(program: Command): void {
       const mnt = resolve(mountPoint);
       const fuseOptions = splitMountOptions(flags.options ?? [], flags);
       if (flags.background) {
-        await startDaemon(mnt, flags);
+        await startDaemon(argv, mnt, flags);
         return;
       }
       await serve(metaUrl, mnt, flags, fuseOptions);
@@ -169,9 +174,11 @@ async function serve(metaUrl: string, mnt: string, flags: MountFlags, fuseOption
   }
 }
 
-async function startDaemon(mnt: string, flags: MountFlags): Promise<void> {
+async function startDaemon(argv: readonly string[], mnt: string, flags: MountFlags): Promise<void> {
   const logFile = resolve(flags.log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
-  const args = process.argv.slice(1).filter((a) => a !== '-d' && a !== '--background');
+  // The same command in the foreground: this program's own arguments (not process.argv, which
+  // may be the mount(8) helper's) without the background switch.
+  const args = [BIN, ...argv.filter((a) => a !== '-d' && a !== '--background')];
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
