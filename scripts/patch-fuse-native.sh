@@ -19,6 +19,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PKG=node_modules/fuse-native
 PATCH=patches/fuse-native+2.2.6.patch
 MARKER=objectfs-patch
+# Bump with every change to the patch: each patched file carries "$MARKER $PATCH_VERSION" and the
+# binary exports objectfs_patch = $PATCH_VERSION (Fuse.OBJECTFS_PATCH), so a tree or a build made
+# from an older version of the patch is detected instead of being taken as up to date.
+PATCH_VERSION=2
 PATCHED_FILES=(binding.gyp fuse-native.c index.js)
 SETUP_HINT='run `bash scripts/setup.sh` (installs libfuse2, libfuse-dev, build-essential, python3)'
 
@@ -65,12 +69,15 @@ fi
 [[ -f $node_gyp ]] || die "node-gyp not found (looked for npm's bundled $node_gyp)"
 
 # --- patch ----------------------------------------------------------------------------------------
-marked=0
+marked=0 current=0
 for f in "${PATCHED_FILES[@]}"; do
   if grep -q "$MARKER" "$PKG/$f"; then marked=$((marked + 1)); fi
+  if grep -q "$MARKER $PATCH_VERSION\b" "$PKG/$f"; then current=$((current + 1)); fi
 done
-if ((marked == ${#PATCHED_FILES[@]})); then
-  : # already patched
+if ((current == ${#PATCHED_FILES[@]})); then
+  : # already patched with this version
+elif ((marked == ${#PATCHED_FILES[@]})); then
+  die "$PKG carries an older version of $PATCH (not version $PATCH_VERSION); reinstall it: rm -rf $PKG && npm ci"
 elif ((marked == 0)); then
   patch -p1 --forward --dry-run -s <"$PATCH" >/dev/null ||
     die "$PATCH does not apply to $PKG (modified by hand?); reinstall it: rm -rf $PKG && npm ci"
@@ -103,5 +110,5 @@ fi
 # --- check that what gets loaded is the patched build ---------------------------------------------
 node -e "
   const Fuse = require('./$PKG');
-  if (Fuse.OBJECTFS_PATCH !== 1) { console.error('patched binding not loaded'); process.exit(1) }
+  if (Fuse.OBJECTFS_PATCH !== $PATCH_VERSION) { console.error('patched binding (version $PATCH_VERSION) not loaded'); process.exit(1) }
 " || die "$PKG does not load the patched binary; try: bash scripts/patch-fuse-native.sh --force"

@@ -1,11 +1,22 @@
 /**
  * Types for fuse-native 2.2.6 as patched by patches/fuse-native+2.2.6.patch (applied and rebuilt
  * by scripts/patch-fuse-native.sh on `npm ci`). Only valid for the patched binding: `OBJECTFS_PATCH`
- * is 1 there, and the patched index.js refuses to load an unpatched binary.
+ * is 2 there, and the patched index.js refuses to load an unpatched (or older) binary.
  *
  * Conventions: every callback's first argument is 0 or a negative errno (`Fuse.ENOENT` = -2),
  * except read/write, whose single argument is the byte count or a negative errno. All handlers run
  * on the Node main thread; this is libfuse's path API (inode numbers only appear in stats).
+ *
+ * Names are bytes, as latin1 strings: every path, name, link target and xattr name a handler
+ * receives is a latin1 string (`Fuse.Name`: one char per byte, U+0000-U+00FF), never decoded as
+ * UTF-8, so any byte sequence round-trips: `Buffer.from(path, 'latin1')` gives the exact bytes, and
+ * a UTF-8 name like 'é' arrives as 'Ã©' (0xc3 0xa9). Names going back (readdir names, the readlink
+ * target, listxattr names) are `Fuse.NameOut`: a latin1 string or the raw bytes; one with a char
+ * above U+00FF or a NUL fails the operation with EIO (and a process warning, code
+ * FUSE_NATIVE_BAD_NAME) instead of being mangled. Only the mount point is an ordinary (UTF-8) path.
+ *
+ * The caller: `fuse.context()` called synchronously at the start of any handler gives the uid,
+ * gid, pid and umask of the process that made the request (see Fuse.Context).
  * Where this file lives: types/ (in tsconfig's "include"); move it to src/fuse/ if preferred.
  */
 declare module 'fuse-native' {
@@ -16,6 +27,25 @@ declare module 'fuse-native' {
     type ValueCallback<T> = (code: Code, value?: T) => void;
     /** read/write: the byte count (>= 0) or a negative errno. */
     type CountCallback = (countOrCode: number) => void;
+
+    /** A path or name from the kernel: latin1 (each char is one byte; `Buffer.from(s, 'latin1')`). */
+    type Name = string;
+    /** A name handed back: a latin1 string (no char above U+00FF, no NUL) or the raw bytes. */
+    type NameOut = string | Uint8Array;
+
+    /**
+     * The caller of an operation, from libfuse's fuse_get_context() captured on the libfuse thread
+     * for every operation. umask is the caller's umask in create/mknod/mkdir requests (the kernel
+     * has already applied it to `mode`; also seen by the fgetattr/getattr libfuse issues inside
+     * such a request) and 0 otherwise. Requests the kernel sends without credentials (release,
+     * releasedir…) carry uid/gid/pid 0, as does init.
+     */
+    interface Context {
+      uid: number;
+      gid: number;
+      pid: number;
+      umask: number;
+    }
 
     /**
      * A time given to utimens: ns since the epoch, or 'now' (UTIME_NOW: set to the current time)
@@ -62,7 +92,10 @@ declare module 'fuse-native' {
       namemax?: number;
     }
 
-    /** `fd` values are the uint32 handle returned by open/create/opendir (0 = none set). */
+    /**
+     * `fd` values are the uint32 handle returned by open/create/opendir (0 = none set). Every
+     * `path`, `src`, `dest`, `target` and xattr `name` is a latin1 string (see `Name`).
+     */
     interface Operations {
       init?(cb: DoneCallback): void;
       access?(path: string, mode: number, cb: DoneCallback): void;
@@ -73,21 +106,29 @@ declare module 'fuse-native' {
       flush?(path: string, fd: number, cb: DoneCallback): void;
       fsync?(path: string, datasync: number, fd: number, cb: DoneCallback): void;
       fsyncdir?(path: string, datasync: number, fd: number, cb: DoneCallback): void;
-      /** One shot: every name (and optionally a stat per name, used only for d_type/d_ino). */
-      readdir?(path: string, cb: (code: Code, names?: string[], stats?: Stat[]) => void): void;
+      /**
+       * One shot: every name (and optionally a stat per name, used only for d_type/d_ino). Names
+       * are latin1 strings or bytes (NameOut); a bad one (char > U+00FF, NUL) fails it with EIO.
+       */
+      readdir?(path: string, cb: (code: Code, names?: readonly NameOut[], stats?: Stat[]) => void): void;
       truncate?(path: string, size: number, cb: DoneCallback): void;
       ftruncate?(path: string, fd: number, size: number, cb: DoneCallback): void;
       utimens?(path: string, atime: UtimensTime, mtime: UtimensTime, cb: DoneCallback): void;
-      readlink?(path: string, cb: ValueCallback<string>): void;
+      /** Reply the target as a latin1 string or bytes (NameOut); over PATH_MAX = ENAMETOOLONG. */
+      readlink?(path: string, cb: ValueCallback<NameOut>): void;
       /** uid/gid 0xffffffff = leave unchanged. */
       chown?(path: string, uid: number, gid: number, cb: DoneCallback): void;
       chmod?(path: string, mode: number, cb: DoneCallback): void;
       mknod?(path: string, mode: number, dev: number, cb: DoneCallback): void;
       /** `value` is only valid until cb is called (copy it). position is always 0 on Linux. */
       setxattr?(path: string, name: string, value: Buffer, position: number, flags: number, cb: DoneCallback): void;
-      /** Reply `cb(0, buffer)`; `cb(0, null)` means ENODATA. */
+      /**
+       * Reply `cb(0, buffer)`; `cb(0, null)` means ENODATA. A value larger than the caller's buffer
+       * is answered ERANGE by the binding (a size query gets the length).
+       */
       getxattr?(path: string, name: string, position: number, cb: (code: Code, value?: Buffer | null) => void): void;
-      listxattr?(path: string, cb: ValueCallback<string[]>): void;
+      /** Names as latin1 strings or bytes (NameOut); a list larger than the caller's buffer = ERANGE. */
+      listxattr?(path: string, cb: ValueCallback<readonly NameOut[]>): void;
       removexattr?(path: string, name: string, cb: DoneCallback): void;
       /** Reply `cb(0, fd)`; fd is a uint32 handle, 0 = none. */
       open?(path: string, flags: number, cb: ValueCallback<number>): void;
@@ -164,10 +205,18 @@ declare module 'fuse-native' {
     mount(cb: (err: Error | null) => void): void;
     /** `fusermount -uz` (lazy), then releases the native side. */
     unmount(cb: (err: Error | null) => void): void;
+    /**
+     * The caller of the operation being dispatched (a fresh object each call). Only valid when
+     * called synchronously at the start of an ops.* handler, before any await, timer or callback
+     * (the binding sets it just before invoking the handler and clears it when the handler
+     * returns; the libfuse thread reuses the slot once the operation is answered); anywhere else it
+     * returns null. Example: `create(path, mode, cb) { const { uid, gid } = fuse.context()!; … }`.
+     */
+    context(): Fuse.Context | null;
     /** 'ENOENT' → -2; unknown → -1. */
     errno(code: string): number;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;
-    /** 1 for the ObjectFS-patched binding. */
+    /** 2 for the ObjectFS-patched binding (this version of the patch). */
     static readonly OBJECTFS_PATCH: number;
     /** Negative errno constants (Linux values): Fuse.ENOENT = -2, Fuse.EIO = -5, … */
     static readonly EPERM: number; static readonly ENOENT: number; static readonly ESRCH: number;

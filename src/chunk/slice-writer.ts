@@ -11,6 +11,7 @@
  *   buffered block is dropped, and append/finish reject with that first error. A slice is
  *   reported finished only when every one of its blocks has been stored.
  */
+import { setMaxListeners } from 'node:events';
 import type { SliceWriter } from './index.js';
 import type { BlockUploader } from './block-uploader.js';
 import { CHUNK_SIZE, blockKey } from './keys.js';
@@ -25,7 +26,12 @@ export class BufferedSliceWriter implements SliceWriter {
   readonly id: number;
   readonly #uploader: BlockUploader;
   readonly #blockSize: number;
-  readonly #ac = new AbortController();
+  /** Aborts this slice's waits and uploads; every queued block listens on it, so no listener cap. */
+  readonly #ac = (() => {
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    return ac;
+  })();
   readonly #uploads: Promise<void>[] = [];
   #state: WriterState = 'open';
   /** The first upload error (or the abort reason): once set, the slice can never finish. */

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 /** The executable entry of `objectfs`: runs the program and sets the exit code. */
-import { main } from './main.js';
 
+// lz4-napi's bundled allocator (mimalloc) keeps freed pages for a while unless told to return
+// them at once; it reads this when the addon loads, so it is set before anything is imported.
+process.env['MIMALLOC_PURGE_DELAY'] ??= '0';
+
+const { main } = await import('./main.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -140,7 +140,7 @@ async function serve(metaUrl: string, mnt: string, flags: MountFlags, fuseOption
   });
   let mounted;
   try {
-    mounted = await mountFuse(volume.vfs, () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }), {
+    mounted = await mountFuse(volume.vfs, {
       mountPoint: mnt,
       readOnly: flags.readOnly,
       attrTimeout: flags.attrTimeout,
@@ -158,12 +158,18 @@ async function serve(metaUrl: string, mnt: string, flags: MountFlags, fuseOption
   await recordDaemon(mnt);
   log.info('mounted', { volume: volume.meta.volume.name, mountPoint: mnt, meta: redactUrl(metaUrl) });
   await new Promise<void>((resolveStop) => {
-    const stop = (why: string) => { log.info('unmounting', { why }); resolveStop(); };
+    let watch: NodeJS.Timeout | undefined;
+    const stop = (why: string) => {
+      if (watch === undefined) return;
+      clearInterval(watch);
+      watch = undefined;
+      log.info('unmounting', { why });
+      resolveStop();
+    };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     // Unmounted from outside (fusermount -u): notice and shut down.
-    const watch = setInterval(() => { if (!isObjectfsMount(mnt)) { clearInterval(watch); stop('unmounted'); } }, 2000);
-    watch.unref();
+    watch = setInterval(() => { if (!isObjectfsMount(mnt)) stop('unmounted'); }, 2000);
   });
   try {
     await mounted.unmount();

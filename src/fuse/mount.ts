@@ -92,13 +92,20 @@ export interface MountedFs {
   unmount(): Promise<void>;
 }
 
-/** Mounts `vfs` at the mount point. */
-export async function mountFuse(vfs: Vfs, caller: () => Caller, options: FuseMountOptions): Promise<MountedFs> {
+/** Mounts `vfs` at the mount point; new files belong to the calling process's uid/gid. */
+export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<MountedFs> {
   const extra = options.fuseOptions ?? [];
   checkFuseOptions(extra);
   await clearStaleMount(options.mountPoint);
   const entryTimeout = options.entryTimeout ?? 1;
   const paths = new PathTable(vfs, entryTimeout * 1000);
+  let fuse: Fuse | undefined;
+  // The requester's identity, captured by the binding for the operation being dispatched.
+  const daemon: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const caller = (): Caller => {
+    const c = fuse?.context();
+    return c == null ? daemon : { uid: c.uid, gid: c.gid };
+  };
   const ops = buildOps({ vfs, paths, reply: new Replier(options.log), readOnly: options.readOnly ?? false, caller });
   const fuseOpts = [
     'big_writes', 'use_ino', 'default_permissions',
@@ -107,7 +114,7 @@ export async function mountFuse(vfs: Vfs, caller: () => Caller, options: FuseMou
     ...(options.allowOther ? ['allow_other'] : []),
     ...extra,
   ];
-  const fuse = new Fuse(options.mountPoint, ops, {
+  fuse = new Fuse(options.mountPoint, ops, {
     mkdir: true,
     force: true,
     autoUnmount: true,
@@ -118,7 +125,8 @@ export async function mountFuse(vfs: Vfs, caller: () => Caller, options: FuseMou
     timeout: { default: 30_000, read: 120_000, write: false, flush: false, fsync: false, release: false, create: 60_000, ftruncate: false, truncate: false },
   });
   try {
-    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+    const mounting = fuse;
+    await new Promise<void>((resolve, reject) => mounting.mount((err) => (err ? reject(err) : resolve())));
   } catch (err) {
     await lazyUnmount(options.mountPoint); // fuse_new can fail after fuse_mount succeeded
     throw new Error(`mounting ${options.mountPoint} failed: ${(err as Error).message}`, { cause: err });
@@ -129,7 +137,10 @@ export async function mountFuse(vfs: Vfs, caller: () => Caller, options: FuseMou
     unmount() {
       unmounting ??= (async () => {
         await vfs.flushAll();
-        await new Promise<void>((resolve) => fuse.unmount(() => resolve()));
+        // The (patched) binding runs fusermount -uz and releases its native handles, even
+        // when the mount was already removed from outside.
+        const mounted = fuse;
+        if (mounted !== undefined) await new Promise<void>((resolve) => mounted.unmount(() => resolve()));
       })();
       return unmounting;
     },

@@ -16,7 +16,7 @@ export interface OpsContext {
   readonly paths: PathTable;
   readonly reply: Replier;
   readonly readOnly: boolean;
-  /** The uid/gid of the process making the current request. */
+  /** The uid/gid of the process making the current request: call synchronously at handler entry. */
   readonly caller: () => Caller;
 }
 
@@ -71,9 +71,10 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
       return vfs.open(await paths.resolve(path), flags);
     }),
     create: (path: string, mode: number, cb: ValueCallback<number>) => reply.value('create', cb, async () => {
+      const who = ctx.caller(); // only valid before the first await
       writable();
       const { parent, name } = await paths.resolveParent(path);
-      const { fh, attr } = await vfs.create(ctx.caller(), parent, name, mode & 0o7777, constants.O_RDWR);
+      const { fh, attr } = await vfs.create(who, parent, name, mode & 0o7777, constants.O_RDWR);
       paths.remember(path, attr.ino);
       return fh;
     }),
@@ -116,23 +117,26 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
     }),
     readlink: (path: string, cb: ValueCallback<string>) => reply.value('readlink', cb, async () => bytesToPath(await vfs.readlink(await paths.resolve(path)))),
     mknod: (path: string, mode: number, dev: number, cb: Done) => reply.done('mknod', cb, async () => {
+      const who = ctx.caller();
       writable();
       const type = NODE_OF_MODE.get(mode & S_IFMT);
       if (type === undefined) throw FsError.EINVAL(`mknod of mode ${mode.toString(8)}`);
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.mknod(ctx.caller(), parent, name, type, mode & 0o7777, dev);
+      const attr = await vfs.mknod(who, parent, name, type, mode & 0o7777, dev);
       paths.remember(path, attr.ino);
     }),
     mkdir: (path: string, mode: number, cb: Done) => reply.done('mkdir', cb, async () => {
+      const who = ctx.caller();
       writable();
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.mkdir(ctx.caller(), parent, name, mode & 0o7777);
+      const attr = await vfs.mkdir(who, parent, name, mode & 0o7777);
       paths.remember(path, attr.ino);
     }),
     symlink: (target: string, path: string, cb: Done) => reply.done('symlink', cb, async () => {
+      const who = ctx.caller();
       writable();
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.symlink(ctx.caller(), parent, name, pathBytes(target));
+      const attr = await vfs.symlink(who, parent, name, pathBytes(target));
       paths.remember(path, attr.ino);
     }),
     link: (src: string, dest: string, cb: Done) => reply.done('link', cb, async () => {
@@ -177,13 +181,13 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
     }),
     setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: Done) => reply.done('setxattr', cb, async () => {
       writable();
-      await vfs.setxattr(await paths.resolve(path), Buffer.from(name), Buffer.from(value), flags);
+      await vfs.setxattr(await paths.resolve(path), pathBytes(name), Buffer.from(value), flags);
     }),
-    getxattr: (path: string, name: string, _position: number, cb: ValueCallback<Buffer>) => reply.value('getxattr', cb, async () => vfs.getxattr(await paths.resolve(path), Buffer.from(name))),
-    listxattr: (path: string, cb: ValueCallback<string[]>) => reply.value('listxattr', cb, async () => (await vfs.listxattr(await paths.resolve(path))).map((n) => n.toString())),
+    getxattr: (path: string, name: string, _position: number, cb: ValueCallback<Buffer>) => reply.value('getxattr', cb, async () => vfs.getxattr(await paths.resolve(path), pathBytes(name))),
+    listxattr: (path: string, cb: ValueCallback<Buffer[]>) => reply.value('listxattr', cb, async () => vfs.listxattr(await paths.resolve(path))),
     removexattr: (path: string, name: string, cb: Done) => reply.done('removexattr', cb, async () => {
       writable();
-      await vfs.removexattr(await paths.resolve(path), Buffer.from(name));
+      await vfs.removexattr(await paths.resolve(path), pathBytes(name));
     }),
   };
 }

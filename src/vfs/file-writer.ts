@@ -107,6 +107,11 @@ export class FileWriter {
     }
   }
 
+  /** The file was truncated to `length` (after a flush): later appends and getattr start there. */
+  truncated(length: number): void {
+    this.#end = Math.min(this.#end, length);
+  }
+
   /** Drops everything not committed (the inode is gone). */
   abort(): void {
     for (const q of this.#chunks.values()) {

@@ -171,7 +171,10 @@ export class Vfs {
     const attr = await this.meta.setattr(ino, changes);
     if (st !== undefined) {
       st.attr = attr;
-      if (changes.length !== undefined) st.chunkMaps.clear();
+      if (changes.length !== undefined) {
+        st.chunkMaps.clear();
+        st.writer?.truncated(changes.length);
+      }
     }
     return attr;
   }

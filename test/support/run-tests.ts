@@ -93,6 +93,8 @@ function select(argv: readonly string[]): Selection {
       findTests(path, found);
       for (const f of found) {
         if (f.startsWith(SUPPORT_DIR + sep)) continue;
+        // test/memory/ holds long resource measurements: run only when named (npm run test:memory).
+        if (path === DIST_TEST && f.startsWith(join(DIST_TEST, 'memory') + sep)) continue;
         if (existsSync(sourceOf(f))) files.add(f);
         else stale++;
       }

@@ -1,0 +1,41 @@
+/**
+ * Memory bound of the data path: a child process (test/support/memory-child.ts) writes a
+ * large file sequentially through the vfs in 1 MiB requests (default bufferBytes, lz4,
+ * FileStore + PostgreSQL, 4 MiB blocks), then reads and verifies it in 1 MiB requests. Its peak
+ * RSS must stay under 1 GiB. OBJECTFS_MEMORY_TEST_GIB sets the size (default 4).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_BLOCK_SIZE } from '../../src/chunk/keys.js';
+import { freshDataVolume, mbps, MiB } from '../support/data-volume.js';
+import type { MemoryReport } from '../support/memory-child.js';
+
+const GIB = Number(process.env['OBJECTFS_MEMORY_TEST_GIB'] ?? 4);
+const RSS_LIMIT_KIB = 1024 * 1024;
+const CHILD = fileURLToPath(new URL('../support/memory-child.js', import.meta.url));
+
+test(`a ${GIB} GiB sequential write and read stays under 1 GiB of RSS (FileStore + PostgreSQL)`, async (t) => {
+  assert.ok(GIB > 0, `OBJECTFS_MEMORY_TEST_GIB=${process.env['OBJECTFS_MEMORY_TEST_GIB']} is not a positive number`);
+  const bytes = Math.round(GIB * 1024) * MiB;
+  const dv = await freshDataVolume('memory', { meta: 'postgres', data: 'file', blockSize: DEFAULT_BLOCK_SIZE, compression: 'lz4' });
+  try {
+    const child = spawn(process.execPath, [CHILD, dv.metaUrl, String(bytes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const exited = once(child, 'exit');
+    let report: MemoryReport | undefined;
+    child.on('message', (m: MemoryReport) => { report = m; });
+    const [code, signal] = await exited;
+    assert.ok(report !== undefined, `the child exited (code ${code}, signal ${signal}) without a report`);
+    const r = report;
+    t.diagnostic(`${(r.bytes / MiB).toFixed(0)} MiB: write ${mbps(r.bytes, r.writeMs)} MB/s (${(r.writeMs / 1000).toFixed(1)} s), `
+      + `read+verify ${mbps(r.bytes, r.readMs)} MB/s (${(r.readMs / 1000).toFixed(1)} s); peak RSS ${(r.maxRssAfterWriteKiB / 1024).toFixed(0)} MiB `
+      + `after the write, ${(r.maxRssKiB / 1024).toFixed(0)} MiB overall`);
+    assert.equal(r.mismatches, 0, `1 MiB reads that differ from what was written: ${r.mismatches}, first: ${r.firstMismatch}`);
+    assert.ok(r.maxRssKiB < RSS_LIMIT_KIB, `peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB ≥ 1024 MiB`);
+    assert.equal(code, 0, 'the child exits cleanly');
+  } finally {
+    await dv.cleanup();
+  }
+});
