@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# The newcomer's first run: installs what is needed, then formats a volume on the embedded
-# default (PGlite metadata, local-directory storage) under $OBJECTFS_DEMO_DIR (default
-# /var/tmp/objectfs-demo), runs a short in-process demo through the library and shows the
-# volume's status. Safe to run again: an existing demo volume is reused.
+# The newcomer's first run: installs what is needed, formats a volume on the embedded default
+# (PGlite metadata, local-directory storage) under $OBJECTFS_DEMO_DIR (default
+# /var/tmp/objectfs-demo), mounts it at $OBJECTFS_DEMO_DIR/mnt as a daemon, and shows ordinary
+# tools working on it. Safe to run again: the volume and a running mount are reused.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+objectfs=(node "$(pwd)/dist/src/cli/bin.js")
 dir="${OBJECTFS_DEMO_DIR:-/var/tmp/objectfs-demo}"
 meta="pglite://${dir}/meta"
-storage="file://${dir}/data"
+mnt="${dir}/mnt"
 mkdir -p "$dir"
-if ! node dist/src/cli/bin.js status "$meta" >/dev/null 2>&1; then
-  node dist/src/cli/bin.js format "$meta" demo --storage "$storage"
+if ! grep -q " ${mnt} fuse.objectfs " /proc/mounts; then
+  if [ ! -e "${dir}/meta/PG_VERSION" ]; then
+    "${objectfs[@]}" format "$meta" demo --storage "file://${dir}/data"
+  fi
+  "${objectfs[@]}" mount "$meta" "$mnt" --background --log "${dir}/objectfs.log" --cache-dir "${dir}/cache"
 fi
-node dist/scripts/demo.js "$meta"
-node dist/src/cli/bin.js status "$meta"
+run="${mnt}/run-$(date +%Y%m%d-%H%M%S)"
+echo "--- writing to ${run}"
+mkdir -p "$run"
+echo "hello from ObjectFS" > "${run}/hello.txt"
+head -c 20M /dev/urandom > "${run}/random.bin"
+cp -a /usr/share/common-licenses "${run}/licenses" 2>/dev/null || cp -a /etc/skel "${run}/licenses"
+ln -s hello.txt "${run}/link"
+sha256sum "${run}/random.bin"
+ls -la "$run"
+cat "${run}/link"
+du -sh "$run"
+echo "--- the volume"
+# The embedded database is held by the mount daemon, so status reads it through the mount's view.
+df -h "$mnt"
+echo "--- mounted at ${mnt}; unmount with: node dist/src/cli/bin.js umount ${mnt}"

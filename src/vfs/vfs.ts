@@ -192,7 +192,15 @@ export class Vfs {
   rmdir(parent: number, name: Buffer): Promise<void> { return this.meta.rmdir(parent, name); }
   statfs(): Promise<StatFs> { return this.meta.statfs(); }
   getxattr(ino: number, name: Buffer): Promise<Buffer> { return this.meta.getxattr(ino, name); }
-  setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> { return this.meta.setxattr(ino, name, value, flags); }
+  /**
+   * POSIX ACLs are not implemented: storing them as opaque bytes would show a "+" in ls while
+   * the mode bits say otherwise, and tools like cp -a would skip their chmod. Refusing them
+   * makes those tools fall back to the mode bits.
+   */
+  async setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
+    if (name.toString('latin1').startsWith('system.posix_acl_')) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
+    return this.meta.setxattr(ino, name, value, flags);
+  }
   listxattr(ino: number): Promise<Buffer[]> { return this.meta.listxattr(ino); }
   removexattr(ino: number, name: Buffer): Promise<void> { return this.meta.removexattr(ino, name); }
 
