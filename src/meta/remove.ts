@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { alignedSpace } from './counters.js';
 import { lockNodes, missingNameError } from './lookup.js';
-import { checkName, isDot, isDotDot, RaceDetected, showName } from './rows.js';
+import { checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, type NodeRow } from './rows.js';
 import { inTransaction } from './tx.js';
 import { NODE_TYPE_CODE, type UnlinkResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
@@ -59,23 +59,35 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
   ctx.usage.add(-alignedSpace(length), -1);
 }
 
+/**
+ * Four round trips: BEGIN; one statement that reads the edge and locks parent and child in
+ * ascending order; one statement that deletes the edge (only if it still names the child:
+ * the edge read may be older than the locks), touches the parent and drops the link count;
+ * COMMIT (plus one when the last link goes).
+ */
 export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
   checkName(name);
   if (isDot(name) || isDotDot(name)) throw FsError.EISDIR(`cannot unlink ${showName(name)}`);
   return inTransaction(ctx, async (tx) => {
-    const edge = await readEdge(tx, parent, name);
-    if (edge.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
-    const locked = await lockNodes(tx, [parent, edge.ino]);
-    const child = locked.get(edge.ino);
-    if (!locked.has(parent) || child === undefined) throw new RaceDetected('node vanished');
-    await deleteEdge(tx, parent, name, edge.ino);
+    const { rows: locked } = await sql<NodeRow>`
+      SELECT ${NODE_COLUMNS} FROM node
+      WHERE inode IN (${parent}, (SELECT inode FROM edge WHERE parent = ${parent} AND name = ${name}))
+      ORDER BY inode FOR UPDATE`.execute(tx);
+    const child = locked.find((r) => Number(r.inode) !== parent);
+    if (child === undefined) throw await missingNameError(tx, parent, name);
+    const ino = Number(child.inode);
+    if (child.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
     const now = ctx.now();
-    await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
-    const nlink = child.nlink - 1;
-    await sql`UPDATE node SET nlink = ${nlink}, ctime = ${now} WHERE inode = ${edge.ino}`.execute(tx);
-    if (nlink > 0) return { ino: edge.ino, gone: false };
-    await releaseInode(ctx, tx, edge.ino, Number(child.length));
-    return { ino: edge.ino, gone: true };
+    const { rows } = await sql<{ nlink: number; length: bigint }>`
+      WITH e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino} RETURNING inode),
+      p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e)),
+      c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = ${ino} AND EXISTS (SELECT 1 FROM e) RETURNING nlink, length)
+      SELECT nlink, length FROM c`.execute(tx);
+    const after = rows[0];
+    if (after === undefined) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
+    if (after.nlink > 0) return { ino, gone: false };
+    await releaseInode(ctx, tx, ino, Number(after.length));
+    return { ino, gone: true };
   });
 }
 
