@@ -97,7 +97,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--log <FILE>', 'log file (default with --background: /var/log/objectfs.log as root, else ./objectfs.log)')
     .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')}`, logLevelOption, 'info')
     .option('--read-only', 'mount read-only')
-    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (0 = always ask)', secondsOption, 1)
+    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (0 = always ask, exact for hard links)', secondsOption, 0)
     .option('--entry-timeout <SECONDS>', 'kernel name cache timeout (0 = always ask)', secondsOption, 1)
     .option('--negative-timeout <SECONDS>', 'kernel cache of missing names', secondsOption, 0)
     .option('--allow-other', 'let other users access the mount (needs user_allow_other for non-root)')

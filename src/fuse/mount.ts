@@ -20,7 +20,11 @@ import { checkFuseOptions } from './fuse-options.js';
 export interface FuseMountOptions {
   readonly mountPoint: string;
   readonly readOnly?: boolean;
-  /** Kernel attribute cache timeout in seconds (default 1; 0 works). */
+  /**
+   * Kernel attribute cache timeout in seconds (default 0). libfuse 2's path API gives every
+   * name of a hard-linked file its own kernel node, so a cached attribute of one name goes
+   * stale when the file changes through another; 0 keeps stat exact on this host.
+   */
   readonly attrTimeout?: number;
   /** Kernel entry cache timeout in seconds (default 1; 0 works). */
   readonly entryTimeout?: number;
@@ -57,7 +61,7 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const ops = buildOps({ vfs, paths, reply: new Replier(options.log), readOnly: options.readOnly ?? false, caller });
   const fuseOpts = [
     'big_writes', 'use_ino', 'default_permissions',
-    `attr_timeout=${options.attrTimeout ?? 1}`, `entry_timeout=${entryTimeout}`, `negative_timeout=${options.negativeTimeout ?? 0}`,
+    `attr_timeout=${options.attrTimeout ?? 0}`, `entry_timeout=${entryTimeout}`, `negative_timeout=${options.negativeTimeout ?? 0}`,
     ...(options.readOnly ? ['ro'] : []),
     ...(options.allowOther ? ['allow_other'] : []),
     ...extra,

@@ -106,6 +106,7 @@ export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
 export type { ReleasedSlice } from './slice-release.js';
 export { buildChunkView, CHUNK_SIZE, type ChunkSegment } from './slice-list.js';
+export { nowNs } from './context.js';
 
 /** Settings written by `objectfs format`. */
 export interface FormatSettings {

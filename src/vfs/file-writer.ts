@@ -5,7 +5,7 @@
  * within its chunk (later entries win byte by byte), when it reaches the end of its chunk,
  * when too many are open, when the write buffer is under pressure, or at flush/fsync/close.
  */
-import { CHUNK_SIZE } from '../meta/index.js';
+import { CHUNK_SIZE, nowNs } from '../meta/index.js';
 import { FsError } from '../errors.js';
 import type { ChunkStore, SliceWriter } from '../chunk/index.js';
 import type { Attr, MetaEngine } from '../meta/index.js';
@@ -47,6 +47,8 @@ export class FileWriter {
   /** Highest byte offset written here and not yet known to be committed. */
   #end = 0;
   #pendingSlices = 0;
+  /** Time of the latest write: the mtime its commit records (not the time of the commit). */
+  #writtenAt = 0n;
 
   constructor(ino: number, deps: FileWriterDeps) {
     this.ino = ino;
@@ -80,6 +82,7 @@ export class FileWriter {
           this.#active = undefined;
         }
         this.#end = Math.max(this.#end, pos + n);
+        this.#writtenAt = nowNs();
         if (slice.pos + slice.writer.length === CHUNK_SIZE) this.#seal(this.#queue(index), 1);
         pos += n;
         rest = rest.subarray(n);
@@ -176,6 +179,7 @@ export class FileWriter {
         index: slice.index,
         entry: { pos: slice.pos, id: slice.writer.id, size: len, off: 0, len },
         length: slice.index * CHUNK_SIZE + slice.pos + len,
+        mtime: this.#writtenAt,
       });
       this.#deps.onCommit(slice.index, attr);
     } finally {

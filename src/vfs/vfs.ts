@@ -164,10 +164,13 @@ export class Vfs {
     return end > attr.length && st.writer?.dirty ? { ...attr, length: end } : attr;
   }
 
-  /** setattr; a length change commits pending writes first, then truncates or extends. */
+  /**
+   * setattr. Pending writes are committed first: their commit would otherwise land after this
+   * change (a later length, or an mtime of "now" over the times tar or cp -p just set).
+   */
   async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
-    if (changes.length !== undefined) await st?.writer?.flush();
+    if (st?.writer?.dirty) await st.writer.flush();
     const attr = await this.meta.setattr(ino, changes);
     if (st !== undefined) {
       st.attr = attr;

@@ -96,7 +96,10 @@ def with_fd(path, flags, fn):
 
 def fstat_info(fd):
     st = os.fstat(fd)
-    return {'mode': '%o' % st.st_mode, 'nlink': st.st_nlink, 'size': st.st_size}
+    d = {'mode': '%o' % st.st_mode, 'nlink': st.st_nlink}
+    if not stat.S_ISDIR(st.st_mode):
+        d['size'] = st.st_size  # directory sizes are filesystem-specific
+    return d
 
 
 def run(r):
@@ -129,9 +132,9 @@ def run(r):
     if op == 'chmod':
         return os.chmod(p, r['mode'])
     if op == 'utime':
-        os.utime(p, ns=(r['atime'], r['mtime']))
+        os.utime(p, ns=(int(r['atime']), int(r['mtime'])))
         st = os.stat(p)
-        return [st.st_atime_ns, st.st_mtime_ns]
+        return [str(st.st_atime_ns), str(st.st_mtime_ns)]  # strings: JSON numbers lose ns past 2^53
     if op == 'setxattr':
         return os.setxattr(p, r['name'], bytes.fromhex(r['value']), r['flags'])
     if op == 'getxattr':

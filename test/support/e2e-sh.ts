@@ -38,6 +38,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
     child.on('error', reject);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.stdin.on('error', () => undefined); // a tool that never reads its stdin may be gone already (EPIPE)
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -82,7 +82,7 @@ export async function startMount(label: string, spec: MountSpec = {}): Promise<T
     if (c === undefined || c.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill(signal);
-    await Promise.race([exited, sleep(120_000)]);
+    await Promise.race([exited, sleep(120_000, undefined, { ref: false })]); // unref: must not hold the test process open
     if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   };
   const detach = () => {
