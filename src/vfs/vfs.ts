@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
-import type { ChunkStore } from '../chunk/index.js';
+import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
 import type { Attr, AttrChanges, Caller, ChunkRecord, DirEntry, MetaEngine, RenameResult, StatFs, UnlinkResult } from '../meta/index.js';
 import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletion, type DeletionReport } from './deleter.js';
@@ -106,18 +106,30 @@ export class Vfs {
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
+    const map = (index: number) => this.#chunkMap(st, index);
+    const ahead = h.readahead.onRead(off, Math.min(off + len, st.attr.length), st.attr.length);
+    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, st.attr.length, map);
+    try {
+      return await this.#readOnce(st, off, len, map);
+    } catch (first) {
+      // A map loaded before another host compacted the chunk can name slices that are gone by
+      // now: reload the maps and attributes once before calling it an I/O error.
+      if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
+      st.chunkMaps.clear();
+      st.attr = await this.meta.getattr(h.ino);
+      try {
+        return await this.#readOnce(st, off, len, map);
+      } catch (err) {
+        throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
+      }
+    }
+  }
+
+  async #readOnce(st: InodeState, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
     const length = st.attr.length;
     const end = Math.min(off + len, length);
     if (end <= off) return Buffer.alloc(0);
-    const map = (index: number) => this.#chunkMap(st, index);
-    const pieces = await mapRange(off, end, length, map);
-    const ahead = h.readahead.onRead(off, end, length);
-    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
-    try {
-      return await readRange(this.chunks, off, end, pieces);
-    } catch (err) {
-      throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
-    }
+    return readRange(this.chunks, off, end, await mapRange(off, end, length, map));
   }
 
   async write(fh: number, off: number, data: Buffer): Promise<number> {
