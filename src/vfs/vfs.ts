@@ -67,9 +67,12 @@ export class Vfs {
     };
   }
 
-  /** Opens a file; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND). */
-  async open(ino: number, flags: number): Promise<number> {
-    const attr = await this.meta.getattr(ino);
+  /**
+   * Opens a file; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND).
+   * `known`: attributes the caller just read in the same operation (create), saving a trip.
+   */
+  async open(ino: number, flags: number, known?: Attr): Promise<number> {
+    const attr = known ?? await this.meta.getattr(ino);
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
     const access = flags & O_ACCMODE;
@@ -96,7 +99,7 @@ export class Vfs {
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
-    const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC);
+    const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
     return { fh, attr };
   }
 
