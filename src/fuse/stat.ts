@@ -46,15 +46,17 @@ const U32_MAX = 0xffffffff;
 export function toFuseStatfs(s: StatFs): Record<string, number> {
   const blocks = Math.min(U32_MAX, Math.floor(s.totalSpace / STATFS_FRAGMENT));
   const free = Math.min(U32_MAX, Math.floor(s.availSpace / STATFS_FRAGMENT));
+  const files = Math.min(U32_MAX, s.totalInodes);
   return {
     bsize: STATFS_FRAGMENT,
     frsize: STATFS_FRAGMENT,
     blocks,
     bfree: free,
     bavail: free,
-    files: Math.min(U32_MAX, s.totalInodes),
-    ffree: Math.min(U32_MAX, s.availInodes),
-    favail: Math.min(U32_MAX, s.availInodes),
+    // Capped at 32 bits, but keeping total - free = used (df -i shows what is in use).
+    files,
+    ffree: files - Math.min(files, s.usedInodes),
+    favail: files - Math.min(files, s.usedInodes),
     fsid: 0,
     flag: 0,
     namemax: 255,

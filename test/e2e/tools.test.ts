@@ -1,5 +1,5 @@
 /**
- * Ordinary tools on a real ObjectFS mount (PostgreSQL + S3, default kernel cache timeouts) give
+ * Ordinary tools on a real ObjectFS mount (PostgreSQL + S3, default mount options) give
  * the same results as on a local directory under os.tmpdir(): cp -a, rsync -a, tar, mv, find,
  * du, ln, git, Python's shutil/os.replace and sqlite3. Each test runs the same commands in
  * `<local>/<name>` and `<mnt>/<name>` and compares what must match: paths, types, permission
@@ -48,9 +48,6 @@ before(async () => {
 });
 
 after(async () => {
-  const t0 = Date.now();
-  await m?.stop();
-  console.log('STOP took', Date.now() - t0, m.log());
   await m?.cleanup();
   for (const d of [local, scratch]) if (d) await rm(d, { recursive: true, force: true });
 });

@@ -49,13 +49,14 @@ def content(path):
     return '%d:%s' % (n, h.hexdigest()[:16])
 
 
-def describe(path):
+def describe(path, data=True):
     """What must match between the two sides for one entry (not times, not directory sizes)."""
     st = os.lstat(path)
     d = {'mode': '%o' % st.st_mode, 'nlink': st.st_nlink}
     if stat.S_ISREG(st.st_mode):
         d['size'] = st.st_size
-        d['data'] = content(path)
+        if data:
+            d['data'] = content(path)
     elif stat.S_ISLNK(st.st_mode):
         d['target'] = os.readlink(path)
         return d
@@ -63,9 +64,9 @@ def describe(path):
     return d
 
 
-def state(path):
+def state(path, data):
     try:
-        return describe(path)
+        return describe(path, data)
     except OSError as e:
         return errno.errorcode[e.errno]
 
@@ -144,7 +145,7 @@ def run(r):
     if op == 'removexattr':
         return os.removexattr(p, r['name'])
     if op == 'stat':
-        return describe(p)
+        return describe(p, False)
     if op == 'hopen':
         HANDLES[r['h']] = os.open(p, OPEN_FLAGS[r['flags']], 0o644)
         return None
@@ -160,7 +161,7 @@ def run(r):
     if op == 'hclose':
         return os.close(HANDLES.pop(r['h']))
     if op == 'state':
-        return {q: state(q) for q in r['paths']}
+        return {q: state(q, r['data']) for q in r['paths']}
     if op == 'walk':
         return walk()
     if op == 'snapshot':

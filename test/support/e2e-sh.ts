@@ -5,7 +5,7 @@
  * Tools run in child processes (never synchronous fs calls on the mount from the test process's
  * event loop) with TZ=UTC and LC_ALL=C, so `touch -d`, `stat -c %y` and sort orders are stable.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readlink } from 'node:fs/promises';
@@ -58,13 +58,6 @@ export function bash(script: string, cwd: string, env: NodeJS.ProcessEnv = {}): 
 /** Runs a Python script (from a string) in `cwd`; returns stdout. */
 export function python(script: string, cwd: string, args: readonly string[] = []): Promise<string> {
   return ok('python3', ['-c', script, ...args], { cwd });
-}
-
-/** `execFile` with the tool environment, for callers that want the raw failure. */
-export function execTool(cmd: string, args: readonly string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, [...args], { cwd, env: { ...process.env, ...TOOL_ENV } }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })));
-  });
 }
 
 /** A fresh local directory under os.tmpdir() (the test bed's own temp dir). */

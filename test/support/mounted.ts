@@ -72,14 +72,14 @@ export async function startMount(label: string, spec: MountSpec = {}): Promise<T
     child.stderr?.on('data', (d: Buffer) => { logText += d.toString(); });
     const c = child;
     let exited = false;
-    c.on('exit', () => { exited = true; });
+    c.on('exit', (code, signal) => { exited = true; logText += `--- daemon exited (code ${code}, signal ${signal})\n`; });
     await waitFor(() => isMounted(mnt) || exited, 60_000, `the mount at ${mnt}`);
     if (!isMounted(mnt)) throw new Error(`objectfs mount exited early:\n${logText}`);
   };
   const stopChild = async (signal: NodeJS.Signals) => {
     const c = child;
     child = undefined;
-    if (c === undefined || c.exitCode !== null) return;
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return; // gone already (a crash ends by signal)
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill(signal);
     await Promise.race([exited, sleep(120_000, undefined, { ref: false })]); // unref: must not hold the test process open
