@@ -25,6 +25,8 @@ import { killGroup, teardown, type BedState, type PgCluster } from './teardown.j
 const execFileP = promisify(execFile);
 
 const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url)); // <root>/dist/test/support
+/** Test folders that `all` leaves out: they run only when named. */
+const ON_DEMAND = ['memory', 'pending'];
 const DIST_TEST = dirname(SUPPORT_DIR);
 const ROOT = dirname(dirname(DIST_TEST));
 const SRC_TEST = join(ROOT, 'test');
@@ -93,8 +95,9 @@ function select(argv: readonly string[]): Selection {
       findTests(path, found);
       for (const f of found) {
         if (f.startsWith(SUPPORT_DIR + sep)) continue;
-        // test/memory/ holds long resource measurements: run only when named (npm run test:memory).
-        if (path === DIST_TEST && f.startsWith(join(DIST_TEST, 'memory') + sep)) continue;
+        // Run only when named: test/memory/ (long resource measurements, npm run test:memory) and
+        // test/pending/ (regression tests of known open bugs, npm run test:pending).
+        if (path === DIST_TEST && ON_DEMAND.some((d) => f.startsWith(join(DIST_TEST, d) + sep))) continue;
         if (existsSync(sourceOf(f))) files.add(f);
         else stale++;
       }
