@@ -141,7 +141,10 @@ class Run {
   readonly #cfg: Config;
   readonly #bed: BenchBed;
   #privateUrl: string | undefined;
-  /** Databases created on a --pg-url server and not yet dropped (dropped on a signal too). */
+  /**
+   * Databases created on a --pg-url server and not yet dropped (dropped on a signal too). A
+   * database on the private server is not listed: it goes with the server.
+   */
   readonly pendingDrops = new Set<() => Promise<void>>();
 
   constructor(cfg: Config, bed: BenchBed) {
@@ -163,7 +166,7 @@ class Run {
     const name = `objectfs_bench_${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
     await withClient(base, (c) => c.query(`CREATE DATABASE "${name}"`));
     const drop = (): Promise<void> => withClient(base, async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
-    this.pendingDrops.add(drop);
+    if (this.#cfg.pgUrl !== undefined) this.pendingDrops.add(drop);
     const u = new URL(base);
     u.pathname = `/${name}`;
     const url = u.toString();
@@ -291,6 +294,9 @@ async function main(): Promise<number> {
       process.exit(code);
     }
     stopping = true;
+    // Dropping the database (or stopping the server) cuts the engine's connections under it; the
+    // errors that follow are expected, and the process exits once the cleanup is done.
+    process.on('uncaughtException', (err) => note(`while stopping: ${err.message}`));
     note(`${signal}: stopping, cleaning up`);
     void (async () => {
       try {

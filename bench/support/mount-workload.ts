@@ -261,14 +261,15 @@ export class MountRunner {
  */
 function probeDiff(a: ProbeSnapshot, b: ProbeSnapshot, count: number, wallNs: number): Record<string, unknown> {
   const per = (v: number): number => round(v / Math.max(1, count), 2);
-  const ops: Record<string, { perCall: number; meanUs: number; totalMs: number }> = {};
+  const ops: Record<string, { perCall: number; meanUs: number; totalMs: number; dbQueriesPerOp: number }> = {};
   let opNs = 0;
   for (const [name, s] of Object.entries(b.ops)) {
     const n = s.n - (a.ops[name]?.n ?? 0);
     const ns = s.ns - (a.ops[name]?.ns ?? 0);
     if (n <= 0) continue;
     opNs += ns;
-    ops[name] = { perCall: per(n), meanUs: round(ns / n / 1000, 1), totalMs: round(ns / 1e6, 1) };
+    const q = (s.queries ?? 0) - (a.ops[name]?.queries ?? 0);
+    ops[name] = { perCall: per(n), meanUs: round(ns / n / 1000, 1), totalMs: round(ns / 1e6, 1), dbQueriesPerOp: round(q / n, 2) };
   }
   const q = b.db.queries - a.db.queries;
   const qNs = b.db.ns - a.db.ns;

@@ -82,7 +82,7 @@ export async function s3Objects(client: S3Client, bucket: string, prefix: string
 /** What bench/support/daemon-probe.ts reports. */
 export interface ProbeSnapshot {
   readonly seq: number;
-  readonly ops: Readonly<Record<string, { readonly n: number; readonly ns: number }>>;
+  readonly ops: Readonly<Record<string, { readonly n: number; readonly ns: number; readonly queries?: number }>>;
   readonly db: { readonly queries: number; readonly ns: number };
   readonly reads?: { readonly sequential: number; readonly other: number };
 }
