@@ -88,7 +88,7 @@ export class MetaStore implements MetaEngine {
 
   openInode(ino: number): void { this.#ctx.openFiles.open(ino); }
   async closeInode(ino: number): Promise<void> {
-    if (this.#ctx.openFiles.close(ino)) await sessions.releaseSustained(this.#ctx, ino);
+    if (this.#ctx.openFiles.close(ino) && this.#ctx.openFiles.takeKept(ino)) await sessions.releaseSustained(this.#ctx, ino);
   }
 
   async registerSession(info: SessionInfo): Promise<number> {

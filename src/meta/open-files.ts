@@ -4,6 +4,8 @@
  */
 export class OpenFiles {
   readonly #counts = new Map<number, number>();
+  /** Inodes this client kept alive after their last unlink (a `sustained` row may exist). */
+  readonly #kept = new Set<number>();
 
   open(ino: number): void {
     this.#counts.set(ino, (this.#counts.get(ino) ?? 0) + 1);
@@ -22,5 +24,18 @@ export class OpenFiles {
 
   isOpen(ino: number): boolean {
     return this.#counts.has(ino);
+  }
+
+  /** `ino` lost its last link while open here. */
+  markKept(ino: number): void {
+    this.#kept.add(ino);
+  }
+
+  /**
+   * Whether `ino` may have a `sustained` row of this client, forgetting the mark: the last
+   * close needs a database transaction only then, not for every file.
+   */
+  takeKept(ino: number): boolean {
+    return this.#kept.delete(ino);
   }
 }

@@ -41,6 +41,8 @@ export async function deleteEdge(db: Db, parent: number, name: Buffer, ino: numb
 export async function releaseInode(ctx: MetaContext, db: Db, ino: number, length: number): Promise<boolean> {
   if (ctx.sid !== undefined && ctx.openFiles.isOpen(ino)) {
     await sql`INSERT INTO sustained (sid, inode) VALUES (${ctx.sid}, ${ino}) ON CONFLICT DO NOTHING`.execute(db);
+    // Marked before the commit: if the transaction rolls back, the last close only finds no row.
+    ctx.openFiles.markKept(ino);
     return false;
   }
   await destroyInode(ctx, db, ino, length);

@@ -18,11 +18,15 @@ async function assertInode(ctx: MetaContext, ino: number): Promise<void> {
 
 export async function getxattr(ctx: MetaContext, ino: number, name: Buffer): Promise<Buffer> {
   checkXattrName(name);
-  const { rows } = await sql<{ value: Buffer }>`SELECT value FROM xattr WHERE inode = ${ino} AND name = ${name}`.execute(ctx.db);
+  // One query answers both "which value" and "does the inode exist": the kernel asks for
+  // security.capability before every write, so the common miss must cost one round trip.
+  const { rows } = await sql<{ value: Buffer | null }>`
+    SELECT x.value FROM node n LEFT JOIN xattr x ON x.inode = n.inode AND x.name = ${name}
+    WHERE n.inode = ${ino}`.execute(ctx.db);
   const row = rows[0];
-  if (row !== undefined) return row.value;
-  await assertInode(ctx, ino);
-  throw FsError.ENODATA(`no xattr ${JSON.stringify(name.toString())} on ${ino}`);
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+  if (row.value === null) throw FsError.ENODATA(`no xattr ${JSON.stringify(name.toString())} on ${ino}`);
+  return row.value;
 }
 
 export async function listxattr(ctx: MetaContext, ino: number): Promise<Buffer[]> {

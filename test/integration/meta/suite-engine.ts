@@ -179,6 +179,48 @@ export function engineTests(ctx: SuiteContext): void {
     });
   });
 
+  describe('unlinked while open', () => {
+    it('an inode open on this client outlives its last unlink until its last close', async (t) => {
+      const vol = await ctx.ownVolume(t, 'kept');
+      const m = vol.engine;
+      await m.registerSession({ host: 'h', pid: 1, mountPoint: '/m', version: 'v' });
+      const f = await m.mknod(CALLER, 1, b('open'), 'file', 0o644);
+      const entry = { pos: 0, id: await m.newSliceId(), size: 10, off: 0, len: 10 };
+      await m.commitSlice({ ino: f.ino, index: 0, entry, length: 10 });
+      m.openInode(f.ino);
+      m.openInode(f.ino);
+      assert.deepEqual(await m.unlink(1, b('open')), { ino: f.ino, gone: true });
+      await rejectsWith(() => m.lookup(1, b('open')), 'ENOENT', 'the name is gone');
+      assert.equal((await m.getattr(f.ino)).nlink, 0, 'the inode stays, with no links');
+      await m.commitSlice({ ino: f.ino, index: 0, entry: { pos: 10, id: await m.newSliceId(), size: 5, off: 0, len: 5 }, length: 15 });
+      assert.equal((await m.getattr(f.ino)).length, 15, 'it stays writable');
+      await m.closeInode(f.ino);
+      assert.equal((await m.getattr(f.ino)).nlink, 0, 'still there while one open remains');
+      await m.closeInode(f.ino);
+      await rejectsWith(() => m.getattr(f.ino), 'ENOENT', 'the last close deletes it');
+      assert.ok(await m.releaseDroppedChunks() >= 1, 'its chunk went to deferred deletion');
+
+      const g = await m.mknod(CALLER, 1, b('closed'), 'file', 0o644);
+      m.openInode(g.ino);
+      await m.closeInode(g.ino);
+      await m.unlink(1, b('closed'));
+      await rejectsWith(() => m.getattr(g.ino), 'ENOENT', 'a closed file is deleted at its last unlink');
+    });
+
+    if (ctx.multiEngine) it('a dead session’s kept inodes are deleted by any live client', async (t) => {
+      const vol = await ctx.ownVolume(t, 'kept-dead');
+      const dying = await vol.open();
+      await dying.registerSession({ host: 'gone', pid: 2, mountPoint: '/m', version: 'v' });
+      const f = await dying.mknod(CALLER, 1, b('f'), 'file', 0o644);
+      dying.openInode(f.ino);
+      await dying.unlink(1, b('f'));
+      assert.equal((await vol.engine.getattr(f.ino)).nlink, 0, 'kept for the dying client');
+      // The client vanishes without closing (its session row stays until it expires).
+      assert.equal(await vol.engine.cleanExpiredSessions(Date.now() + TEN_YEARS_MS), 1);
+      await rejectsWith(() => vol.engine.getattr(f.ino), 'ENOENT', 'the dead session’s inode is gone');
+    });
+  });
+
   describe('reopen', () => {
     it('everything committed survives close and reopen', async (t) => {
       const vol = await ctx.ownVolume(t, 'reopen');
