@@ -9,15 +9,11 @@
  *
  * initdb and postgres refuse to run as root; as root they run as the `postgres` user.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { findPgBin, freePort, pgTool, userIds } from '../../test/support/pg-tools.js';
 import type { PgCluster } from '../../test/support/teardown.js';
 import type { BenchBed } from './bed.js';
-
-const execFileP = promisify(execFile);
 
 export interface PrivatePostgres {
   /** Superuser URL of the `postgres` database. */
@@ -27,63 +23,8 @@ export interface PrivatePostgres {
   readonly settings: Readonly<Record<string, string>>;
 }
 
-/** Directory holding initdb + pg_ctl: OBJECTFS_BENCH_PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
-function findPgBin(): string {
-  const candidates: string[] = [];
-  const fromEnv = process.env['OBJECTFS_BENCH_PG_BIN'];
-  if (fromEnv !== undefined && fromEnv !== '') candidates.push(fromEnv);
-  const debian = '/usr/lib/postgresql';
-  if (existsSync(debian)) {
-    const versions = readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    candidates.push(...versions.map((v) => join(debian, v, 'bin')));
-  }
-  for (const dir of candidates) {
-    try {
-      accessSync(join(dir, 'initdb'), constants.X_OK);
-      accessSync(join(dir, 'pg_ctl'), constants.X_OK);
-      return dir;
-    } catch {
-      // try the next candidate
-    }
-  }
-  throw new Error(
-    `PostgreSQL server binaries (initdb, pg_ctl) not found in ${debian}/<version>/bin: install postgresql ` +
-      '(bash scripts/setup.sh), set OBJECTFS_BENCH_PG_BIN, or pass --pg-url to use a server you own',
-  );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function userIds(user: string): { uid: number; gid: number } {
-  const id = (flag: string): number => {
-    const r = spawnSync('id', [flag, user], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`running as root, but user "${user}" (needed for initdb) does not exist`);
-    return Number(r.stdout.trim());
-  };
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-async function pgTool(pg: PgCluster, tool: string, args: readonly string[]): Promise<void> {
-  const bin = join(pg.pgCtl, '..', tool);
-  const [cmd, argv] = pg.runAs === undefined ? [bin, args] : ['runuser', ['-u', pg.runAs, '--', bin, ...args]];
-  try {
-    await execFileP(cmd, argv, { cwd: '/', timeout: 120_000 });
-  } catch (e) {
-    const err = e as { stderr?: string; stdout?: string; message: string };
-    const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
-    throw new Error(`${tool} failed: ${out === '' ? err.message : out}`);
-  }
-}
+const pgFail = (message: string): Error => new Error(
+  `${message}: install postgresql (bash scripts/setup.sh), set OBJECTFS_BENCH_PG_BIN, or pass --pg-url to use a server you own`);
 
 /**
  * Creates and starts the server. `settings` become `-c name=value` (e.g. synchronous_commit);
@@ -94,19 +35,19 @@ export async function startPrivatePostgres(bed: BenchBed, settings: Readonly<Rec
   mkdirSync(pgDir, { mode: 0o700 });
   const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
   if (runAs !== undefined) {
-    const { uid, gid } = userIds(runAs);
+    const { uid, gid } = userIds(runAs, pgFail);
     chownSync(pgDir, uid, gid);
   }
-  const pg: PgCluster = { pgCtl: join(findPgBin(), 'pg_ctl'), dataDir: join(pgDir, 'data'), ...(runAs ? { runAs } : {}) };
+  const pg: PgCluster = { pgCtl: join(findPgBin('OBJECTFS_BENCH_PG_BIN', pgFail), 'pg_ctl'), dataDir: join(pgDir, 'data'), ...(runAs ? { runAs } : {}) };
   bed.setPg(pg);
-  await pgTool(pg, 'initdb', ['-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '--no-instructions', '-E', 'UTF8', '--locale=C']);
+  await pgTool(pg, 'initdb', ['-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '--no-instructions', '-E', 'UTF8', '--locale=C'], pgFail);
   const log = join(pgDir, 'server.log');
   const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const opts = `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1 -c max_connections=100 ${extra}`.trim();
     try {
-      await pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-l', log, '-w', '-t', '60', '-o', opts, 'start']);
+      await pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-l', log, '-w', '-t', '60', '-o', opts, 'start'], pgFail);
       return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir: pg.dataDir, settings: { ...settings } };
     } catch (e) {
       const logText = existsSync(log) ? readFileSync(log, 'utf8') : '';

@@ -12,17 +12,14 @@
  * OBJECTFS_TEST_PG_URL) and s3rver, exports their coordinates to the tests, runs
  * `node --test` and tears everything down on any exit. Its exit code is the test run's.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { freePort, findPgBin, pgTool, userIds } from './pg-tools.js';
 import { killGroup, teardown, type BedState, type PgCluster } from './teardown.js';
-
-const execFileP = promisify(execFile);
 
 const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url)); // <root>/dist/test/support
 /** Test folders that `all` leaves out: they run only when named. */
@@ -115,74 +112,9 @@ function select(argv: readonly string[]): Selection {
 
 // ---------------------------------------------------------------------------------- services
 
-/** A TCP port that was free a moment ago (PostgreSQL start retries on a lost race). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolvePort(addr.port) : reject()));
-    });
-  });
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Directory holding initdb + pg_ctl: OBJECTFS_TEST_PG_BIN, newest Debian install, then PATH. */
-function findPgBin(): string {
-  const candidates: string[] = [];
-  const fromEnv = process.env['OBJECTFS_TEST_PG_BIN'];
-  if (fromEnv !== undefined) candidates.push(fromEnv);
-  const debian = '/usr/lib/postgresql';
-  if (existsSync(debian)) {
-    const versions = readdirSync(debian).filter((v) => /^\d+$/.test(v));
-    versions.sort((a, b) => Number(b) - Number(a));
-    candidates.push(...versions.map((v) => join(debian, v, 'bin')));
-  }
-  candidates.push(...(process.env['PATH'] ?? '').split(':').filter((d) => d !== ''));
-  for (const dir of candidates) {
-    if (isExecutable(join(dir, 'initdb')) && isExecutable(join(dir, 'pg_ctl'))) return dir;
-  }
-  throw new BedError(
-    `PostgreSQL server binaries (initdb, pg_ctl) not found in ${debian}/<version>/bin or PATH.\n` +
-      `  Fix: ${SETUP_HINT}, or set OBJECTFS_TEST_PG_URL to a server you own,\n` +
-      `  or OBJECTFS_TEST_PG_BIN to the directory holding initdb.`,
-  );
-}
-
-function userIds(user: string): { uid: number; gid: number } {
-  const id = (flag: string): number => {
-    const r = spawnSync('id', [flag, user], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      throw new BedError(`initdb refuses to run as root and user "${user}" does not exist; ${SETUP_HINT}`);
-    }
-    return Number(r.stdout.trim());
-  };
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-/** Runs a PostgreSQL tool, as the `postgres` user when we are root. */
-async function pgTool(pg: PgCluster, tool: string, args: readonly string[]): Promise<void> {
-  const bin = join(dirname(pg.pgCtl), tool);
-  const [cmd, argv] =
-    pg.runAs === undefined ? [bin, args] : ['runuser', ['-u', pg.runAs, '--', bin, ...args]];
-  try {
-    await execFileP(cmd, argv, { cwd: '/', timeout: 120_000 });
-  } catch (e) {
-    const err = e as { stderr?: string; stdout?: string; message: string };
-    const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
-    throw new BedError(`${tool} failed: ${out === '' ? err.message : out}`);
-  }
-}
+/** Errors of the PostgreSQL helpers as bed errors, with how to fix a missing install. */
+const pgFail = (message: string): Error => new BedError(
+  `${message}.\n  Fix: ${SETUP_HINT}, or set OBJECTFS_TEST_PG_URL to a server you own,\n  or OBJECTFS_TEST_PG_BIN to the directory holding initdb.`);
 
 /** initdb into <root>/pg/data and start it on a free port; returns its URL. */
 async function startPostgres(state: BedState, root: string, publish: () => void): Promise<string> {
@@ -190,16 +122,16 @@ async function startPostgres(state: BedState, root: string, publish: () => void)
   mkdirSync(pgDir, { mode: 0o700 });
   const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
   if (runAs !== undefined) {
-    const { uid, gid } = userIds(runAs);
+    const { uid, gid } = userIds(runAs, pgFail);
     chownSync(pgDir, uid, gid);
   }
-  const pg: PgCluster = { pgCtl: join(findPgBin(), 'pg_ctl'), dataDir: join(pgDir, 'data'), ...(runAs ? { runAs } : {}) };
+  const pg: PgCluster = { pgCtl: join(findPgBin('OBJECTFS_TEST_PG_BIN', pgFail, true), 'pg_ctl'), dataDir: join(pgDir, 'data'), ...(runAs ? { runAs } : {}) };
   state.pg = pg;
   publish();
   await pgTool(pg, 'initdb', [
     '-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '--no-instructions',
     '-E', 'UTF8', '--locale=C',
-  ]);
+  ], pgFail);
   const log = join(pgDir, 'server.log');
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -207,7 +139,7 @@ async function startPostgres(state: BedState, root: string, publish: () => void)
       `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
       `-c max_connections=200 -c shared_buffers=128MB`;
     try {
-      await pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-l', log, '-w', '-t', '60', '-o', opts, 'start']);
+      await pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-l', log, '-w', '-t', '60', '-o', opts, 'start'], pgFail);
       return `postgres://postgres@127.0.0.1:${port}/postgres`;
     } catch (e) {
       const logText = existsSync(log) ? readFileSync(log, 'utf8') : '';

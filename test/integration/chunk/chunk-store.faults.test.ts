@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryCache } from '../../../src/cache/index.js';
-import { CHUNK_SIZE, blockKey, openChunkStore, type ChunkStore, type ChunkStoreOptions } from '../../../src/chunk/index.js';
+import { CHUNK_SIZE, openChunkStore, type ChunkStore, type ChunkStoreOptions } from '../../../src/chunk/index.js';
 import { toErrno } from '../../../src/errors.js';
 import { FaultyStore, FileStore, StorageUnavailableError } from '../../../src/object/index.js';
 import { makeRng, testSeed } from '../../support/prng.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { LZ4_PREFIX_BYTES, decodeBlock, encodeBlock } from '../../../src/chunk/codec.js';
+import { decodeBlock, encodeBlock } from '../../../src/chunk/codec.js';
 import { BlockCorruptError } from '../../../src/chunk/errors.js';
 import { toErrno } from '../../../src/errors.js';
 
