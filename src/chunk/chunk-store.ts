@@ -2,7 +2,6 @@
  * openChunkStore: the ChunkStore over an ObjectStore and a BlockCache, wiring the shared
  * write side (BlockUploader), the read side (SliceReader) and one limiter of codec work.
  */
-import { availableParallelism } from 'node:os';
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
 import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter } from './index.js';
@@ -22,15 +21,10 @@ export const DEFAULT_DOWNLOAD_CONCURRENCY = 16;
 export const DEFAULT_BUFFER_BYTES = 300 * 1024 * 1024;
 
 /**
- * lz4 jobs allowed on the libuv pool at once: half the pool (at least one), so compressing
- * and decompressing never occupy every pool thread and file I/O (FileStore, disk cache,
- * which run on the same pool) keeps moving. The pool has UV_THREADPOOL_SIZE threads (4 by
- * default), and lz4 gains nothing from more threads than cores.
+ * Blocks handed to the lz4 worker at once (each waits there as a copy): two keep the worker
+ * busy while the next input is prepared, without queueing buffer-sized copies behind it.
  */
-function codecConcurrency(): number {
-  const pool = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
-  return Math.max(1, Math.min(Math.floor(pool / 2), availableParallelism()));
-}
+const CODEC_CONCURRENCY = 2;
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
@@ -78,7 +72,7 @@ class ObjectChunkStore implements ChunkStore {
     const uploadConcurrency = positiveInt('uploadConcurrency', options.uploadConcurrency, DEFAULT_UPLOAD_CONCURRENCY);
     const downloadConcurrency = positiveInt('downloadConcurrency', options.downloadConcurrency, DEFAULT_DOWNLOAD_CONCURRENCY);
     const bufferBytes = Math.max(blockSize, positiveInt('bufferBytes', options.bufferBytes, DEFAULT_BUFFER_BYTES));
-    const codecSlots = new Semaphore(codecConcurrency());
+    const codecSlots = new Semaphore(CODEC_CONCURRENCY);
     this.blockSize = blockSize;
     this.#store = store;
     this.#cache = cache;

@@ -1,7 +1,6 @@
 /**
- * Block codec: uncompressed block bytes ↔ the bytes of its object. The only importer of
- * lz4-napi. Both directions use the library's ASYNC functions, which run on the libuv
- * thread pool, so compressing a 4 MiB block never blocks the event loop.
+ * Block codec: uncompressed block bytes ↔ the bytes of its object. lz4 runs on a worker
+ * thread (lz4-thread.ts), so compressing a 4 MiB block never blocks the event loop.
  *
  * Stored format, by the volume's compression setting (fixed at format):
  *
@@ -11,13 +10,18 @@
  *       offset 0, 4 bytes   uncompressed length, unsigned little-endian
  *       offset 4, …         one LZ4 *block* (raw block format: no frame header, no checksum)
  *
+ *   A block that lz4 would not shrink (the worker samples it first) is stored as the prefix
+ *   `ff ff ff ff` (RAW_BLOCK_MARK: no block is 4 GiB) followed by its bytes verbatim, so
+ *   incompressible data costs neither compression nor decompression.
+ *
  *   An empty input is `00 00 00 00 00`. The format has no checksum, so a flipped bit in the
  *   payload may decode to wrong bytes of the right length; what IS checked is that the stream
  *   parses and that both the prefix and the decoded length equal the length in the block key.
  *   The prefix is checked *before* decompressing, so a damaged prefix cannot make us allocate
  *   gigabytes.
  */
-import { compress, uncompress } from 'lz4-napi';
+import { lz4Compress, lz4Uncompress } from './lz4-thread.js';
+import { RAW_BLOCK_MARK } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 
 /** The compression algorithms a volume can be formatted with. */
@@ -34,7 +38,7 @@ export const LZ4_PREFIX_BYTES = 4;
  */
 export async function encodeBlock(data: Buffer, compression: Compression): Promise<Buffer> {
   if (compression === 'none') return data;
-  return compress(data);
+  return lz4Compress(data);
 }
 
 /**
@@ -59,12 +63,18 @@ export async function decodeBlock(
     throw new BlockCorruptError(`lz4 object of ${stored.length} bytes is too short to be a block`, where);
   }
   const declared = stored.readUInt32LE(0);
+  if (declared === RAW_BLOCK_MARK) {
+    if (stored.length - LZ4_PREFIX_BYTES !== expectedLength) {
+      throw new BlockCorruptError(`raw block of ${stored.length - LZ4_PREFIX_BYTES} bytes, expected ${expectedLength}`, where);
+    }
+    return stored.subarray(LZ4_PREFIX_BYTES);
+  }
   if (declared !== expectedLength) {
     throw new BlockCorruptError(`lz4 length prefix says ${declared} bytes, expected ${expectedLength}`, where);
   }
   let data: Buffer;
   try {
-    data = await uncompress(stored);
+    data = await lz4Uncompress(stored);
   } catch (err) {
     throw new BlockCorruptError(`lz4 cannot decode it: ${(err as Error).message}`, { ...where, cause: err });
   }

@@ -39,6 +39,27 @@ describe('block codec round trips', () => {
     assert.deepEqual(await encodeBlock(Buffer.alloc(0), 'lz4'), Buffer.from([0, 0, 0, 0, 0]));
   });
 
+  test('lz4: a block lz4 cannot shrink is stored raw behind ff ff ff ff, and read back without lz4', async () => {
+    const data = randomBytes(4 * MiB);
+    const stored = await encodeBlock(data, 'lz4');
+    assert.equal(stored.length, 4 + data.length);
+    assert.equal(stored.readUInt32LE(0), 0xffffffff);
+    assert.ok(stored.subarray(4).equals(data));
+    // Small random data is tried whole (no samples) and stored raw too.
+    const small = randomBytes(1000);
+    assert.equal((await encodeBlock(small, 'lz4')).readUInt32LE(0), 0xffffffff);
+  });
+
+  test('lz4: random samples with compressible data around them still go raw; compressible samples compress', async () => {
+    const text = Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(100_000)).subarray(0, 4 * MiB);
+    assert.ok((await encodeBlock(text, 'lz4')).length < MiB, 'text compresses');
+    const mixed = Buffer.from(text);
+    randomBytes(2 * MiB).copy(mixed, MiB); // the middle sample lands in random bytes, the others in text
+    const stored = await encodeBlock(mixed, 'lz4');
+    assert.ok(stored.length < mixed.length, 'two compressible samples of three are enough to try the whole block');
+    assert.ok((await decodeBlock(stored, 'lz4', mixed.length)).equals(mixed));
+  });
+
   test("'none' stores the bytes verbatim", async () => {
     const data = randomBytes(1000);
     assert.equal(await encodeBlock(data, 'none'), data);
@@ -78,6 +99,12 @@ describe('block codec rejects damaged objects', () => {
     await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length + 10));
     stored.writeUInt32LE(data.length - 10, 0);
     await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length - 10));
+  });
+
+  test('a raw block of the wrong length', async () => {
+    const stored = await encodeBlock(randomBytes(5000), 'lz4');
+    await assert.rejects(decodeBlock(stored, 'lz4', 4999), BlockCorruptError);
+    await assert.rejects(decodeBlock(stored.subarray(0, stored.length - 1), 'lz4', 5000), BlockCorruptError);
   });
 
   test('wrong expected length', async () => {

@@ -1,0 +1,72 @@
+/**
+ * The lz4 worker thread (see lz4-thread.ts). It owns every call into lz4-napi: the library's
+ * buffers come from the mimalloc heap of the thread that allocates them, and when they are
+ * allocated on the libuv pool and freed on the main thread that allocator keeps hundreds of MiB
+ * per pool thread. Here they are allocated and freed on this one thread; results cross back
+ * copied into transferable ArrayBuffers.
+ *
+ * Compression gives up on data lz4 cannot shrink (media, archives, already-compressed
+ * datasets): three 32 KiB samples are tried first, and a block whose samples or whole do not
+ * shrink is returned raw, behind the RAW_BLOCK_MARK prefix, in the very buffer it came in.
+ */
+import { parentPort } from 'node:worker_threads';
+import { compressSync, uncompressSync } from 'lz4-napi';
+import { RAW_BLOCK_MARK } from './raw-block.js';
+
+export interface Lz4Request {
+  readonly id: number;
+  readonly op: 'compress' | 'uncompress';
+  /** compress: 4 free bytes, then the data; uncompress: the stored object. */
+  readonly input: ArrayBuffer;
+}
+
+export type Lz4Reply = { readonly id: number; readonly output: ArrayBuffer } | { readonly id: number; readonly error: string };
+
+const SAMPLE = 32 << 10;
+/** Samples must compress to at most this share of their size for the whole block to be tried. */
+const SAMPLE_WORTH = 0.9;
+
+const port = parentPort;
+if (port === null) throw new Error('lz4-worker must run as a worker thread');
+
+function samplesShrink(data: Buffer): boolean {
+  if (data.length < 8 * SAMPLE) return true;
+  let stored = 0;
+  for (const at of [0, (data.length >> 1) - (SAMPLE >> 1), data.length - SAMPLE]) {
+    stored += compressSync(data.subarray(at, at + SAMPLE)).length;
+  }
+  return stored <= 3 * SAMPLE * SAMPLE_WORTH;
+}
+
+function compressInto(input: ArrayBuffer): ArrayBuffer {
+  const data = Buffer.from(input, 4);
+  if (samplesShrink(data)) {
+    const packed = compressSync(data);
+    if (packed.length < data.length || data.length === 0) {
+      return copyOut(packed);
+    }
+  }
+  Buffer.from(input, 0, 4).writeUInt32LE(RAW_BLOCK_MARK, 0);
+  return input;
+}
+
+function uncompress(input: ArrayBuffer): ArrayBuffer {
+  return copyOut(uncompressSync(Buffer.from(input)));
+}
+
+/** lz4-napi's result in a transferable ArrayBuffer (its own buffers cannot be transferred). */
+function copyOut(result: Buffer): ArrayBuffer {
+  const output = Buffer.allocUnsafeSlow(result.length);
+  result.copy(output);
+  return output.buffer;
+}
+
+port.on('message', ({ id, op, input }: Lz4Request) => {
+  let reply: Lz4Reply;
+  try {
+    reply = { id, output: op === 'compress' ? compressInto(input) : uncompress(input) };
+  } catch (err) {
+    reply = { id, error: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(reply, 'output' in reply ? [reply.output] : []);
+});
