@@ -22,7 +22,7 @@ MARKER=objectfs-patch
 # Bump with every change to the patch: each patched file carries "$MARKER $PATCH_VERSION" and the
 # binary exports objectfs_patch = $PATCH_VERSION (Fuse.OBJECTFS_PATCH), so a tree or a build made
 # from an older version of the patch is detected instead of being taken as up to date.
-PATCH_VERSION=2
+PATCH_VERSION=3
 PATCHED_FILES=(binding.gyp fuse-native.c index.js)
 SETUP_HINT='run `bash scripts/setup.sh` (installs libfuse2, libfuse-dev, build-essential, python3)'
 

@@ -96,23 +96,29 @@ declare module 'fuse-native' {
      * `fd` values are the uint32 handle returned by open/create/opendir (0 = none set). Every
      * `path`, `src`, `dest`, `target` and xattr `name` is a latin1 string (see `Name`).
      */
+    /**
+     * The path of an operation on an open handle: null when libfuse cannot build it (the file's
+     * directory was removed while it was open; flag_nullpath_ok). Use the handle.
+     */
+    type OpenPath = string | null;
+
     interface Operations {
       init?(cb: DoneCallback): void;
       access?(path: string, mode: number, cb: DoneCallback): void;
       statfs?(path: string, cb: ValueCallback<Statfs>): void;
       getattr?(path: string, cb: ValueCallback<Stat>): void;
       /** Called with the open file's handle (fstat, after create, ftruncate…). */
-      fgetattr?(path: string, fd: number, cb: ValueCallback<Stat>): void;
-      flush?(path: string, fd: number, cb: DoneCallback): void;
-      fsync?(path: string, datasync: number, fd: number, cb: DoneCallback): void;
-      fsyncdir?(path: string, datasync: number, fd: number, cb: DoneCallback): void;
+      fgetattr?(path: OpenPath, fd: number, cb: ValueCallback<Stat>): void;
+      flush?(path: OpenPath, fd: number, cb: DoneCallback): void;
+      fsync?(path: OpenPath, datasync: number, fd: number, cb: DoneCallback): void;
+      fsyncdir?(path: OpenPath, datasync: number, fd: number, cb: DoneCallback): void;
       /**
        * One shot: every name (and optionally a stat per name, used only for d_type/d_ino). Names
        * are latin1 strings or bytes (NameOut); a bad one (char > U+00FF, NUL) fails it with EIO.
        */
       readdir?(path: string, cb: (code: Code, names?: readonly NameOut[], stats?: Stat[]) => void): void;
       truncate?(path: string, size: number, cb: DoneCallback): void;
-      ftruncate?(path: string, fd: number, size: number, cb: DoneCallback): void;
+      ftruncate?(path: OpenPath, fd: number, size: number, cb: DoneCallback): void;
       utimens?(path: string, atime: UtimensTime, mtime: UtimensTime, cb: DoneCallback): void;
       /** Reply the target as a latin1 string or bytes (NameOut); over PATH_MAX = ENAMETOOLONG. */
       readlink?(path: string, cb: ValueCallback<NameOut>): void;
@@ -134,11 +140,11 @@ declare module 'fuse-native' {
       open?(path: string, flags: number, cb: ValueCallback<number>): void;
       opendir?(path: string, flags: number, cb: ValueCallback<number>): void;
       /** `buf` is libfuse memory, detached once cb is called. Reply the byte count. */
-      read?(path: string, fd: number, buf: Buffer, len: number, position: number, cb: CountCallback): void;
+      read?(path: OpenPath, fd: number, buf: Buffer, len: number, position: number, cb: CountCallback): void;
       /** `buf` is libfuse memory, detached once cb is called: copy it if kept. Reply the byte count. */
-      write?(path: string, fd: number, buf: Buffer, len: number, position: number, cb: CountCallback): void;
-      release?(path: string, fd: number, cb: DoneCallback): void;
-      releasedir?(path: string, fd: number, cb: DoneCallback): void;
+      write?(path: OpenPath, fd: number, buf: Buffer, len: number, position: number, cb: CountCallback): void;
+      release?(path: OpenPath, fd: number, cb: DoneCallback): void;
+      releasedir?(path: OpenPath, fd: number, cb: DoneCallback): void;
       /** No open flags reach create. Reply `cb(0, fd)`. */
       create?(path: string, mode: number, cb: ValueCallback<number>): void;
       unlink?(path: string, cb: DoneCallback): void;

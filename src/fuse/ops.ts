@@ -4,12 +4,27 @@
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
+import type { Attr } from '../meta/index.js';
 import type { Caller, Vfs } from '../vfs/index.js';
 import { bytesToPath, HIDDEN_NAME, pathBytes, splitParent, type PathTable } from './paths.js';
 import type { CountCallback, Replier, ValueCallback } from './reply.js';
 import { fromUtime, toFuseStat, toFuseStatfs, type FuseStat, type UtimeArg } from './stat.js';
 
 type Done = (code: number) => void;
+
+/**
+ * libfuse takes one off the link count of a file it hid, because it assumes the hidden name is
+ * still a link; here hiding really unlinked it, so add that one back.
+ */
+function asHidden(attr: Attr): Attr {
+  return { ...attr, nlink: attr.nlink + 1 };
+}
+
+/** The path of an operation on an open handle is null once the file's directory is removed. */
+function openPath(path: string | null): string {
+  if (path === null) throw FsError.of('EBADF', 'no handle and no path');
+  return path;
+}
 
 export interface OpsContext {
   readonly vfs: Vfs;
@@ -31,10 +46,16 @@ const NO_ID = 0xffffffff;
 export function buildOps(ctx: OpsContext): Record<string, unknown> {
   const { vfs, paths, reply } = ctx;
   const writable = () => { if (ctx.readOnly) throw FsError.EROFS('mounted read-only'); };
+  /**
+   * The name libfuse hid last. Its rename flow hides an open target, then renames onto it, back
+   * to back; when both names are links of one file the rename must not happen at all.
+   */
+  let justHidden: { path: string; parent: number; name: Buffer; ino: number } | undefined;
 
   async function getattr(path: string): Promise<FuseStat> {
-    const ino = await paths.resolve(path);
-    return toFuseStat(await vfs.getattr(ino));
+    const { ino, attr, hidden } = await paths.resolveAttr(path);
+    const found = attr ?? await vfs.getattr(ino);
+    return toFuseStat(hidden === true ? asHidden(found) : found);
   }
 
   return {
@@ -42,13 +63,17 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
     access: (path: string, _mode: number, cb: Done) => reply.done('access', cb, () => paths.resolve(path)),
     statfs: (_path: string, cb: ValueCallback<Record<string, number>>) => reply.value('statfs', cb, async () => toFuseStatfs(await vfs.statfs())),
     getattr: (path: string, cb: ValueCallback<FuseStat>) => reply.value('getattr', cb, () => getattr(path)),
-    fgetattr: (path: string, fd: number, cb: ValueCallback<FuseStat>) => reply.value('fgetattr', cb, async () => {
-      if (fd > 0) return toFuseStat(await vfs.getattr(vfs.inodeOf(fd)));
-      return getattr(path);
+    fgetattr: (path: string | null, fd: number, cb: ValueCallback<FuseStat>) => reply.value('fgetattr', cb, async () => {
+      if (fd > 0) {
+        // No path: libfuse could not name it, which only happens to hidden files (see paths.ts).
+        const attr = await vfs.fgetattr(fd);
+        return toFuseStat(path === null || paths.isHidden(path) ? asHidden(attr) : attr);
+      }
+      return getattr(openPath(path));
     }),
     opendir: (path: string, _flags: number, cb: ValueCallback<number>) => reply.value('opendir', cb, async () => { await paths.resolve(path); return 0; }),
-    releasedir: (_path: string, _fd: number, cb: Done) => cb(0),
-    fsyncdir: (_path: string, _datasync: boolean, _fd: number, cb: Done) => cb(0),
+    releasedir: (_path: string | null, _fd: number, cb: Done) => cb(0),
+    fsyncdir: (_path: string | null, _datasync: boolean, _fd: number, cb: Done) => cb(0),
     readdir: (path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void) => {
       reply.value('readdir', (code, value?: { names: string[]; stats: FuseStat[] }) => cb(code, value?.names, value?.stats), async () => {
         const ino = await paths.resolve(path);
@@ -78,24 +103,24 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
       paths.remember(path, attr.ino);
       return fh;
     }),
-    read: (_path: string, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('read', cb, async () => {
+    read: (_path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('read', cb, async () => {
       const data = await vfs.read(fd, pos, len);
       return data.copy(buf, 0, 0, Math.min(len, data.length));
     }),
-    write: (_path: string, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('write', cb, () => {
+    write: (_path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('write', cb, () => {
       // The binding's buffer stays valid until cb: the vfs copies it before its promise settles.
       return vfs.write(fd, pos, buf.subarray(0, len));
     }),
-    flush: (_path: string, fd: number, cb: Done) => reply.done('flush', cb, () => vfs.flush(fd)),
-    fsync: (_path: string, _datasync: boolean, fd: number, cb: Done) => reply.done('fsync', cb, () => vfs.fsync(fd)),
-    release: (_path: string, fd: number, cb: Done) => reply.done('release', cb, () => vfs.release(fd)),
+    flush: (_path: string | null, fd: number, cb: Done) => reply.done('flush', cb, () => vfs.flush(fd)),
+    fsync: (_path: string | null, _datasync: boolean, fd: number, cb: Done) => reply.done('fsync', cb, () => vfs.fsync(fd)),
+    release: (_path: string | null, fd: number, cb: Done) => reply.done('release', cb, () => vfs.release(fd)),
     truncate: (path: string, size: number, cb: Done) => reply.done('truncate', cb, async () => {
       writable();
       await vfs.setattr(await paths.resolve(path), { length: size });
     }),
-    ftruncate: (path: string, fd: number, size: number, cb: Done) => reply.done('ftruncate', cb, async () => {
+    ftruncate: (path: string | null, fd: number, size: number, cb: Done) => reply.done('ftruncate', cb, async () => {
       writable();
-      const ino = fd > 0 ? vfs.inodeOf(fd) : await paths.resolve(path);
+      const ino = fd > 0 ? vfs.inodeOf(fd) : await paths.resolve(openPath(path));
       await vfs.setattr(ino, { length: size });
     }),
     utimens: (path: string, atime: UtimeArg, mtime: UtimeArg, cb: Done) => reply.done('utimens', cb, async () => {
@@ -122,29 +147,25 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
       const type = NODE_OF_MODE.get(mode & S_IFMT);
       if (type === undefined) throw FsError.EINVAL(`mknod of mode ${mode.toString(8)}`);
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.mknod(who, parent, name, type, mode & 0o7777, dev);
-      paths.remember(path, attr.ino);
+      paths.created(path, await vfs.mknod(who, parent, name, type, mode & 0o7777, dev));
     }),
     mkdir: (path: string, mode: number, cb: Done) => reply.done('mkdir', cb, async () => {
       const who = ctx.caller();
       writable();
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.mkdir(who, parent, name, mode & 0o7777);
-      paths.remember(path, attr.ino);
+      paths.created(path, await vfs.mkdir(who, parent, name, mode & 0o7777));
     }),
     symlink: (target: string, path: string, cb: Done) => reply.done('symlink', cb, async () => {
       const who = ctx.caller();
       writable();
       const { parent, name } = await paths.resolveParent(path);
-      const attr = await vfs.symlink(who, parent, name, pathBytes(target));
-      paths.remember(path, attr.ino);
+      paths.created(path, await vfs.symlink(who, parent, name, pathBytes(target)));
     }),
     link: (src: string, dest: string, cb: Done) => reply.done('link', cb, async () => {
       writable();
       const ino = await paths.resolve(src);
       const { parent, name } = await paths.resolveParent(dest);
-      await vfs.link(ino, parent, name);
-      paths.remember(dest, ino);
+      paths.created(dest, await vfs.link(ino, parent, name));
     }),
     unlink: (path: string, cb: Done) => reply.done('unlink', cb, async () => {
       // libfuse's last unlink of a hidden open file: the inode was unlinked when it was hidden
@@ -166,14 +187,24 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
       const from = await paths.resolveParent(src);
       const to = splitParent(dest);
       if (HIDDEN_NAME.test(to.name) && to.parentPath === splitParent(src).parentPath) {
-        // libfuse hiding a file that is unlinked while open (see paths.ts).
+        // libfuse hiding a file that is unlinked while open, or that a rename is about to
+        // replace (see paths.ts).
         const ino = await paths.resolve(src);
         paths.forget(src);
         await vfs.unlink(from.parent, from.name);
-        paths.hide(dest, ino);
+        paths.hide(dest, from.parent, ino);
+        justHidden = { path: src, parent: from.parent, name: from.name, ino };
         return;
       }
+      const hidden = justHidden;
+      justHidden = undefined;
       const toParent = await paths.resolve(to.parentPath);
+      if (hidden?.path === dest && await paths.resolve(src) === hidden.ino) {
+        // A rename onto another name of the same file is a no-op (POSIX), but libfuse hid that
+        // name first because it was open: give it back.
+        paths.created(dest, await vfs.link(hidden.ino, hidden.parent, hidden.name));
+        return;
+      }
       paths.forget(src);
       paths.forget(dest);
       const result = await vfs.rename(from.parent, from.name, toParent, pathBytes(to.name));

@@ -8,9 +8,13 @@
  *
  * libfuse hides a file that is unlinked while open by renaming it to `.fuse_hiddenXXXX`. That
  * rename is turned into a real unlink (the inode is kept because it is open) and the hidden
- * path is remembered here, so the name never reaches the database and no host ever lists it.
+ * name is remembered here, so it never reaches the database and no host ever lists it. Hidden
+ * names are unique per mount, so they are kept by name and directory inode, not by path: libfuse
+ * moves them along when their directory is renamed, and passes no path at all once the
+ * directory is removed (the operations on open handles then use the handle).
  */
 import { FsError } from '../errors.js';
+import type { Attr } from '../meta/index.js';
 import { ROOT_INO, type Vfs } from '../vfs/index.js';
 
 /** A name libfuse uses to hide unlinked-but-open files. */
@@ -36,12 +40,28 @@ interface Entry {
   readonly expires: number;
 }
 
+/** How long attributes returned by a create stay good for the getattr libfuse sends right after it. */
+const FRESH_MS = 100;
+
+interface Fresh {
+  readonly attr: Attr;
+  readonly until: number;
+}
+
+interface HiddenFile {
+  readonly dir: number;
+  readonly ino: number;
+}
+
 export class PathTable {
   readonly #vfs: Vfs;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, Entry>();
-  readonly #hidden = new Map<string, number>();
+  /** Attributes of paths just created here, used once by the getattr that follows. */
+  readonly #fresh = new Map<string, Fresh>();
+  /** Hidden name → the open inode it stands for. */
+  readonly #hidden = new Map<string, HiddenFile>();
 
   constructor(vfs: Vfs, ttlMs: number, maxEntries = 200_000) {
     this.#vfs = vfs;
@@ -51,16 +71,37 @@ export class PathTable {
 
   /** The inode of `path`. */
   async resolve(path: string): Promise<number> {
-    if (path === '/' || path === '') return ROOT_INO;
-    const hidden = this.#hidden.get(path);
-    if (hidden !== undefined) return hidden;
+    return (await this.resolveAttr(path)).ino;
+  }
+
+  /**
+   * The inode of `path` and, when this call had to look it up (or it was just created), its
+   * attributes: getattr then needs no second trip.
+   */
+  async resolveAttr(path: string): Promise<{ ino: number; attr: Attr | undefined; hidden?: true }> {
+    if (path === '/' || path === '') return { ino: ROOT_INO, attr: undefined };
+    const fresh = this.#fresh.get(path);
+    if (fresh !== undefined) {
+      this.#fresh.delete(path);
+      if (fresh.until > Date.now()) return { ino: fresh.attr.ino, attr: this.#vfs.withLocalWrites(fresh.attr) };
+    }
     const cached = this.#entries.get(path);
-    if (cached !== undefined && cached.expires > Date.now()) return cached.ino;
+    if (cached !== undefined && cached.expires > Date.now()) return { ino: cached.ino, attr: undefined };
     const { parentPath, name } = splitParent(path);
     const parent = await this.resolve(parentPath);
+    const hidden = this.#hidden.get(name);
+    if (hidden !== undefined && hidden.dir === parent) return { ino: hidden.ino, attr: undefined, hidden: true };
     const attr = await this.#vfs.lookup(parent, pathBytes(name));
     this.remember(path, attr.ino);
-    return attr.ino;
+    return { ino: attr.ino, attr };
+  }
+
+  /** `path` was just created (or linked) here with these attributes. */
+  created(path: string, attr: Attr): void {
+    this.remember(path, attr.ino);
+    const now = Date.now();
+    if (this.#fresh.size >= 256) for (const [key, f] of this.#fresh) if (f.until <= now) this.#fresh.delete(key);
+    this.#fresh.set(path, { attr, until: now + FRESH_MS });
   }
 
   /** The directory inode and the name of the last component of `path`. */
@@ -86,23 +127,32 @@ export class PathTable {
   /** Forgets `path` and everything below it. */
   forget(path: string): void {
     this.#entries.delete(path);
+    this.#fresh.delete(path);
     const prefix = `${path}/`;
     for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
+    for (const key of this.#fresh.keys()) if (key.startsWith(prefix)) this.#fresh.delete(key);
   }
 
+  /**
+   * libfuse hid an open file of directory `dir` under `path`: it now has no name, only the inode.
+   * Also drops hidden names of files closed since: libfuse sends no final unlink for a file whose
+   * directory was removed.
+   */
+  hide(path: string, dir: number, ino: number): void {
+    for (const [name, file] of this.#hidden) if (!this.#vfs.isOpen(file.ino)) this.#hidden.delete(name);
+    this.#hidden.set(splitParent(path).name, { dir, ino });
+  }
+
+  /** Whether `path` names a file libfuse hid (by its last component). */
   isHidden(path: string): boolean {
-    return this.#hidden.has(path);
-  }
-
-  /** libfuse hid an open file under `path`: it now has no name, only the inode. */
-  hide(path: string, ino: number): void {
-    this.#hidden.set(path, ino);
+    return this.#hidden.has(splitParent(path).name);
   }
 
   /** libfuse's final unlink of a hidden file: returns its inode, if it was one. */
   unhide(path: string): number | undefined {
-    const ino = this.#hidden.get(path);
-    this.#hidden.delete(path);
-    return ino;
+    const { name } = splitParent(path);
+    const file = this.#hidden.get(name);
+    this.#hidden.delete(name);
+    return file?.ino;
   }
 }

@@ -46,6 +46,8 @@ interface Handle {
   readonly writable: boolean;
   readonly append: boolean;
   readonly readahead: Readahead;
+  /** Attributes returned by the create that opened this handle, until the first fstat uses them. */
+  created: Attr | undefined;
 }
 
 export class Vfs {
@@ -82,6 +84,7 @@ export class Vfs {
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
       readahead: new Readahead(this.chunks.blockSize, this.#options.readaheadBytes),
+      created: undefined,
     };
     const st = this.#state(ino, attr);
     st.opens++;
@@ -100,6 +103,8 @@ export class Vfs {
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
     const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
+    // libfuse asks for the new file's attributes right away: answer from these.
+    this.#handle(fh).created = attr;
     return { fh, attr };
   }
 
@@ -171,8 +176,20 @@ export class Vfs {
 
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
-    const attr = await this.meta.getattr(ino);
-    const st = this.#inodes.get(ino);
+    return this.withLocalWrites(await this.meta.getattr(ino));
+  }
+
+  /** getattr of an open handle; the first one after create costs no database trip. */
+  async fgetattr(fh: number): Promise<Attr> {
+    const h = this.#handle(fh);
+    const created = h.created;
+    h.created = undefined;
+    return created === undefined ? this.getattr(h.ino) : this.withLocalWrites(created);
+  }
+
+  /** `attr` just read from the database, with the length of this host's unflushed writes. */
+  withLocalWrites(attr: Attr): Attr {
+    const st = this.#inodes.get(attr.ino);
     if (st === undefined) return attr;
     st.attr = attr;
     const end = st.writer?.end ?? 0;
@@ -199,7 +216,7 @@ export class Vfs {
 
   // Namespace operations: the metadata engine's, plus what open files here need to know.
 
-  lookup(parent: number, name: Buffer): Promise<Attr> { return this.meta.lookup(parent, name); }
+  async lookup(parent: number, name: Buffer): Promise<Attr> { return this.withLocalWrites(await this.meta.lookup(parent, name)); }
   mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
     return this.meta.mknod(caller, parent, name, type, mode, rdev);
   }
@@ -243,6 +260,11 @@ export class Vfs {
       yield* page.entries;
       after = page.next;
     } while (after !== undefined);
+  }
+
+  /** Whether some handle on this host still has `ino` open. */
+  isOpen(ino: number): boolean {
+    return (this.#inodes.get(ino)?.opens ?? 0) > 0;
   }
 
   /** The ino of an open file handle (fgetattr, ftruncate). */

@@ -159,6 +159,8 @@ class MemFs {
         cb(0, this.stat(n));
       },
       fgetattr: (path, fd, cb) => {
+        // This toy filesystem keys open files by path; a null path (directory removed) is gone.
+        if (path === null) return cb(Fuse.ENOENT);
         this.calls.push({ op: 'fgetattr', path, fd });
         const n = this.node(path);
         if (!n) return cb(Fuse.ENOENT);
@@ -250,13 +252,13 @@ class MemFs {
       open: (path, _flags, cb) => (this.files.has(path) ? cb(0, this.#nextFd++) : cb(Fuse.ENOENT)),
       release: (_path, _fd, cb) => cb(0),
       read: (path, _fd, buf, len, pos, cb) => {
-        const n = this.files.get(path);
+        const n = path === null ? undefined : this.files.get(path);
         if (!n) return cb(Fuse.ENOENT);
         cb(n.data.copy(buf, 0, pos, Math.min(n.data.length, pos + len)));
       },
       write: (path, _fd, buf, len, pos, cb) => {
-        const n = this.files.get(path);
-        if (!n) return cb(Fuse.ENOENT);
+        const n = path === null ? undefined : this.files.get(path);
+        if (!n || path === null) return cb(Fuse.ENOENT);
         this.calls.push({ op: 'write', path, len });
         if (pos + len > n.data.length) {
           const grown = Buffer.alloc(pos + len);
@@ -273,7 +275,7 @@ class MemFs {
         cb(0);
       },
       ftruncate: (path, _fd, size, cb) => {
-        const n = this.files.get(path);
+        const n = path === null ? undefined : this.files.get(path);
         if (!n) return cb(Fuse.ENOENT);
         n.data = Buffer.concat([n.data, Buffer.alloc(Math.max(0, size - n.data.length))]).subarray(0, size);
         cb(0);
@@ -322,7 +324,7 @@ describe('patched fuse-native binding on a real mount', () => {
   const p = (name: string) => join(mnt, name);
 
   before(async () => {
-    assert.equal(Fuse.OBJECTFS_PATCH, 2, 'the patched binding is loaded');
+    assert.equal(Fuse.OBJECTFS_PATCH, 3, 'the patched binding is loaded');
     dir = await mkdtemp(join(tmpdir(), 'fuse-binding-'));
     mnt = join(dir, 'mnt');
     fs = new MemFs();

@@ -160,6 +160,8 @@ def run(r):
         return fstat_info(HANDLES[r['h']])
     if op == 'hclose':
         return os.close(HANDLES.pop(r['h']))
+    if op == 'inode':
+        return os.fstat(HANDLES[r['h']]).st_ino if 'h' in r else os.stat(p).st_ino
     if op == 'state':
         return {q: state(q, r['data']) for q in r['paths']}
     if op == 'walk':

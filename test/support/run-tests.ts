@@ -22,8 +22,6 @@ import { freePort, findPgBin, pgTool, userIds } from './pg-tools.js';
 import { killGroup, teardown, type BedState, type PgCluster } from './teardown.js';
 
 const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url)); // <root>/dist/test/support
-/** Test folders that `all` leaves out: they run only when named. */
-const ON_DEMAND = ['memory', 'pending'];
 const DIST_TEST = dirname(SUPPORT_DIR);
 const ROOT = dirname(dirname(DIST_TEST));
 const SRC_TEST = join(ROOT, 'test');
@@ -92,9 +90,6 @@ function select(argv: readonly string[]): Selection {
       findTests(path, found);
       for (const f of found) {
         if (f.startsWith(SUPPORT_DIR + sep)) continue;
-        // Run only when named: test/memory/ (long resource measurements, npm run test:memory) and
-        // test/pending/ (regression tests of known open bugs, npm run test:pending).
-        if (path === DIST_TEST && ON_DEMAND.some((d) => f.startsWith(join(DIST_TEST, d) + sep))) continue;
         if (existsSync(sourceOf(f))) files.add(f);
         else stale++;
       }
