@@ -15,11 +15,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS } from './s3rver.js';
+import { freePort } from '../../test/support/pg-tools.js';
 
 export const FS_NAMES = ['objectfs', 's3fs', 'rclone', 'local'] as const;
 export type FsName = (typeof FS_NAMES)[number];
@@ -122,18 +122,6 @@ function lazyUnmountSync(mnt: string): boolean {
     if (spawnSync(cmd, [...args], { stdio: 'ignore', timeout: 30_000 }).status === 0) return true;
   }
   return false;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function tail(file: string, lines: number): string {

@@ -57,7 +57,8 @@ export interface ChunkStore {
   newSliceWriter(id: number): SliceWriter;
   /**
    * `len` bytes at offset `off` of slice (id, size). Blocks come from the cache, else from the
-   * store (then cached). A missing block is BlockMissingError (EIO), never zeros.
+   * store (then cached). A missing block is BlockMissingError (EIO), never zeros. Read-only:
+   * the result may be a view of a cached block.
    */
   readSlice(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer>;
   /** Starts fetching the blocks covering [off, off+len) of a slice into the cache; never rejects. */

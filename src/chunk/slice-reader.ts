@@ -67,10 +67,15 @@ export class SliceReader {
     this.#maxQueuedPrefetches = options.downloadConcurrency * QUEUED_PREFETCHES_PER_SLOT;
   }
 
-  /** `len` bytes at `off` of slice (id, size), in one new Buffer the caller owns. */
+  /**
+   * `len` bytes at `off` of slice (id, size). Read-only: a range inside one block is a view of
+   * the cached block itself (no copy), so the caller must not modify it.
+   */
   async read(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer> {
     const parts = this.#cover(id, size, off, len);
     signal?.throwIfAborted();
+    const only = parts.length === 1 ? parts[0] : undefined;
+    if (only !== undefined) return (await this.#block(only.key, only.len, signal)).subarray(only.from, only.to);
     const out = Buffer.allocUnsafe(len);
     await Promise.all(parts.map(async (p) => {
       const block = await this.#block(p.key, p.len, signal);

@@ -108,6 +108,7 @@ export class Vfs {
     return { fh, attr };
   }
 
+  /** Read-only result: it may be a view of a cached block (do not modify it). */
   async read(fh: number, off: number, len: number): Promise<Buffer> {
     const h = this.#handle(fh);
     if (!h.readable) throw FsError.of('EBADF', 'file not open for reading');

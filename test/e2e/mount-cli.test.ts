@@ -16,7 +16,7 @@ import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startMount, isMounted, type TestMount } from '../support/mounted.js';
 import { alive, childrenNamed, killAll, startDaemon, timeout, track, waitFor, OBJECTFS_BIN } from '../support/e2e-daemon.js';
-import { bash, python, run, sha256File } from '../support/e2e-sh.js';
+import { bash, PY_ERR, python, run, sha256File } from '../support/e2e-sh.js';
 
 let vol: TestMount;
 let runtimeDir: string;
@@ -156,14 +156,8 @@ describe('objectfs mount / umount', () => {
     const d = await startDaemon(vol.metaUrl, mnt, cache, ['--read-only']);
     const opts = (await readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === mnt)?.split(' ')[3] ?? '';
     assert.ok(opts.split(',').includes('ro'), `mount options: ${opts}`);
-    const r = JSON.parse(await python(`
-import errno, json, os
-def err(f):
-    try:
-        f()
-        return 'ok'
-    except OSError as e:
-        return errno.errorcode[e.errno]
+    const r = JSON.parse(await python(`${PY_ERR}
+import json, os
 print(json.dumps({
   'create': err(lambda: os.open('new', os.O_CREAT | os.O_WRONLY, 0o644)),
   'openWrite': err(lambda: os.open('base', os.O_WRONLY)),

@@ -56,6 +56,17 @@ export function bash(script: string, cwd: string, env: NodeJS.ProcessEnv = {}): 
 }
 
 /** Runs a Python script (from a string) in `cwd`; returns stdout. */
+/** A Python helper for scripts run by `python`: `err(f)` is 'ok' or the errno name f raised. */
+export const PY_ERR = `
+import errno
+def err(f):
+    try:
+        f()
+        return 'ok'
+    except OSError as e:
+        return errno.errorcode[e.errno]
+`;
+
 export function python(script: string, cwd: string, args: readonly string[] = []): Promise<string> {
   return ok('python3', ['-c', script, ...args], { cwd });
 }
