@@ -13,7 +13,7 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
-import { encodeBlock, type Compression } from './codec.js';
+import { encodeBlockForUpload, type Compression } from './codec.js';
 import type { StatsCounters } from './stats.js';
 import { Semaphore } from './semaphore.js';
 
@@ -100,11 +100,13 @@ export class BlockUploader {
     await this.#slots.acquire(1, signal);
     try {
       signal.throwIfAborted();
-      const stored = await codecSlots.use(() => encodeBlock(block, compression));
+      const { bytes, sha256 } = await codecSlots.use(() => encodeBlockForUpload(block, compression));
       signal.throwIfAborted();
-      await store.put(key, stored, storageClass === undefined ? { signal } : { signal, storageClass });
+      await store.put(key, bytes, {
+        signal, ...(storageClass === undefined ? {} : { storageClass }), ...(sha256 === undefined ? {} : { sha256 }),
+      });
       stats.blocksUploaded++;
-      stats.bytesUploaded += stored.length;
+      stats.bytesUploaded += bytes.length;
     } finally {
       this.#slots.release(1);
     }

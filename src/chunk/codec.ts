@@ -31,14 +31,25 @@ export type Compression = (typeof COMPRESSIONS)[number];
 /** Bytes of the lz4 length prefix. */
 export const LZ4_PREFIX_BYTES = 4;
 
+/** A block's object bytes, with their SHA-256 (hex) when it was computed off the main thread. */
+export interface EncodedBlock {
+  readonly bytes: Buffer;
+  readonly sha256: string | undefined;
+}
+
 /**
  * The object bytes for one block. With 'none' the result IS `data` (no copy), so the caller
- * must not change `data` until the put has completed. `data` must not change while the
- * promise is pending either (lz4 reads it from a pool thread).
+ * must not change `data` until the put has completed. With lz4 the worker also hashes the
+ * result, which S3 needs for signing (it would otherwise be hashed on the main thread).
  */
-export async function encodeBlock(data: Buffer, compression: Compression): Promise<Buffer> {
-  if (compression === 'none') return data;
+export async function encodeBlockForUpload(data: Buffer, compression: Compression): Promise<EncodedBlock> {
+  if (compression === 'none') return { bytes: data, sha256: undefined };
   return lz4Compress(data);
+}
+
+/** encodeBlockForUpload without the hash. */
+export async function encodeBlock(data: Buffer, compression: Compression): Promise<Buffer> {
+  return (await encodeBlockForUpload(data, compression)).bytes;
 }
 
 /**

@@ -9,8 +9,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
 
+interface Result {
+  readonly bytes: Buffer;
+  readonly sha256: string | undefined;
+}
+
 interface Pending {
-  resolve(output: Buffer): void;
+  resolve(result: Result): void;
   reject(err: Error): void;
 }
 
@@ -19,14 +24,14 @@ class Lz4Thread {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
 
-  run(op: Lz4Request['op'], data: Uint8Array): Promise<Buffer> {
+  run(op: Lz4Request['op'], data: Uint8Array): Promise<Result> {
     const worker = this.#worker ?? this.#start();
     const at = op === 'compress' ? 4 : 0;
     // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
     const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
     new Uint8Array(input, at).set(data);
     const id = this.#nextId++;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<Result>((resolve, reject) => {
       if (this.#pending.size === 0) worker.ref();
       this.#pending.set(id, { resolve, reject });
       const request: Lz4Request = { id, op, input };
@@ -42,7 +47,7 @@ class Lz4Thread {
       if (p === undefined) return;
       this.#pending.delete(reply.id);
       if (this.#pending.size === 0) worker.unref();
-      if ('output' in reply) p.resolve(Buffer.from(reply.output));
+      if ('output' in reply) p.resolve({ bytes: Buffer.from(reply.output), sha256: reply.sha256 });
       else p.reject(new Error(reply.error));
     });
     const fail = (err: Error) => {
@@ -61,12 +66,12 @@ const thread = new Lz4Thread();
 
 /**
  * lz4-napi's `compress` format (4-byte little-endian length, then one LZ4 block), or the data
- * behind RAW_BLOCK_MARK when lz4 would not shrink it.
+ * behind RAW_BLOCK_MARK when lz4 would not shrink it; with the SHA-256 of that result.
  */
-export function lz4Compress(data: Uint8Array): Promise<Buffer> {
-  return thread.run('compress', data);
+export function lz4Compress(data: Uint8Array): Promise<{ bytes: Buffer; sha256: string }> {
+  return thread.run('compress', data) as Promise<{ bytes: Buffer; sha256: string }>;
 }
 
-export function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
-  return thread.run('uncompress', stored);
+export async function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
+  return (await thread.run('uncompress', stored)).bytes;
 }

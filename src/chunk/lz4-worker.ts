@@ -8,7 +8,9 @@
  * Compression gives up on data lz4 cannot shrink (media, archives, already-compressed
  * datasets): three 32 KiB samples are tried first, and a block whose samples or whole do not
  * shrink is returned raw, behind the RAW_BLOCK_MARK prefix, in the very buffer it came in.
+ * Compressed results are hashed here too (SHA-256, for S3's request signature).
  */
+import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { RAW_BLOCK_MARK } from './raw-block.js';
@@ -20,7 +22,10 @@ export interface Lz4Request {
   readonly input: ArrayBuffer;
 }
 
-export type Lz4Reply = { readonly id: number; readonly output: ArrayBuffer } | { readonly id: number; readonly error: string };
+/** `sha256` (hex) of the output, for compress: S3 signs uploads with it. */
+export type Lz4Reply =
+  | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined }
+  | { readonly id: number; readonly error: string };
 
 const SAMPLE = 32 << 10;
 /** Samples must compress to at most this share of their size for the whole block to be tried. */
@@ -64,7 +69,12 @@ function copyOut(result: Buffer): ArrayBuffer {
 port.on('message', ({ id, op, input }: Lz4Request) => {
   let reply: Lz4Reply;
   try {
-    reply = { id, output: op === 'compress' ? compressInto(input) : uncompress(input) };
+    if (op === 'compress') {
+      const output = compressInto(input);
+      reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex') };
+    } else {
+      reply = { id, output: uncompress(input), sha256: undefined };
+    }
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err) };
   }

@@ -33,6 +33,8 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** S3 storage class for the new object; ignored by backends without classes. */
   readonly storageClass?: string;
+  /** SHA-256 (hex) of `data`, if already known: S3 then signs with it instead of hashing. */
+  readonly sha256?: string;
 }
 
 export interface ListOptions {

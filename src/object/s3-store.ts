@@ -163,15 +163,19 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, data: Buffer, options: PutOptions = {}): Promise<void> {
-    const { signal, storageClass } = options;
+    const { signal, storageClass, sha256 } = options;
     await this.#send('put', key, signal, async () => {
-      await this.#client.send(new PutObjectCommand({
+      const command = new PutObjectCommand({
         Bucket: this.#bucket,
         Key: this.#key(key),
         Body: data,
         ContentLength: data.byteLength,
         ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
-      }), { abortSignal: signal });
+      });
+      // The SigV4 signer takes a payload hash already in the headers instead of hashing the
+      // body itself on the main thread.
+      if (sha256 !== undefined) command.middlewareStack.add(withPayloadHash(sha256), { step: 'build', name: 'objectfsPayloadHash' });
+      await this.#client.send(command, { abortSignal: signal });
     });
   }
 
@@ -287,4 +291,13 @@ function summary(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const label = typeof code === 'string' && code !== err.name ? `${err.name} ${code}` : err.name;
   return `${label}${status !== undefined ? ` (HTTP ${status})` : ''}: ${err.message}`;
+}
+
+/** A build-step middleware setting x-amz-content-sha256 to a hash computed elsewhere. */
+function withPayloadHash(sha256: string) {
+  return <Args extends { request: unknown }, Output>(next: (args: Args) => Promise<Output>) => (args: Args): Promise<Output> => {
+    const request = args.request as { headers?: Record<string, string> };
+    if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = sha256;
+    return next(args);
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -95,6 +96,31 @@ describe('S3Store addressing', () => {
     } finally {
       await store.close();
       await wipe(`${url}?endpoint=${encodeURIComponent(env.endpoint)}`);
+    }
+  });
+});
+
+describe('S3Store payload hash', () => {
+  test('a put signs with the SHA-256 it is given (computed off the main thread), else with its own', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createHttpServer((req, res) => {
+      seen.push(req.headers['x-amz-content-sha256'] as string | undefined);
+      req.resume();
+      req.on('end', () => { res.writeHead(200); res.end(); });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 1 });
+    try {
+      const body = Buffer.from('payload');
+      const given = 'ab'.repeat(32);
+      await store.put('with-hash', body, { sha256: given });
+      await store.put('without', body);
+      assert.deepEqual(seen, [given, createHash('sha256').update(body).digest('hex')]);
+    } finally {
+      await store.close();
+      server.close();
     }
   });
 });

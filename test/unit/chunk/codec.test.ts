@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { decodeBlock, encodeBlock } from '../../../src/chunk/codec.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeBlock, encodeBlock, encodeBlockForUpload } from '../../../src/chunk/codec.js';
 import { BlockCorruptError } from '../../../src/chunk/errors.js';
 import { toErrno } from '../../../src/errors.js';
 
@@ -58,6 +58,14 @@ describe('block codec round trips', () => {
     const stored = await encodeBlock(mixed, 'lz4');
     assert.ok(stored.length < mixed.length, 'two compressible samples of three are enough to try the whole block');
     assert.ok((await decodeBlock(stored, 'lz4', mixed.length)).equals(mixed));
+  });
+
+  test('lz4: the upload form carries the SHA-256 of the stored bytes (for S3 signing); none has none', async () => {
+    for (const data of [randomBytes(MiB), Buffer.alloc(MiB)]) {
+      const { bytes, sha256 } = await encodeBlockForUpload(data, 'lz4');
+      assert.equal(sha256, createHash('sha256').update(bytes).digest('hex'));
+    }
+    assert.equal((await encodeBlockForUpload(Buffer.alloc(10), 'none')).sha256, undefined);
   });
 
   test("'none' stores the bytes verbatim", async () => {
