@@ -1,7 +1,9 @@
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
+import * as storageClass from './0002-storage-class.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
+  '0002-storage-class': storageClass,
 });

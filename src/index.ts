@@ -14,7 +14,7 @@ export { formatVolume, validateFormatRequest, FormatSettingsError, StorageNotEmp
 export { volumeStatus, type VolumeStatus } from './volume/volume-status.js';
 export { openVolumeStore, volumePrefix } from './volume/volume-store.js';
 export {
-  openMeta, formatMeta, NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError,
+  openMeta, formatMeta, configureVolume, type VolumeChanges, NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError,
   ROOT_INO, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE, stMode,
   type MetaEngine, type MetaOptions, type Attr, type AttrChanges, type Caller, type DirEntry, type DirPage,
   type NodeType, type StatFs, type VolumeRecord, type SessionInfo, type SessionRow, type ChunkRecord, type SliceCommit,
@@ -23,3 +23,5 @@ export { openObjectStore, parseStorageUrl, type ObjectStore, type ObjectInfo } f
 export { MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError } from './db/index.js';
 export { openVolume, type OpenVolumeOptions, type Volume } from './volume/open-volume.js';
 export { Vfs, type VfsOptions } from './vfs/index.js';
+/** Pass a Metrics to openVolume to record; `metrics.text()` is the Prometheus exposition text. */
+export { Metrics, MetricsServer, METRIC_DEFS } from './metrics/index.js';

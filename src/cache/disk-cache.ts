@@ -255,6 +255,11 @@ export class DiskCache implements BlockCache {
     return { bytes: this.#bytes, entries: this.#index.size };
   }
 
+  /** The current byte bound. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   /** Changes the byte bound; shrinking evicts least recently used files (in the background). */
   resize(maxBytes: number): void {
     checkNonNegative('maxBytes', maxBytes);

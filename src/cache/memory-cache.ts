@@ -66,6 +66,11 @@ export class MemoryCache implements BlockCache {
     return { bytes: this.#lru.calculatedSize, entries: this.#lru.size };
   }
 
+  /** The current byte bound. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   /**
    * Changes the bound live. lru-cache fixes maxSize at construction, so this rebuilds the LRU,
    * re-inserting from least to most recently used: when shrinking, the oldest entries are the

@@ -41,6 +41,9 @@ export class BlockUploader {
   readonly #budget: Semaphore;
   readonly #slots: Semaphore;
   readonly #inflight = new Set<Promise<void>>();
+  /** Blocks handed to upload() and not yet settled: sequence number → time handed (ms). Oldest first. */
+  readonly #queued = new Map<number, number>();
+  #nextSeq = 0;
   #lastNotify = 0;
 
   constructor(options: BlockUploaderOptions) {
@@ -71,6 +74,22 @@ export class BlockUploader {
     }
   }
 
+  /** The write-buffer bound in bytes. */
+  get bufferLimit(): number {
+    return this.#budget.capacity;
+  }
+
+  /** Changes the write-buffer bound live; `bytes` must hold at least one block (the caller checks). */
+  setBufferLimit(bytes: number): void {
+    this.#budget.setCapacity(bytes);
+  }
+
+  /** Blocks waiting for or in upload, and since when the oldest of them waits (ms; 0 if none). */
+  queue(now = Date.now()): { blocks: number; oldestMs: number } {
+    const first = this.#queued.values().next();
+    return { blocks: this.#queued.size, oldestMs: first.done === true ? 0 : Math.max(0, now - first.value) };
+  }
+
   /** Returns reserved bytes that will not be uploaded (a dropped or short block). */
   unreserve(bytes: number): void {
     if (bytes > 0) this.#budget.release(bytes);
@@ -83,7 +102,12 @@ export class BlockUploader {
    * `block` must not change afterwards: the cache keeps it.
    */
   upload(key: string, block: Buffer, reserved: number, signal: AbortSignal): Promise<void> {
-    const done = this.#upload(key, block, signal).finally(() => this.unreserve(reserved));
+    const seq = this.#nextSeq++;
+    this.#queued.set(seq, Date.now());
+    const done = this.#upload(key, block, signal).finally(() => {
+      this.#queued.delete(seq);
+      this.unreserve(reserved);
+    });
     const tracked = done.then(() => undefined, () => undefined);
     this.#inflight.add(tracked);
     void tracked.then(() => this.#inflight.delete(tracked));

@@ -116,6 +116,19 @@ class ObjectChunkStore implements ChunkStore {
     return this.#uploader.bufferedBytes;
   }
 
+  bufferLimit(): number {
+    return this.#uploader.bufferLimit;
+  }
+
+  setBufferLimit(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`chunk store: bufferBytes ${bytes} is not a byte count`);
+    this.#uploader.setBufferLimit(Math.max(this.blockSize, bytes));
+  }
+
+  uploadQueue(): { blocks: number; oldestMs: number } {
+    return this.#uploader.queue();
+  }
+
   stats(): ChunkStoreStats {
     return Object.freeze({ ...this.#stats });
   }

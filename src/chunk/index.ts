@@ -67,6 +67,15 @@ export interface ChunkStore {
   deleteSlice(id: number, size: number): Promise<void>;
   /** Bytes currently buffered for upload (write-buffer use). */
   bufferedBytes(): number;
+  /** The write-buffer bound in bytes. */
+  bufferLimit(): number;
+  /** Changes the write-buffer bound live (raised to one block if smaller). */
+  setBufferLimit(bytes: number): void;
+  /**
+   * Blocks handed to the uploader and not yet stored, and the age in ms of the oldest of them
+   * (0 when none): written data younger than that may not have reached the object store.
+   */
+  uploadQueue(): { readonly blocks: number; readonly oldestMs: number };
   /** Counters since the store was opened (metrics, tests). */
   stats(): ChunkStoreStats;
   /**

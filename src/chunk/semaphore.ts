@@ -14,7 +14,7 @@ interface Waiter {
 
 /** FIFO counting semaphore over `capacity` units. */
 export class Semaphore {
-  readonly #capacity: number;
+  #capacity: number;
   readonly #queue: Waiter[] = [];
   #used = 0;
 
@@ -26,6 +26,16 @@ export class Semaphore {
   /** Units the semaphore holds in total. */
   get capacity(): number {
     return this.#capacity;
+  }
+
+  /**
+   * Changes the capacity live (the write-buffer size on a configuration reload). Growing
+   * grants waiters that now fit; shrinking below what is held only makes new requests wait.
+   */
+  setCapacity(capacity: number): void {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`semaphore capacity ${capacity} is not a positive integer`);
+    this.#capacity = capacity;
+    this.#grant();
   }
 
   /** Units granted and not yet released. */

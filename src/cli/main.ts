@@ -10,6 +10,10 @@ import { stdOutput, type Output } from './output.js';
 import { registerStatus } from './status.js';
 import { registerMount } from './mount.js';
 import { registerUmount } from './umount.js';
+import { registerInfo } from './info.js';
+import { registerWarmup } from './warmup.js';
+import { registerConfig } from './config.js';
+import { registerBench } from './bench.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,6 +32,10 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerStatus(program, out);
   registerMount(program, argv);
   registerUmount(program, out);
+  registerInfo(program, out);
+  registerWarmup(program, out);
+  registerConfig(program, out);
+  registerBench(program, out);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

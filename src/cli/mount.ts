@@ -1,48 +1,29 @@
 /**
- * `objectfs mount META_URL MOUNTPOINT`: opens the volume, registers a session and serves it
- * through FUSE until SIGINT/SIGTERM or an unmount, then commits pending writes and exits.
- * `--background` starts the same command detached, with its log in a file, and returns once
- * the mount is up (or fails with the daemon's last log lines).
+ * `objectfs mount META_URL MOUNTPOINT`: settings from flags, OBJECTFS_* variables and an
+ * optional YAML file (--config), then either serves the mount in the foreground
+ * (mount-serve.ts) or, with `--background`, starts the same command detached with its log in
+ * a file and returns once the mount is up (or fails with the daemon's last log lines).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CliError } from '../errors.js';
-import { daemonOf, forgetDaemon, isObjectfsMount, mountFuse, recordDaemon } from '../fuse/index.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
-import { openVolume } from '../volume/open-volume.js';
-import { redactUrl } from '../config/redact.js';
+import { daemonOf, isObjectfsMount } from '../fuse/index.js';
+import { LOG_LEVELS } from '../util/log.js';
+import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
+import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
 import { byteSizeOption, wholeNumberOption } from './options.js';
-import { EXIT_FAILURE } from './errors.js';
+import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
+import { serve } from './mount-serve.js';
 
 /** The objectfs executable (the background daemon is started through it). */
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
-interface MountFlags {
-  readOnly?: boolean;
-  attrTimeout?: number;
-  entryTimeout?: number;
-  negativeTimeout?: number;
-  allowOther?: boolean;
-  options?: string[];
-  bufferSize?: number;
-  cacheDir?: string;
-  diskCache: boolean;
-  cacheSize?: number;
-  memoryCacheSize?: number;
-  freeSpaceRatio?: number;
-  uploadConcurrency?: number;
-  downloadConcurrency?: number;
-  readahead?: number;
-  deleteDelay?: number;
-  background?: boolean;
-  log?: string;
-  logLevel: LogLevel;
-}
+/** Raw values of settings, writable (filled from flags and -o items). */
+export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string };
 
 function secondsOption(value: string): number {
   const n = Number(value);
@@ -60,29 +41,40 @@ function collectOptions(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 }
 
-function logLevelOption(value: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${LOG_LEVELS.join(', ')}`);
-  return value as LogLevel;
+function choiceOption(choices: readonly string[], upper = false) {
+  return (value: string): string => {
+    const v = upper ? value.toUpperCase() : value;
+    if (!choices.includes(v)) throw new InvalidArgumentError(`one of ${choices.join(', ')}`);
+    return v;
+  };
 }
 
-/** Options of mount(8) and fstab that are not FUSE options; some map to ours. */
+/** Options of mount(8) and fstab that are not FUSE options. */
 const MOUNT_ONLY = new Set(['rw', 'defaults', 'auto', 'noauto', 'user', 'nouser', 'users', '_netdev', 'nofail', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec', 'async', 'atime', 'noatime', 'relatime']);
 
-/** Splits `-o` items into ObjectFS settings and libfuse options. */
+/**
+ * Splits `-o` items into ObjectFS settings (written into `flags`, validated) and libfuse
+ * options (returned). Any setting can be given as `name=value` (`cache-size=1G`,
+ * `attr_timeout=0`); `ro` is read-only, a bare boolean name (`allow_other`) is true, and
+ * `config=FILE` names the configuration file (for fstab).
+ */
 export function splitMountOptions(items: readonly string[], flags: MountFlags): string[] {
   const fuse: string[] = [];
   for (const item of items) {
-    const [key = '', value] = item.split('=', 2);
-    if (MOUNT_ONLY.has(key)) continue;
-    if (key === 'ro') flags.readOnly = true;
-    else if (key === 'allow_other') flags.allowOther = true;
-    else if (key === 'attr_timeout' && value !== undefined) flags.attrTimeout = secondsOption(value);
-    else if (key === 'entry_timeout' && value !== undefined) flags.entryTimeout = secondsOption(value);
-    else if (key === 'negative_timeout' && value !== undefined) flags.negativeTimeout = secondsOption(value);
-    else if (key === 'cache-dir' && value !== undefined) flags.cacheDir = value;
-    else if (key === 'cache-size' && value !== undefined) flags.cacheSize = byteSizeOption(value);
-    else if (key === 'buffer-size' && value !== undefined) flags.bufferSize = byteSizeOption(value);
-    else fuse.push(item);
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? undefined : item.slice(eq + 1);
+    if (MOUNT_ONLY.has(name)) continue;
+    if (name === 'config' && value !== undefined) {
+      flags.config = value;
+      continue;
+    }
+    const key = name === 'ro' ? 'readOnly' : settingKey(name);
+    if (key !== undefined && (value !== undefined || SETTINGS[key].kind === 'bool')) {
+      flags[key] = parseSetting(key, value ?? true, `-o ${name}`);
+    } else {
+      fuse.push(item);
+    }
   }
   return fuse;
 }
@@ -93,95 +85,73 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .description('mount a volume with FUSE (foreground unless --background)')
     .argument('<META_URL>', 'metadata URL of the volume')
     .argument('<MOUNTPOINT>', 'directory to mount on (created if missing)')
+    .option('--config <FILE>', 'YAML settings file (see config/objectfs.example.yaml); reloaded on SIGHUP and when it changes')
     .option('-d, --background', 'run as a daemon; logs go to --log')
     .option('--log <FILE>', 'log file (default with --background: /var/log/objectfs.log as root, else ./objectfs.log)')
-    .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')}`, logLevelOption, 'info')
+    .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')} (default info)`, choiceOption(LOG_LEVELS))
+    .option('--metrics <HOST:PORT>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9567)')
+    .option('--no-metrics', 'no metrics endpoint (the .stats file stays)')
     .option('--read-only', 'mount read-only')
-    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (0 = always ask, exact for hard links)', secondsOption, 0)
-    .option('--entry-timeout <SECONDS>', 'kernel name cache timeout (0 = always ask)', secondsOption, 1)
-    .option('--negative-timeout <SECONDS>', 'kernel cache of missing names', secondsOption, 0)
+    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (default 0 = always ask, exact for hard links)', secondsOption)
+    .option('--entry-timeout <SECONDS>', 'kernel name cache timeout (default 1)', secondsOption)
+    .option('--negative-timeout <SECONDS>', 'kernel cache of missing names (default 0)', secondsOption)
     .option('--allow-other', 'let other users access the mount (needs user_allow_other for non-root)')
-    .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, attr_timeout=S, cache-dir=DIR, cache-size=SIZE, buffer-size=SIZE, or libfuse options', collectOptions)
-    .option('--buffer-size <SIZE>', 'write buffer bound', byteSizeOption)
-    .option('--cache-dir <DIR>', 'disk block cache directory', '/var/cache/objectfs')
+    .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, any setting as name=value (cache-size=1G), or libfuse options', collectOptions)
+    .option('--buffer-size <SIZE>', 'write buffer bound (default 300M)', byteSizeOption)
+    .option('--cache-dir <DIR>', 'disk block cache directory (default /var/cache/objectfs)')
     .option('--no-disk-cache', 'keep blocks in memory only')
-    .option('--cache-size <SIZE>', 'disk cache bound', byteSizeOption)
-    .option('--memory-cache-size <SIZE>', 'memory cache bound', byteSizeOption)
-    .option('--free-space-ratio <R>', 'keep this fraction of the cache disk free', ratioOption)
-    .option('--upload-concurrency <N>', 'block uploads in flight', wholeNumberOption)
-    .option('--download-concurrency <N>', 'block downloads in flight', wholeNumberOption)
-    .option('--readahead <SIZE>', 'largest readahead window', byteSizeOption)
-    .option('--delete-delay <SECONDS>', 'safety delay before released objects are deleted', secondsOption)
-    .action(async (metaUrl: string, mountPoint: string, flags: MountFlags) => {
+    .option('--cache-size <SIZE>', 'disk cache bound (default 10G)', byteSizeOption)
+    .option('--memory-cache-size <SIZE>', 'memory cache bound (default 256M)', byteSizeOption)
+    .option('--free-space-ratio <R>', 'keep this fraction of the cache disk free (default 0.1)', ratioOption)
+    .option('--upload-concurrency <N>', 'block uploads in flight (default 16)', wholeNumberOption)
+    .option('--download-concurrency <N>', 'block downloads in flight (default 16)', wholeNumberOption)
+    .option('--upload-limit <SIZE>', 'upload rate limit per second (default 0 = none)', byteSizeOption)
+    .option('--download-limit <SIZE>', 'download rate limit per second (default 0 = none)', byteSizeOption)
+    .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
+    .option('--delete-delay <SECONDS>', 'safety delay before released objects are deleted (default 3600)', secondsOption)
+    .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
+    .action(async (metaUrl: string, mountPoint: string, flags: MountFlags, cmd: Command) => {
       const mnt = resolve(mountPoint);
-      const fuseOptions = splitMountOptions(flags.options ?? [], flags);
+      const given = givenFlags(flags, cmd);
+      const fuseOptions = asUsageError(() => splitMountOptions(flags.options ?? [], given));
+      const configOption = flags.config ?? (typeof given.config === 'string' ? given.config : undefined);
+      const configFile = configOption === undefined ? undefined : resolve(configOption);
+      const resolved = await settingsFrom(configFile, given);
       if (flags.background) {
-        await startDaemon(argv, mnt, flags);
+        await startDaemon(argv, mnt, resolved.settings.log);
         return;
       }
-      await serve(metaUrl, mnt, flags, fuseOptions);
+      await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
     });
 }
 
-async function serve(metaUrl: string, mnt: string, flags: MountFlags, fuseOptions: string[]): Promise<void> {
-  const log = createLogger({ level: flags.logLevel });
-  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const volume = await openVolume(metaUrl, {
-    session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount' },
-    ...(flags.diskCache ? { cacheDir: flags.cacheDir } : {}),
-    cacheBytes: flags.cacheSize,
-    memoryCacheBytes: flags.memoryCacheSize,
-    cacheFreeRatio: flags.freeSpaceRatio,
-    bufferBytes: flags.bufferSize,
-    uploadConcurrency: flags.uploadConcurrency,
-    downloadConcurrency: flags.downloadConcurrency,
-    readaheadBytes: flags.readahead,
-    deleteDelayMs: flags.deleteDelay === undefined ? undefined : flags.deleteDelay * 1000,
-  });
-  let mounted;
+/** The settings given as flags (not commander's defaults). */
+function givenFlags(flags: MountFlags, cmd: Command): MountFlags {
+  const given: MountFlags = {};
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    if (cmd.getOptionValueSource(key) === 'cli') given[key] = flags[key];
+  }
+  return given;
+}
+
+/** A bad setting is a usage error (exit 2) with its one-line message. */
+function asUsageError<T>(fn: () => T): T {
   try {
-    mounted = await mountFuse(volume.vfs, {
-      mountPoint: mnt,
-      readOnly: flags.readOnly,
-      attrTimeout: flags.attrTimeout,
-      entryTimeout: flags.entryTimeout,
-      negativeTimeout: flags.negativeTimeout,
-      allowOther: flags.allowOther,
-      fuseOptions,
-      fsName: `objectfs:${volume.meta.volume.name}`,
-      log: { unexpected: (op, err) => log.error(`${op} failed`, { err }) },
-    });
+    return fn();
   } catch (err) {
-    await volume.close();
-    throw new CliError(EXIT_FAILURE, 'EMOUNT', (err as Error).message, { cause: err });
-  }
-  await recordDaemon(mnt);
-  log.info('mounted', { volume: volume.meta.volume.name, mountPoint: mnt, meta: redactUrl(metaUrl) });
-  await new Promise<void>((resolveStop) => {
-    let watch: NodeJS.Timeout | undefined;
-    const stop = (why: string) => {
-      if (watch === undefined) return;
-      clearInterval(watch);
-      watch = undefined;
-      log.info('unmounting', { why });
-      resolveStop();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    // Unmounted from outside (fusermount -u): notice and shut down.
-    watch = setInterval(() => { if (!isObjectfsMount(mnt)) stop('unmounted'); }, 2000);
-  });
-  try {
-    await mounted.unmount();
-  } finally {
-    await volume.close();
-    await forgetDaemon(mnt);
-    log.info('stopped', { mountPoint: mnt });
+    if (err instanceof ConfigError) throw new CliError(EXIT_USAGE, 'ECONFIG', err.message, { cause: err });
+    throw err;
   }
 }
 
-async function startDaemon(argv: readonly string[], mnt: string, flags: MountFlags): Promise<void> {
-  const logFile = resolve(flags.log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
+/** Reads the file (if any) and resolves flags over environment over file. */
+async function settingsFrom(configFile: string | undefined, flags: RawSettings): Promise<Resolved> {
+  const file = configFile === undefined ? undefined : await readConfigFile(configFile).catch((err: unknown) => asUsageError(() => { throw err; }));
+  return asUsageError(() => resolveSettings({ file, flags, env: process.env }));
+}
+
+async function startDaemon(argv: readonly string[], mnt: string, log: string | undefined): Promise<void> {
+  const logFile = resolve(log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
   // The same command in the foreground: this program's own arguments (not process.argv, which
   // may be the mount(8) helper's) without the background switch.
   const args = [BIN, ...argv.filter((a) => a !== '-d' && a !== '--background')];

@@ -1,4 +1,7 @@
-/** `objectfs status META_URL`: volume record, sessions and usage, secrets masked. */
+/**
+ * `objectfs status META_URL`: volume record, usage, the deferred-deletion backlog and the
+ * sessions with the upload backlog each reported at its last heartbeat; secrets masked.
+ */
 import type { Command } from 'commander';
 import { formatBytes } from '../util/bytes.js';
 import { volumeStatus } from '../volume/volume-status.js';
@@ -6,7 +9,7 @@ import type { Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
   program.command('status')
-    .description('show the volume record, live sessions and usage')
+    .description('show the volume record, usage, pending deletions and sessions with their pending uploads')
     .argument('<META_URL>', 'metadata URL of the volume')
     .option('--json', 'print JSON')
     .action(async (metaUrl: string, flags: { json?: boolean }) => {
@@ -18,16 +21,23 @@ export function registerStatus(program: Command, out: Output): void {
       const v = status.volume;
       out.line(`volume "${v.name}" (${v.uuid})`);
       out.line(`  metadata:     ${status.meta}`);
-      out.line(`  storage:      ${v.storage}`);
+      out.line(`  storage:      ${v.storage}${v.storageClass === undefined ? '' : ` (storage class ${v.storageClass})`}`);
       out.line(`  block size:   ${formatBytes(v.blockSize)}, compression ${v.compression}, trash ${v.trashDays} day(s), schema ${v.formatVersion}`);
       out.line(`  created:      ${new Date(Number(v.createdAt / 1_000_000n)).toISOString()}`);
       const u = status.usage;
       out.line(`  used space:   ${formatBytes(u.usedSpace)}${v.capacity > 0 ? ` of ${formatBytes(v.capacity)}` : ''}`);
       out.line(`  used inodes:  ${u.usedInodes}${v.inodes > 0 ? ` of ${v.inodes}` : ''}`);
+      const d = status.deletion;
+      out.line(`  deletion:     ${d.pendingSlices} slice(s) (${formatBytes(d.pendingBytes)}) waiting for the safety delay or the next pass, ${d.droppedLists} dropped chunk list(s)`);
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
         const beat = new Date(s.expire).toISOString();
         out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (expires ${beat})`);
+        const st = s.info.stats;
+        if (st !== undefined) {
+          const oldest = st.uploadQueueBlocks > 0 ? `, oldest ${(st.uploadOldestMs / 1000).toFixed(1)} s` : '';
+          out.line(`      pending uploads: ${st.uploadQueueBlocks} block(s)${oldest}; write buffer ${formatBytes(st.bufferBytes)} (as of ${new Date(st.at).toISOString()})`);
+        }
       }
     });
 }

@@ -17,3 +17,21 @@ export function redactUrl(url: string): string {
   }
   return u.toString();
 }
+
+/** Environment variables whose values are secrets wherever they show up. */
+export const SECRET_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'PGPASSWORD', 'OBJECTFS_META_PASSWORD'] as const;
+
+/** The secret values of an environment (SECRET_ENV entries that are set and not trivially short). */
+export function secretsOfEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return SECRET_ENV.map((k) => env[k]).filter((v): v is string => v !== undefined && v.length >= 4);
+}
+
+/**
+ * Free text (a log line, an error message) with secrets masked: passwords in any
+ * `scheme://user:password@` and every occurrence of a known secret value.
+ */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*):[^\s@/"']*@/gi, '$1:****@');
+  for (const s of secrets) if (s !== '') out = out.split(s).join('****');
+  return out;
+}

@@ -18,6 +18,8 @@ export interface VolumeTable {
   capacity: Int8;
   inodes: Int8;
   created_at: Int8;
+  /** Storage class of new objects; NULL = the bucket's default (migration 0002). */
+  storage_class: string | null;
 }
 
 export interface CounterTable {

@@ -8,7 +8,7 @@ import type { FuseMountOptions, MountedFs } from './mount.js';
 export type { FuseMountOptions, MountedFs } from './mount.js';
 export { clearStaleMount, lazyUnmount } from './unmount.js';
 export { checkFuseOptions } from './fuse-options.js';
-export { recordDaemon, forgetDaemon, daemonOf, isObjectfsMount, runtimeDir } from './mount-table.js';
+export { recordDaemon, forgetDaemon, daemonOf, isObjectfsMount, runtimeDir, runtimeFileOf } from './mount-table.js';
 
 /** Mounts `vfs` (see mount.ts). */
 export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<MountedFs> {

@@ -14,9 +14,14 @@ export function runtimeDir(): string {
   return process.env['XDG_RUNTIME_DIR'] ? join(process.env['XDG_RUNTIME_DIR'], 'objectfs') : `/tmp/objectfs-${process.getuid?.() ?? 0}`;
 }
 
-function pidFileOf(mountPoint: string): string {
+/** A runtime file of the mount at `mountPoint`: `<runtimeDir>/mount-<hash><suffix>`. */
+export function runtimeFileOf(mountPoint: string, suffix: string): string {
   const id = createHash('sha256').update(resolve(mountPoint)).digest('hex').slice(0, 16);
-  return join(runtimeDir(), `mount-${id}.pid`);
+  return join(runtimeDir(), `mount-${id}${suffix}`);
+}
+
+function pidFileOf(mountPoint: string): string {
+  return runtimeFileOf(mountPoint, '.pid');
 }
 
 export async function recordDaemon(mountPoint: string, pid = process.pid): Promise<string> {

@@ -16,6 +16,7 @@ import { PathTable } from './paths.js';
 import { Replier, type ReplyLog } from './reply.js';
 import { clearStaleMount, lazyUnmount } from './unmount.js';
 import { checkFuseOptions } from './fuse-options.js';
+import { withStatsFile } from './stats-file.js';
 
 export interface FuseMountOptions {
   readonly mountPoint: string;
@@ -36,6 +37,8 @@ export interface FuseMountOptions {
   /** Shown as the mount source in /proc/mounts. */
   readonly fsName?: string;
   readonly log: ReplyLog;
+  /** Content of the read-only `.stats` file at the mount root (absent: no such file). */
+  readonly statsText?: () => Promise<string>;
 }
 
 export interface MountedFs {
@@ -58,7 +61,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
     const c = fuse?.context();
     return c == null ? daemon : { uid: c.uid, gid: c.gid };
   };
-  const ops = buildOps({ vfs, paths, reply: new Replier(options.log), readOnly: options.readOnly ?? false, caller });
+  const baseOps = buildOps({ vfs, paths, reply: new Replier(options.log), readOnly: options.readOnly ?? false, caller });
+  const ops = options.statsText === undefined ? baseOps : withStatsFile(baseOps, options.statsText);
   const fuseOpts = [
     'big_writes', 'use_ino', 'default_permissions',
     `attr_timeout=${options.attrTimeout ?? 0}`, `entry_timeout=${entryTimeout}`, `negative_timeout=${options.negativeTimeout ?? 0}`,

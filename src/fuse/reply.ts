@@ -12,8 +12,8 @@ export type CountCallback = (codeOrCount: number) => void;
 export interface ReplyLog {
   /** An unexpected failure of an operation (mapped to EIO). */
   unexpected(op: string, err: unknown): void;
-  /** Per-op accounting: latency in ms and the errno (0 for success). */
-  done?(op: string, ms: number, errno: number): void;
+  /** Per-op accounting: latency in ms, the errno (0 for success) and, for read/write, the byte count. */
+  done?(op: string, ms: number, errno: number, bytes?: number): void;
 }
 
 export class Replier {
@@ -53,7 +53,7 @@ export class Replier {
       promise = Promise.reject(err);
     }
     promise.then(
-      (n) => { this.#log.done?.(op, performance.now() - start, 0); cb(n); },
+      (n) => { this.#log.done?.(op, performance.now() - start, 0, n); cb(n); },
       (err: unknown) => { cb(-this.#errno(op, err, start)); },
     );
   }

@@ -42,7 +42,7 @@ async function updateAttrs(ctx: MetaContext, db: Db, ino: number, changes: AttrC
 
 export async function setattr(ctx: MetaContext, ino: number, changes: AttrChanges): Promise<Attr> {
   if (changes.length === undefined) {
-    const row = await statement(() => updateAttrs(ctx, ctx.db, ino, changes));
+    const row = await statement(() => updateAttrs(ctx, ctx.db, ino, changes), ctx);
     if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     return toAttr(row);
   }

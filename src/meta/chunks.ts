@@ -44,7 +44,7 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
       INSERT INTO slice_ref (id, size, refs) SELECT ${entry.id}::int8, ${entry.size}::int, 1 FROM n WHERE ${entry.id}::int8 <> 0
       ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1
     )
-    SELECT ${NODE_COLUMNS_N}, n.old_length FROM n`.execute(ctx.db)).rows);
+    SELECT ${NODE_COLUMNS_N}, n.old_length FROM n`.execute(ctx.db)).rows, ctx);
   const row = rows[0];
   if (row === undefined) {
     const node = await nodeRow(ctx.db, ino);

@@ -4,6 +4,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { IdAllocator } from './ids.js';
 import type { UsageCounters } from './counters.js';
 import type { OpenFiles } from './open-files.js';
@@ -22,6 +23,8 @@ export interface MetaContext {
   sid: number | undefined;
   /** Nanoseconds since the epoch. */
   now(): bigint;
+  /** Where transaction latency and restarts are recorded, if anywhere. */
+  readonly metrics?: Metrics | undefined;
 }
 
 /** Wall-clock time in ns (ms precision from Date, plus the sub-ms part from hrtime). */

@@ -59,7 +59,7 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
         )
         SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db);
       return rows[0];
-    });
+    }, ctx);
     if (row === undefined) throw await missingNameError(ctx.db, parent, name);
     ctx.usage.add(alignedSpace(length), 1);
     return toAttr(row);

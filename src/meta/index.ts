@@ -7,11 +7,12 @@
  * Errors are FsError with the POSIX errno a kernel filesystem would return.
  */
 import type {
-  Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, StatFs,
+  Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs,
   UnlinkResult, VolumeRecord,
 } from './types.js';
+import type { Metrics } from '../metrics/index.js';
 import type { SliceEntry } from './slice-list.js';
-import type { ReleasedSlice } from './slice-release.js';
+import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
 export interface ChunkRecord {
@@ -82,6 +83,8 @@ export interface MetaEngine {
   pendingSlices(releasedBefore: bigint, limit?: number): Promise<ReleasedSlice[]>;
   /** Forgets pending slices once their objects are deleted. */
   forgetPendingSlices(ids: readonly number[]): Promise<void>;
+  /** Work waiting for deferred deletion (counts only). */
+  deletionBacklog(): Promise<DeletionBacklog>;
 
   /** This client opened `ino`: an unlink of its last link keeps it until closeInode. */
   openInode(ino: number): void;
@@ -104,7 +107,7 @@ export interface MetaEngine {
 
 export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
-export type { ReleasedSlice } from './slice-release.js';
+export type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 export { buildChunkView, CHUNK_SIZE, type ChunkSegment } from './slice-list.js';
 export { nowNs } from './context.js';
 
@@ -128,7 +131,12 @@ export interface MetaOptions {
   readonly counterFlushMs?: number;
   /** Maximum database connections of this engine (default 10; PGlite always 1). */
   readonly maxConnections?: number;
+  /** Records transaction latency and restarts (objectfs_meta_tx_*). */
+  readonly metrics?: Metrics;
+  /** Figures this client publishes in its session record at each heartbeat (`objectfs status`). */
+  readonly sessionStats?: () => SessionStats;
 }
 
 export { openMeta, formatMeta, readVolume, type FormatResult } from './open-meta.js';
+export { configureVolume, type VolumeChanges } from './volume-config.js';
 export { NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError } from './errors.js';

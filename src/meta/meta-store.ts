@@ -17,7 +17,7 @@ import { statfs } from './statfs.js';
 import * as xattr from './xattr.js';
 import type { ChunkRecord, MetaEngine, MetaOptions, SliceCommit } from './index.js';
 import type { SliceEntry } from './slice-list.js';
-import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, StatFs, UnlinkResult, VolumeRecord } from './types.js';
+import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 
 /** Ids handed to a client per database round trip. */
 const INODE_BATCH = 1000;
@@ -29,6 +29,7 @@ export class MetaStore implements MetaEngine {
   readonly #ctx: MetaContext;
   readonly #heartbeatMs: number;
   readonly #sessionTimeoutMs: number;
+  readonly #sessionStats: (() => SessionStats) | undefined;
   #sessionInfo: SessionInfo | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -38,6 +39,7 @@ export class MetaStore implements MetaEngine {
     this.#database = database;
     this.#heartbeatMs = (options.heartbeatSeconds ?? 12) * 1000;
     this.#sessionTimeoutMs = (options.sessionTimeoutSeconds ?? 60) * 1000;
+    this.#sessionStats = options.sessionStats;
     const db = database.db;
     this.#ctx = {
       db,
@@ -48,6 +50,7 @@ export class MetaStore implements MetaEngine {
       openFiles: new OpenFiles(),
       sid: undefined,
       now: nowNs,
+      metrics: options.metrics,
     };
   }
 
@@ -85,6 +88,7 @@ export class MetaStore implements MetaEngine {
   releaseDroppedChunks(limit?: number): Promise<number> { return release.releaseDroppedChunks(this.#ctx, limit); }
   pendingSlices(releasedBefore: bigint, limit?: number): Promise<release.ReleasedSlice[]> { return release.pendingSlices(this.#ctx, releasedBefore, limit); }
   forgetPendingSlices(ids: readonly number[]): Promise<void> { return release.forgetPendingSlices(this.#ctx, ids); }
+  deletionBacklog(): Promise<release.DeletionBacklog> { return release.deletionBacklog(this.#ctx); }
 
   openInode(ino: number): void { this.#ctx.openFiles.open(ino); }
   async closeInode(ino: number): Promise<void> {
@@ -99,7 +103,9 @@ export class MetaStore implements MetaEngine {
     return sid;
   }
   async heartbeat(): Promise<void> {
-    if (this.#sessionInfo !== undefined) await sessions.heartbeat(this.#ctx, this.#sessionInfo, this.#sessionTimeoutMs);
+    if (this.#sessionInfo === undefined) return;
+    const stats = this.#sessionStats?.();
+    await sessions.heartbeat(this.#ctx, stats === undefined ? this.#sessionInfo : { ...this.#sessionInfo, stats }, this.#sessionTimeoutMs);
   }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }

@@ -12,12 +12,13 @@ import { MetaStore } from './meta-store.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
 import type { FormatSettings, MetaEngine, MetaOptions } from './index.js';
 
-interface VolumeRow {
+export interface VolumeRow {
   uuid: string; name: string; block_size: number; compression: string; storage: string;
   trash_days: number; format_version: number; capacity: bigint; inodes: bigint; created_at: bigint;
+  storage_class?: string | null;
 }
 
-function toVolume(r: VolumeRow): VolumeRecord {
+export function toVolume(r: VolumeRow): VolumeRecord {
   return Object.freeze({
     uuid: r.uuid,
     name: r.name,
@@ -29,6 +30,7 @@ function toVolume(r: VolumeRow): VolumeRecord {
     createdAt: r.created_at,
     capacity: Number(r.capacity),
     inodes: Number(r.inodes),
+    ...(r.storage_class == null ? {} : { storageClass: r.storage_class }),
   });
 }
 
@@ -46,7 +48,8 @@ export async function readVolume(db: Kysely<Database>, displayUrl = 'the databas
   return toVolume(row);
 }
 
-async function checkSchema(database: OpenDatabase): Promise<void> {
+/** Refuses an unformatted or too new database; migrates an older one. */
+export async function checkSchema(database: OpenDatabase): Promise<void> {
   const applied = await appliedMigrations(database.db);
   if (applied.length === 0) throw new NotFormattedError(`${database.displayUrl} holds no ObjectFS volume: run "objectfs format" first`);
   if (applied.length > SCHEMA_VERSION) {

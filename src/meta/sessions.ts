@@ -23,7 +23,7 @@ export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: 
   if (sid === undefined) return;
   await statement(() => sql`
     INSERT INTO session (sid, expire, info) VALUES (${sid}, ${Date.now() + timeoutMs}, ${JSON.stringify(info)})
-    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire`.execute(ctx.db));
+    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info`.execute(ctx.db));
 }
 
 export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {

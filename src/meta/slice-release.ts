@@ -97,3 +97,21 @@ export async function forgetPendingSlices(ctx: MetaContext, ids: readonly number
   if (ids.length === 0) return;
   await sql`DELETE FROM pending_slice WHERE id = ANY(${[...ids]}::int8[])`.execute(ctx.db);
 }
+
+/** Work waiting for the deferred-deletion job (for `objectfs status`). */
+export interface DeletionBacklog {
+  /** Chunk lists cut off by truncate or deleted inodes, not yet released. */
+  readonly droppedLists: number;
+  /** Released slices whose objects are not deleted yet (the safety delay included). */
+  readonly pendingSlices: number;
+  /** Their bytes (uncompressed slice sizes). */
+  readonly pendingBytes: number;
+}
+
+export async function deletionBacklog(ctx: MetaContext): Promise<DeletionBacklog> {
+  const { rows } = await sql<{ lists: bigint; slices: bigint; bytes: bigint }>`
+    SELECT (SELECT count(*) FROM dropped_chunk) AS lists,
+           count(*) AS slices, coalesce(sum(size), 0)::int8 AS bytes FROM pending_slice`.execute(ctx.db);
+  const r = rows[0];
+  return { droppedLists: Number(r?.lists ?? 0), pendingSlices: Number(r?.slices ?? 0), pendingBytes: Number(r?.bytes ?? 0) };
+}

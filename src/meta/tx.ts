@@ -10,6 +10,22 @@ import { withRetry, type RetryPolicy } from '../util/retry.js';
 import { RaceDetected } from './rows.js';
 import type { MetaContext } from './context.js';
 
+/** Runs `attempt` with TX_RETRY, recording its latency, reruns and failure when metrics are on. */
+async function observed<T>(ctx: Pick<MetaContext, 'metrics'> | undefined, kind: 'transaction' | 'statement', attempt: () => Promise<T>): Promise<T> {
+  const metrics = ctx?.metrics;
+  if (metrics === undefined) return withRetry(TX_RETRY, attempt, transient, lastError);
+  const start = performance.now();
+  let attempts = 0;
+  try {
+    const value = await withRetry(TX_RETRY, () => { attempts++; return attempt(); }, transient, lastError);
+    metrics.metaTx(kind, (performance.now() - start) / 1000, attempts - 1, false);
+    return value;
+  } catch (err) {
+    metrics.metaTx(kind, (performance.now() - start) / 1000, attempts - 1, true);
+    throw err;
+  }
+}
+
 /** Up to 30 attempts within 60 s: a database restart is waited out, a dead one is not. */
 const TX_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 30, baseDelayMs: 4, maxDelayMs: 2000, budgetMs: 60_000 });
 
@@ -21,10 +37,13 @@ const lastError = (err: unknown): Error => (err instanceof Error ? err : new Err
 
 /** Runs `fn` in one transaction, retried as a whole on transient errors. */
 export function inTransaction<T>(ctx: MetaContext, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return withRetry(TX_RETRY, () => ctx.db.transaction().execute(fn), transient, lastError);
+  return observed(ctx, 'transaction', () => ctx.db.transaction().execute(fn));
 }
 
-/** Runs a single-statement operation (atomic by itself), retried on transient errors. */
-export function statement<T>(fn: () => Promise<T>): Promise<T> {
-  return withRetry(TX_RETRY, fn, transient, lastError);
+/**
+ * Runs a single-statement operation (atomic by itself), retried on transient errors; `ctx`
+ * (optional) is where its metrics go.
+ */
+export function statement<T>(fn: () => Promise<T>, ctx?: Pick<MetaContext, 'metrics'>): Promise<T> {
+  return observed(ctx, 'statement', fn);
 }

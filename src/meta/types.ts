@@ -136,6 +136,8 @@ export interface VolumeRecord {
   readonly capacity: number;
   /** Inode quota; 0 = unlimited. */
   readonly inodes: number;
+  /** S3 storage class of new objects; undefined = the bucket's default. A mount may override it. */
+  readonly storageClass?: string | undefined;
 }
 
 /** A mount session as registered in the database. */
@@ -145,6 +147,20 @@ export interface SessionInfo {
   readonly mountPoint: string;
   readonly version: string;
   readonly processName?: string;
+  /** The client's own figures as of its last heartbeat. */
+  readonly stats?: SessionStats;
+}
+
+/** What a mount publishes about itself at each heartbeat. */
+export interface SessionStats {
+  /** Blocks written and not yet in the object store. */
+  readonly uploadQueueBlocks: number;
+  /** Age of the oldest of them in ms (0 if none). */
+  readonly uploadOldestMs: number;
+  /** Write buffer in use, bytes. */
+  readonly bufferBytes: number;
+  /** When these figures were taken, ms since the epoch. */
+  readonly at: number;
 }
 
 export interface SessionRow {

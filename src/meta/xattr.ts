@@ -53,7 +53,7 @@ export async function setxattr(ctx: MetaContext, ino: number, name: Buffer, valu
             INSERT INTO xattr (inode, name, value) SELECT inode, ${name}, ${value} FROM n
             ${flags === XATTR_CREATE ? sql`` : sql`ON CONFLICT (inode, name) DO UPDATE SET value = EXCLUDED.value`}`.execute(ctx.db);
       return res.numAffectedRows;
-    });
+    }, ctx);
   } catch (err) {
     if (isUniqueViolation(err, 'xattr_pkey')) throw FsError.EEXIST(`xattr ${JSON.stringify(name.toString())} exists`);
     throw err;
@@ -68,7 +68,7 @@ export async function removexattr(ctx: MetaContext, ino: number, name: Buffer): 
   const now = ctx.now();
   const res = await statement(() => sql`
     WITH x AS (DELETE FROM xattr WHERE inode = ${ino} AND name = ${name} RETURNING inode)
-    UPDATE node SET ctime = ${now} FROM x WHERE node.inode = x.inode`.execute(ctx.db));
+    UPDATE node SET ctime = ${now} FROM x WHERE node.inode = x.inode`.execute(ctx.db), ctx);
   if (res.numAffectedRows === 1n) return;
   await assertInode(ctx, ino);
   throw FsError.ENODATA(`no xattr ${JSON.stringify(name.toString())} on ${ino}`);

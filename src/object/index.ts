@@ -71,5 +71,7 @@ export type { ListAllOptions } from './list-all.js';
 export { S3Store, type S3StoreOptions } from './s3-store.js';
 export { FileStore } from './file-store.js';
 export { PrefixedStore } from './prefixed-store.js';
+export { MetricsStore } from './metrics-store.js';
+export { RateLimitedStore, type RateLimits } from './rate-limited-store.js';
 /** Test-only fault injection; exported so tests of upper layers can wrap a real store. */
 export { FaultyStore, FAULTABLE_METHODS, type FaultableMethod } from './faulty-store.js';

@@ -15,10 +15,20 @@ export interface Logger {
   setLevel(level: LogLevel): void;
 }
 
-export function createLogger(options: { level?: LogLevel; json?: boolean; write?: (line: string) => void } = {}): Logger {
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  readonly json?: boolean;
+  readonly write?: (line: string) => void;
+  /** Applied to every line before it is written: the place secrets are masked. */
+  readonly redact?: (line: string) => string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
   let min = LOG_LEVELS.indexOf(options.level ?? 'info');
   const json = options.json ?? !process.stderr.isTTY;
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const sink = options.write ?? ((line: string) => process.stderr.write(line));
+  const redact = options.redact;
+  const write = redact === undefined ? sink : (line: string) => sink(redact(line));
   const emit = (level: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
     const time = new Date().toISOString();

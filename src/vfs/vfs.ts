@@ -16,6 +16,10 @@ import { mapRange, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
 import { Readahead } from './readahead.js';
 import { Serial } from './serial.js';
+import type { Metrics } from '../metrics/index.js';
+
+/** Default largest readahead window. */
+export const DEFAULT_READAHEAD = 32 << 20;
 
 /** open(2)'s access-mode bits (not exported by node:fs). */
 const O_ACCMODE = 3;
@@ -27,6 +31,8 @@ export interface VfsOptions {
   readonly deleteDelayMs?: number;
   /** Run compaction in the background when a chunk collects many slices (default true). */
   readonly autoCompact?: boolean;
+  /** Records compaction and deletion work (objectfs_compactions_total, objectfs_deletion_*). */
+  readonly metrics?: Metrics;
 }
 
 interface InodeState {
@@ -53,7 +59,8 @@ interface Handle {
 export class Vfs {
   readonly meta: MetaEngine;
   readonly chunks: ChunkStore;
-  readonly #options: Required<VfsOptions>;
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics'>>]: Required<VfsOptions>[K] };
+  readonly #metrics: Metrics | undefined;
   readonly #inodes = new Map<number, InodeState>();
   readonly #handles = new Map<number, Handle>();
   #nextFh = 1;
@@ -63,10 +70,21 @@ export class Vfs {
     this.meta = meta;
     this.chunks = chunks;
     this.#options = {
-      readaheadBytes: options.readaheadBytes ?? 32 << 20,
+      readaheadBytes: options.readaheadBytes ?? DEFAULT_READAHEAD,
       deleteDelayMs: options.deleteDelayMs ?? 3_600_000,
       autoCompact: options.autoCompact ?? true,
     };
+    this.#metrics = options.metrics;
+  }
+
+  /** The largest readahead window for files opened from now on (configuration reload). */
+  get readaheadBytes(): number {
+    return this.#options.readaheadBytes;
+  }
+
+  set readaheadBytes(bytes: number) {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`readahead ${bytes} is not a byte count`);
+    this.#options.readaheadBytes = bytes;
   }
 
   /**
@@ -275,14 +293,30 @@ export class Vfs {
 
   /** Compacts one chunk now (tests, gc --compact). */
   async compact(ino: number, index: number): Promise<string> {
-    const outcome = await compactChunk(this.meta, this.chunks, ino, index);
+    let outcome: string = 'failed';
+    try {
+      outcome = await compactChunk(this.meta, this.chunks, ino, index);
+    } finally {
+      this.#metrics?.m.compactions.inc({ outcome });
+    }
     this.#inodes.get(ino)?.chunkMaps.delete(index);
     return outcome;
   }
 
   /** One pass of deferred deletion with the configured (or the given) safety delay. */
-  runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
-    return runDeletion(this.meta, this.chunks, delayMs);
+  async runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
+    let report: DeletionReport;
+    try {
+      report = await runDeletion(this.meta, this.chunks, delayMs);
+    } catch (err) {
+      this.#metrics?.m.deletionErrors.inc();
+      throw err;
+    }
+    const m = this.#metrics?.m;
+    m?.deletionReleasedLists.inc(report.releasedLists);
+    m?.deletionSlices.inc(report.deletedSlices);
+    m?.deletionBytes.inc(report.deletedBytes);
+    return report;
   }
 
   /** Write-buffer pressure (from the chunk store): commit idle slices of every file. */

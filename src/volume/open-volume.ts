@@ -6,11 +6,12 @@
  */
 import { join } from 'node:path';
 import { DiskCache, MemoryCache, TieredCache, type BlockCache } from '../cache/index.js';
-import { openChunkStore } from '../chunk/index.js';
+import { openChunkStore, type ChunkStore } from '../chunk/index.js';
 import { openMeta, type MetaEngine, type MetaOptions, type SessionInfo } from '../meta/index.js';
-import type { ObjectStore, OpenStoreOptions } from '../object/index.js';
+import { MetricsStore, RateLimitedStore, type ObjectStore, type OpenStoreOptions } from '../object/index.js';
 import { Vfs, type VfsOptions } from '../vfs/index.js';
 import { openVolumeStore } from './volume-store.js';
+import { collectVolumeMetrics } from './volume-metrics.js';
 
 export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   /** Memory cache bound in bytes (default 256 MiB). */
@@ -32,8 +33,12 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly backgroundMs?: number;
   /** Passed to the object store (timeouts, retries, credentials). */
   readonly storeOptions?: OpenStoreOptions;
-  /** Wraps the object store (fault injection in tests, metrics). */
+  /** Wraps the object store (fault injection in tests); metrics and rate limits go over it. */
   readonly wrapStore?: (store: ObjectStore) => ObjectStore;
+  /** Upload (put) limit in bytes per second; 0 or absent = unlimited. Changeable live. */
+  readonly uploadBytesPerSecond?: number;
+  /** Download (get) limit in bytes per second; 0 or absent = unlimited. Changeable live. */
+  readonly downloadBytesPerSecond?: number;
 }
 
 export interface Volume {
@@ -41,6 +46,11 @@ export interface Volume {
   readonly vfs: Vfs;
   readonly store: ObjectStore;
   readonly cache: BlockCache;
+  /** The cache tiers, for live resizing and reports. */
+  readonly memoryCache: MemoryCache;
+  readonly diskCache: DiskCache | undefined;
+  /** The rate limiter in front of the store, for live limits. */
+  readonly limits: RateLimitedStore;
   /** Commits pending writes, stops background jobs, closes everything. */
   close(): Promise<void>;
 }
@@ -50,17 +60,31 @@ export const DEFAULT_DISK_CACHE = 10 * 2 ** 30;
 export const DEFAULT_BUFFER = 300 << 20;
 
 export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {}): Promise<Volume> {
-  const meta = await openMeta(metaUrl, options);
+  let published: ChunkStore | undefined; // set once the chunk store exists
+  const meta = await openMeta(metaUrl, {
+    ...options,
+    sessionStats: options.sessionStats ?? (() => {
+      const queue = published?.uploadQueue() ?? { blocks: 0, oldestMs: 0 };
+      return { uploadQueueBlocks: queue.blocks, uploadOldestMs: queue.oldestMs, bufferBytes: published?.bufferedBytes() ?? 0, at: Date.now() };
+    }),
+  });
   const closers: (() => Promise<void>)[] = [() => meta.close()];
   const closeAll = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
   try {
     const { base, store: volumeStore } = await openVolumeStore(meta.volume.storage, meta.volume.name, options.storeOptions);
-    const store = options.wrapStore ? options.wrapStore(volumeStore) : volumeStore;
     closers.push(() => base.close());
+    const wrapped = options.wrapStore ? options.wrapStore(volumeStore) : volumeStore;
+    const measured = options.metrics === undefined ? wrapped : new MetricsStore(wrapped, options.metrics);
+    const limits = new RateLimitedStore(measured, {
+      uploadBytesPerSecond: options.uploadBytesPerSecond ?? 0,
+      downloadBytesPerSecond: options.downloadBytesPerSecond ?? 0,
+    });
+    const store: ObjectStore = limits;
     const memory = new MemoryCache({ maxBytes: options.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE });
     let cache: BlockCache = memory;
+    let disk: DiskCache | undefined;
     if (options.cacheDir !== undefined) {
-      const disk = await DiskCache.open({ dir: join(options.cacheDir, meta.volume.uuid), maxBytes: options.cacheBytes ?? DEFAULT_DISK_CACHE, freeRatio: options.cacheFreeRatio });
+      disk = await DiskCache.open({ dir: join(options.cacheDir, meta.volume.uuid), maxBytes: options.cacheBytes ?? DEFAULT_DISK_CACHE, freeRatio: options.cacheFreeRatio });
       cache = new TieredCache(memory, disk);
     }
     closers.push(() => cache.close());
@@ -73,17 +97,19 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
       uploadConcurrency: options.uploadConcurrency,
       downloadConcurrency: options.downloadConcurrency,
       bufferBytes: options.bufferBytes ?? DEFAULT_BUFFER,
-      storageClass: options.storageClass,
+      storageClass: options.storageClass ?? meta.volume.storageClass,
       onBufferFull: () => vfs?.relieveBufferPressure(),
     });
     closers.push(() => chunks.close());
+    published = chunks;
     vfs = new Vfs(meta, chunks, options);
     const theVfs = vfs;
+    if (options.metrics !== undefined) closers.push(collectorRemover(options.metrics, { memory, disk, chunks }));
     if (options.session !== undefined) await meta.registerSession(options.session);
     const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000);
     let closed = false;
     return {
-      meta, vfs: theVfs, store, cache,
+      meta, vfs: theVfs, store, cache, memoryCache: memory, diskCache: disk, limits,
       async close() {
         if (closed) return;
         closed = true;
@@ -99,6 +125,12 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     await closeAll();
     throw err;
   }
+}
+
+/** The collectors of a volume's metrics, as a closer. */
+function collectorRemover(metrics: NonNullable<OpenVolumeOptions['metrics']>, parts: Parameters<typeof collectVolumeMetrics>[1]): () => Promise<void> {
+  const remove = collectVolumeMetrics(metrics, parts);
+  return async () => remove();
 }
 
 /** Runs deferred deletion and dead-session cleanup every `intervalMs`; returns a stopper. */

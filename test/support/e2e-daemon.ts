@@ -54,7 +54,8 @@ export async function startDaemon(metaUrl: string, mnt: string, cacheDir: string
   // A dead mount left at `mnt` answers ENOTCONN: the daemon itself has to clear it.
   await mkdir(mnt, { recursive: true }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOTCONN') throw e; });
   // --log-level info: the "mounted" line is how startDaemon knows the mount is up.
-  const child = spawn(process.execPath, [OBJECTFS_BIN, 'mount', metaUrl, mnt, '--cache-dir', cacheDir, '--log-level', 'info', ...args], {
+  // No metrics endpoint unless a test asks for one (`--metrics` in args wins, being later).
+  const child = spawn(process.execPath, [OBJECTFS_BIN, 'mount', metaUrl, mnt, '--cache-dir', cacheDir, '--log-level', 'info', '--no-metrics', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });
   let text = '';

@@ -67,7 +67,8 @@ export async function startMount(label: string, spec: MountSpec = {}): Promise<T
   let logText = '';
   const launch = async (args: readonly string[]) => {
     logText += `--- mount ${new Date().toISOString()}\n`;
-    child = spawn(process.execPath, [BIN, 'mount', metaUrl, mnt, '--cache-dir', join(dir, 'cache'), '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // No metrics endpoint unless a test asks for one (`--metrics` in args wins, being later).
+    child = spawn(process.execPath, [BIN, 'mount', metaUrl, mnt, '--cache-dir', join(dir, 'cache'), '--log-level', 'warn', '--no-metrics', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => { logText += d.toString(); });
     child.stderr?.on('data', (d: Buffer) => { logText += d.toString(); });
     const c = child;

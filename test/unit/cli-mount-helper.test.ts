@@ -21,3 +21,14 @@ test('mount options: ours are taken, mount(8) ones dropped, the rest go to libfu
   assert.equal(flags.cacheDir, '/c');
   assert.equal(flags.cacheSize, 1 << 30);
 });
+
+test('mount options: any setting as name=value, config=FILE, and bad values are refused', () => {
+  const flags = {} as Parameters<typeof splitMountOptions>[1];
+  const fuse = splitMountOptions(['metrics=127.0.0.1:9100', 'upload-limit=10M', 'config=/etc/objectfs.yaml', 'storage_class=standard_ia', 'big_writes'], flags);
+  assert.deepEqual(fuse, ['big_writes']);
+  assert.equal(flags.metrics, '127.0.0.1:9100');
+  assert.equal(flags.uploadLimit, 10 << 20);
+  assert.equal(flags.config, '/etc/objectfs.yaml');
+  assert.equal(flags.storageClass, 'STANDARD_IA');
+  assert.throws(() => splitMountOptions(['cache-size=huge'], {}), /cache-size \(-o cache-size\)/);
+});

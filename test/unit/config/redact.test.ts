@@ -17,3 +17,24 @@ test('secret query parameters are masked, others kept', () => {
 test('unparseable strings with user:password@ are still masked', () => {
   assert.equal(redactUrl('weird://me:hunter2@ho st/x'), 'weird://me:****@ho st/x');
 });
+
+test('free text: URL passwords and known secret values are masked wherever they appear', async () => {
+  const { redactText, secretsOfEnv } = await import('../../../src/config/redact.js');
+  const line = '{"msg":"connect failed","url":"postgres://me:hunter2@db/meta","detail":"key AKIAsecretvalue rejected"}';
+  const out = redactText(line, ['AKIAsecretvalue']);
+  assert.doesNotMatch(out, /hunter2|AKIAsecretvalue/);
+  assert.match(out, /postgres:\/\/me:\*\*\*\*@db\/meta/);
+  assert.deepEqual(secretsOfEnv({ AWS_SECRET_ACCESS_KEY: 'abcd1234', PGPASSWORD: 'x', HOME: '/root' }), ['abcd1234']);
+});
+
+test('the logger passes every line through its redactor', async () => {
+  const { createLogger } = await import('../../../src/util/log.js');
+  const { redactText } = await import('../../../src/config/redact.js');
+  const lines: string[] = [];
+  const log = createLogger({ json: true, write: (l) => lines.push(l), redact: (l) => redactText(l, ['s3cr3t-key']) });
+  log.error('failed', { err: new Error('signature for s3cr3t-key mismatch'), meta: 'postgres://u:pw12345@h/db' });
+  assert.equal(lines.length, 1);
+  assert.doesNotMatch(lines[0] ?? '', /s3cr3t-key|pw12345/);
+  const parsed = JSON.parse(lines[0] ?? '') as { level: string; msg: string };
+  assert.equal(parsed.level, 'error');
+});

@@ -1,0 +1,150 @@
+/**
+ * The foreground mount: opens the volume with its metrics, mounts it, serves /metrics and
+ * `.stats`, records the mount for info/warmup, reloads settings on SIGHUP or a change of the
+ * configuration file, and on SIGINT/SIGTERM/unmount commits pending writes and exits.
+ */
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { hostname } from 'node:os';
+import { CliError, errnoName } from '../errors.js';
+import { forgetDaemon, isObjectfsMount, mountFuse, recordDaemon, type MountedFs } from '../fuse/index.js';
+import { Metrics } from '../metrics/index.js';
+import { createLogger } from '../util/log.js';
+import { openVolume } from '../volume/open-volume.js';
+import { redactText, redactUrl, secretsOfEnv } from '../config/redact.js';
+import type { Resolved } from '../config/load.js';
+import { EXIT_FAILURE } from './errors.js';
+import { LiveSettings } from './mount-reload.js';
+import { removeMountRecord, writeMountRecord } from './mount-record.js';
+
+export interface ServeRequest {
+  readonly metaUrl: string;
+  readonly mountPoint: string;
+  readonly fuseOptions: readonly string[];
+  readonly resolved: Resolved;
+  /** Reads the settings again (file, environment, flags) for a reload. */
+  readonly reload: () => Promise<Resolved>;
+  /** The configuration file, watched for changes. */
+  readonly configFile?: string | undefined;
+}
+
+/** The password of a URL, if it has one (it is masked wherever it would be logged). */
+function urlPassword(url: string): string[] {
+  try {
+    const p = decodeURIComponent(new URL(url).password);
+    return p.length >= 4 ? [p] : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function serve(req: ServeRequest): Promise<void> {
+  const { metaUrl, mountPoint: mnt } = req;
+  const settings = req.resolved.settings;
+  const secrets = [...secretsOfEnv(), ...urlPassword(metaUrl)];
+  const log = createLogger({ level: settings.logLevel, redact: (line) => redactText(line, secrets) });
+  const metrics = new Metrics();
+  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const volume = await openVolume(metaUrl, {
+    session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount' },
+    ...(settings.diskCache ? { cacheDir: settings.cacheDir } : {}),
+    cacheBytes: settings.cacheSize,
+    memoryCacheBytes: settings.memoryCacheSize,
+    cacheFreeRatio: settings.freeSpaceRatio,
+    bufferBytes: settings.bufferSize,
+    uploadConcurrency: settings.uploadConcurrency,
+    downloadConcurrency: settings.downloadConcurrency,
+    readaheadBytes: settings.readahead,
+    deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
+    uploadBytesPerSecond: settings.uploadLimit,
+    downloadBytesPerSecond: settings.downloadLimit,
+    storageClass: settings.storageClass,
+    metrics,
+  });
+  let mounted: MountedFs;
+  try {
+    mounted = await mountFuse(volume.vfs, {
+      mountPoint: mnt,
+      readOnly: settings.readOnly,
+      attrTimeout: settings.attrTimeout,
+      entryTimeout: settings.entryTimeout,
+      negativeTimeout: settings.negativeTimeout,
+      allowOther: settings.allowOther,
+      fuseOptions: req.fuseOptions,
+      fsName: `objectfs:${volume.meta.volume.name}`,
+      log: {
+        unexpected: (op, err) => log.error(`${op} failed`, { err }),
+        done: (op, ms, errno, bytes) => {
+          metrics.fuseOp(op, ms / 1000, errno === 0 ? undefined : errnoName(errno));
+          if (bytes !== undefined && errno === 0) (op === 'read' ? metrics.m.fuseReadBytes : metrics.m.fuseWrittenBytes).inc(bytes);
+        },
+      },
+      statsText: () => metrics.text(),
+    });
+  } catch (err) {
+    await volume.close();
+    throw new CliError(EXIT_FAILURE, 'EMOUNT', (err as Error).message, { cause: err });
+  }
+  const live = new LiveSettings({ volume, metrics, log, resolved: req.resolved });
+  await live.startMetrics();
+  await recordDaemon(mnt);
+  const recordMount = () => writeMountRecord({
+    pid: process.pid,
+    mountPoint: mnt,
+    volume: { name: volume.meta.volume.name, uuid: volume.meta.volume.uuid },
+    meta: redactUrl(metaUrl),
+    cacheDir: volume.diskCache?.dir,
+    metrics: live.metricsAddress(),
+    startedAt: new Date().toISOString(),
+  }, metaUrl);
+  await recordMount();
+  log.info('mounted', { volume: volume.meta.volume.name, mountPoint: mnt, meta: redactUrl(metaUrl), metrics: live.metricsAddress() ?? 'off' });
+
+  // Reloads run one at a time; a SIGHUP during one runs another after it.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (why: string) => {
+    reloading = reloading.then(async () => {
+      try {
+        await live.apply(await req.reload(), why);
+        metrics.m.configReloads.inc({ result: 'ok' });
+        await recordMount();
+      } catch (err) {
+        metrics.m.configReloads.inc({ result: 'error' });
+        log.error('configuration reload failed; the settings in force are unchanged', { why, error: (err as Error).message });
+      }
+    });
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  if (req.configFile !== undefined) {
+    watchFile(req.configFile, { interval: 1000 }, (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) reload('configuration file changed');
+    });
+  }
+
+  await new Promise<void>((resolveStop) => {
+    let watch: NodeJS.Timeout | undefined;
+    const stop = (why: string) => {
+      if (watch === undefined) return;
+      clearInterval(watch);
+      watch = undefined;
+      log.info('unmounting', { why });
+      resolveStop();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    // Unmounted from outside (fusermount -u): notice and shut down.
+    watch = setInterval(() => { if (!isObjectfsMount(mnt)) stop('unmounted'); }, 2000);
+  });
+  process.off('SIGHUP', onHup);
+  if (req.configFile !== undefined) unwatchFile(req.configFile);
+  try {
+    await reloading;
+    await mounted.unmount();
+  } finally {
+    await live.close();
+    await volume.close();
+    await removeMountRecord(mnt);
+    await forgetDaemon(mnt);
+    log.info('stopped', { mountPoint: mnt });
+  }
+}

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { diffSettings, parseConfigText, resolveSettings } from '../../../src/config/load.js';
+import { ConfigError, DEFAULTS, envName, kebab, SETTINGS, settingKey } from '../../../src/config/schema.js';
+
+const EXAMPLE = readFileSync(new URL('../../../../config/objectfs.example.yaml', import.meta.url), 'utf8');
+
+test('names: kebab-case in files, OBJECTFS_* in the environment, both spellings accepted', () => {
+  assert.equal(kebab('memoryCacheSize'), 'memory-cache-size');
+  assert.equal(envName('memoryCacheSize'), 'OBJECTFS_MEMORY_CACHE_SIZE');
+  assert.equal(settingKey('memory-cache-size'), 'memoryCacheSize');
+  assert.equal(settingKey('attr_timeout'), 'attrTimeout');
+  assert.equal(settingKey('memoryCacheSize'), 'memoryCacheSize');
+  assert.equal(settingKey('max_readahead'), undefined);
+});
+
+test('a file is validated: sizes, levels, addresses, storage classes; unknown names are refused', () => {
+  const s = parseConfigText('cache-size: 20G\nlog-level: debug\nmetrics: off\nstorage-class: standard_ia\nattr-timeout: 0.5\n', 'f.yaml');
+  assert.deepEqual(s, { cacheSize: 20 * 2 ** 30, logLevel: 'debug', metrics: false, storageClass: 'STANDARD_IA', attrTimeout: 0.5 });
+  assert.throws(() => parseConfigText('cache-size: lots\n', 'f.yaml'), (e: unknown) => e instanceof ConfigError && /cache-size \(f\.yaml\)/.test(e.message));
+  assert.throws(() => parseConfigText('log-level: loud\n', 'f.yaml'), ConfigError);
+  assert.throws(() => parseConfigText('metrics: nowhere\n', 'f.yaml'), ConfigError);
+  assert.throws(() => parseConfigText('storage-class: COLDEST\n', 'f.yaml'), ConfigError);
+  assert.throws(() => parseConfigText('cache-sise: 1G\n', 'f.yaml'), /unknown setting\(s\) cache-sise/);
+  assert.throws(() => parseConfigText('- a\n- b\n', 'f.yaml'), /must be a mapping/);
+  assert.throws(() => parseConfigText('a: [\n', 'f.yaml'), /not valid YAML/);
+  assert.deepEqual(parseConfigText('', 'f.yaml'), {});
+});
+
+test('flags win over the environment, which wins over the file, which wins over the defaults', () => {
+  const r = resolveSettings({
+    file: { cacheSize: 1 << 30, readahead: 1 << 20, logLevel: 'warn' },
+    env: { OBJECTFS_CACHE_SIZE: '2G', OBJECTFS_LOG_LEVEL: 'error' },
+    flags: { cacheSize: 3 * 2 ** 30 },
+  });
+  assert.equal(r.settings.cacheSize, 3 * 2 ** 30);
+  assert.equal(r.origin.cacheSize, 'flag');
+  assert.equal(r.settings.logLevel, 'error');
+  assert.equal(r.origin.logLevel, 'env');
+  assert.equal(r.settings.readahead, 1 << 20);
+  assert.equal(r.origin.readahead, 'file');
+  assert.equal(r.settings.entryTimeout, DEFAULTS.entryTimeout);
+  assert.equal(r.origin.entryTimeout, 'default');
+  assert.throws(() => resolveSettings({ env: { OBJECTFS_UPLOAD_LIMIT: 'fast' } }), /OBJECTFS_UPLOAD_LIMIT/);
+});
+
+test('a reload diff separates what changes live from what needs a remount', () => {
+  const before = resolveSettings({}).settings;
+  const after = resolveSettings({ file: { memoryCacheSize: 1 << 20, readOnly: true, uploadLimit: 1000, cacheDir: '/x' } }).settings;
+  const diff = diffSettings(before, after);
+  assert.deepEqual([...diff.live].sort(), ['memoryCacheSize', 'uploadLimit']);
+  assert.deepEqual([...diff.fixed].sort(), ['cacheDir', 'readOnly']);
+  assert.deepEqual(diffSettings(before, before), { live: [], fixed: [] });
+});
+
+test('config/objectfs.example.yaml documents every setting, and uncommented it is a valid file', () => {
+  for (const key of Object.keys(SETTINGS)) {
+    assert.match(EXAMPLE, new RegExp(`^# ${kebab(key)}: `, 'm'), `${kebab(key)} is not in the example file`);
+  }
+  const uncommented = EXAMPLE.split('\n').map((l) => (/^# [a-z-]+: /.test(l) ? l.slice(2) : l)).join('\n');
+  const parsed = parseConfigText(uncommented, 'example');
+  assert.equal(Object.keys(parsed).length, Object.keys(SETTINGS).length);
+});
