@@ -43,6 +43,19 @@ export async function serve(req: ServeRequest): Promise<void> {
   const secrets = [...secretsOfEnv(), ...urlPassword(metaUrl)];
   const log = createLogger({ level: settings.logLevel, redact: (line) => redactText(line, secrets) });
   const metrics = new Metrics();
+  // From the start: a SIGTERM that arrives while mounting (before the wait below) must still
+  // unmount and end the session cleanly, not kill the process with the default action.
+  let stopRequested: string | undefined;
+  let onStop: (() => void) | undefined;
+  const requestStop = (why: string) => {
+    if (stopRequested !== undefined) return;
+    stopRequested = why;
+    onStop?.();
+  };
+  const onSigint = () => requestStop('SIGINT');
+  const onSigterm = () => requestStop('SIGTERM');
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const volume = await openVolume(metaUrl, {
     session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount' },
@@ -55,6 +68,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
     deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
+    ...(settings.ioRetries === undefined ? {} : { storeOptions: { maxAttempts: Math.max(1, settings.ioRetries) } }),
     uploadBytesPerSecond: settings.uploadLimit,
     downloadBytesPerSecond: settings.downloadLimit,
     storageClass: settings.storageClass,
@@ -122,19 +136,15 @@ export async function serve(req: ServeRequest): Promise<void> {
   }
 
   await new Promise<void>((resolveStop) => {
-    let watch: NodeJS.Timeout | undefined;
-    const stop = (why: string) => {
-      if (watch === undefined) return;
+    // Unmounted from outside (fusermount -u): notice and shut down.
+    const watch = setInterval(() => { if (!isObjectfsMount(mnt)) requestStop('unmounted'); }, 2000);
+    onStop = () => {
       clearInterval(watch);
-      watch = undefined;
-      log.info('unmounting', { why });
       resolveStop();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    // Unmounted from outside (fusermount -u): notice and shut down.
-    watch = setInterval(() => { if (!isObjectfsMount(mnt)) stop('unmounted'); }, 2000);
+    if (stopRequested !== undefined) onStop();
   });
+  log.info('unmounting', { why: stopRequested });
   process.off('SIGHUP', onHup);
   if (req.configFile !== undefined) unwatchFile(req.configFile);
   try {

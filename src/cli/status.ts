@@ -31,8 +31,8 @@ export function registerStatus(program: Command, out: Output): void {
       out.line(`  deletion:     ${d.pendingSlices} slice(s) (${formatBytes(d.pendingBytes)}) waiting for the safety delay or the next pass, ${d.droppedLists} dropped chunk list(s)`);
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
-        const beat = new Date(s.expire).toISOString();
-        out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (expires ${beat})`);
+        const beat = s.heartbeat > 0 ? new Date(s.heartbeat).toISOString() : 'never';
+        out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (last heartbeat ${beat}, expires ${new Date(s.expire).toISOString()})`);
         const st = s.info.stats;
         if (st !== undefined) {
           const oldest = st.uploadQueueBlocks > 0 ? `, oldest ${(st.uploadOldestMs / 1000).toFixed(1)} s` : '';

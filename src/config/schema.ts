@@ -36,6 +36,7 @@ export interface MountSettings {
   readonly downloadConcurrency: number | undefined;
   readonly readahead: number | undefined;
   readonly deleteDelay: number | undefined;
+  readonly ioRetries: number | undefined;
   readonly uploadLimit: number;
   readonly downloadLimit: number;
   readonly storageClass: StorageClass | undefined;
@@ -70,6 +71,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   downloadConcurrency: { kind: 'count', live: false, help: 'block downloads in flight' },
   readahead: { kind: 'bytes', live: true, help: 'largest readahead window (files opened after a change)' },
   deleteDelay: { kind: 'seconds', live: false, help: 'safety delay before released objects are deleted' },
+  ioRetries: { kind: 'count', live: false, help: 'attempts per object-store request before it fails with EIO (default 6: about 6 s of backoff)' },
   uploadLimit: { kind: 'bytes', live: true, help: 'upload rate limit in bytes per second (0 = none)' },
   downloadLimit: { kind: 'bytes', live: true, help: 'download rate limit in bytes per second (0 = none)' },
   storageClass: { kind: 'storageClass', live: false, help: `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')})` },
@@ -81,7 +83,7 @@ export const DEFAULTS: MountSettings = Object.freeze({
   attrTimeout: 0, entryTimeout: 1, negativeTimeout: 0, allowOther: false,
   bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
-  downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined,
+  downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
   uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
 });
 

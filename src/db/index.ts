@@ -4,3 +4,4 @@ export { DirLockedError } from './dir-lock.js';
 export { migrateToLatest, appliedMigrations, SCHEMA_VERSION } from './migrate.js';
 export { sqlState, isRetryableConflict, isUniqueViolation, isConnectionLost, isUndefinedTable } from './pg-errors.js';
 export type { Database } from './schema.js';
+export type { ChannelHandlers, ChannelListener } from './listener.js';

@@ -20,6 +20,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { Database } from './schema.js';
 import { redactUrl } from '../config/redact.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { listenChannel, type ChannelHandlers, type ChannelListener } from './listener.js';
 
 const INT8_OID = 20;
 
@@ -82,6 +83,11 @@ export interface OpenDatabase {
   readonly kind: MetaUrl['kind'];
   /** The URL with secrets masked, for messages. */
   readonly displayUrl: string;
+  /**
+   * LISTEN on a channel over a connection of its own (PostgreSQL only; PGlite serves one
+   * process, which has nobody to hear from).
+   */
+  readonly listen?: (channel: string, handlers: ChannelHandlers) => ChannelListener;
   close(): Promise<void>;
 }
 
@@ -106,8 +112,16 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    // Nor may a checked-out one (inside a transaction, between statements): pg emits its loss as
+    // an 'error' event, which would be unhandled. The loss reaches the caller through its next
+    // query (a retried connection error), and the pool drops the broken client on release.
+    pool.on('connect', (client) => { client.on('error', () => undefined); });
     await probe(pool, displayUrl);
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres', displayUrl, close: () => pool.end() };
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres', displayUrl,
+      listen: (channel, handlers) => listenChannel(url, channel, handlers),
+      close: () => pool.end(),
+    };
   }
   let lock: DirLock | undefined;
   if (parsed.dir !== undefined) {

@@ -54,6 +54,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   await clearStaleMount(options.mountPoint);
   const entryTimeout = options.entryTimeout ?? 1;
   const paths = new PathTable(vfs, entryTimeout * 1000);
+  // Another host's change (the change feed): resolved paths of those inodes are stale now.
+  vfs.onInvalidate((inos) => (inos === undefined ? paths.forgetAll() : paths.forgetInodes(inos)));
   let fuse: Fuse | undefined;
   // The requester's identity, captured by the binding for the operation being dispatched.
   const daemon: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };

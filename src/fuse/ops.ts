@@ -52,6 +52,11 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
    */
   let justHidden: { path: string; parent: number; name: Buffer; ino: number } | undefined;
 
+  // Directories open here, by the path libfuse passes to readdir (the binding gives readdir no
+  // handle): a directory renamed by another host after opendir still lists its entries, as an
+  // open directory stream should, instead of failing ENOENT (which glibc shows as empty).
+  const openDirs = new Map<string, { ino: number; opens: number }>();
+
   async function getattr(path: string): Promise<FuseStat> {
     const { ino, attr, hidden } = await paths.resolveAttr(path);
     const found = attr ?? await vfs.getattr(ino);
@@ -71,12 +76,24 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
       }
       return getattr(openPath(path));
     }),
-    opendir: (path: string, _flags: number, cb: ValueCallback<number>) => reply.value('opendir', cb, async () => { await paths.resolve(path); return 0; }),
-    releasedir: (_path: string | null, _fd: number, cb: Done) => cb(0),
+    opendir: (path: string, _flags: number, cb: ValueCallback<number>) => reply.value('opendir', cb, async () => {
+      const ino = await paths.resolve(path);
+      const open = openDirs.get(path);
+      openDirs.set(path, { ino, opens: (open?.ino === ino ? open.opens : 0) + 1 });
+      return 0;
+    }),
+    releasedir: (path: string | null, _fd: number, cb: Done) => {
+      const open = path === null ? undefined : openDirs.get(path);
+      if (open !== undefined && --open.opens <= 0) openDirs.delete(path as string);
+      cb(0);
+    },
     fsyncdir: (_path: string | null, _datasync: boolean, _fd: number, cb: Done) => cb(0),
     readdir: (path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void) => {
       reply.value('readdir', (code, value?: { names: string[]; stats: FuseStat[] }) => cb(code, value?.names, value?.stats), async () => {
-        const ino = await paths.resolve(path);
+        const opened = openDirs.get(path)?.ino;
+        const ino = opened ?? await paths.resolve(path);
+        // Entries are remembered under `path` only while the path still leads to this directory.
+        const current = opened === undefined ? ino : await paths.resolve(path).catch(() => undefined);
         const names = ['.', '..'];
         const stats: FuseStat[] = [];
         const self = toFuseStat(await vfs.getattr(ino));
@@ -86,7 +103,7 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
           const name = bytesToPath(e.name);
           names.push(name);
           stats.push(toFuseStat(e.attr));
-          paths.remember(`${base}/${name}`, e.ino);
+          if (current === ino) paths.remember(`${base}/${name}`, e.ino);
         }
         return { names, stats };
       });

@@ -143,6 +143,23 @@ export class PathTable {
     this.#hidden.set(splitParent(path).name, { dir, ino });
   }
 
+  /**
+   * Another host changed these inodes (renamed, removed, replaced …): forget every path that
+   * resolved to one of them, and the paths below it. One pass over the table per batch.
+   */
+  forgetInodes(inos: ReadonlySet<number>): void {
+    const gone: string[] = [];
+    for (const [path, entry] of this.#entries) if (inos.has(entry.ino)) gone.push(path);
+    for (const [path, fresh] of this.#fresh) if (inos.has(fresh.attr.ino)) gone.push(path);
+    for (const path of gone) this.forget(path);
+  }
+
+  /** Forgets every resolved path (announcements from other hosts may have been missed). */
+  forgetAll(): void {
+    this.#entries.clear();
+    this.#fresh.clear();
+  }
+
   /** Whether `path` names a file libfuse hid (by its last component). */
   isHidden(path: string): boolean {
     return this.#hidden.has(splitParent(path).name);

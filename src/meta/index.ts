@@ -13,6 +13,7 @@ import type {
 import type { Metrics } from '../metrics/index.js';
 import type { SliceEntry } from './slice-list.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
+import type { ChangeListener } from './change-feed.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
 export interface ChunkRecord {
@@ -48,7 +49,8 @@ export interface MetaEngine {
   link(ino: number, parent: number, name: Buffer): Promise<Attr>;
   readlink(ino: number): Promise<Buffer>;
   unlink(parent: number, name: Buffer): Promise<UnlinkResult>;
-  rmdir(parent: number, name: Buffer): Promise<void>;
+  /** Removes an empty directory; returns its inode. */
+  rmdir(parent: number, name: Buffer): Promise<number>;
   /** Atomic rename; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
   rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags?: number): Promise<RenameResult>;
   /** Changes attributes; a length change truncates or extends (holes read as zeros). */
@@ -99,6 +101,12 @@ export interface MetaEngine {
   /** Removes sessions whose heartbeat expired and their leftovers; returns how many. */
   cleanExpiredSessions(now?: number): Promise<number>;
 
+  /**
+   * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the
+   * embedded engine has no other clients). Returns the unsubscribe function.
+   */
+  onChange(listener: ChangeListener): () => void;
+
   /** Writes accumulated usage counters to the database now. */
   flushCounters(): Promise<void>;
   /** Flushes counters, ends this session (if any: releasing what it kept open) and releases the database. */
@@ -110,6 +118,7 @@ export type { SliceEntry } from './slice-list.js';
 export type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 export { buildChunkView, CHUNK_SIZE, type ChunkSegment } from './slice-list.js';
 export { nowNs } from './context.js';
+export type { Change, ChangeListener } from './change-feed.js';
 
 /** Settings written by `objectfs format`. */
 export interface FormatSettings {

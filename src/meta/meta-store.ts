@@ -1,6 +1,7 @@
 /** MetaStore: the MetaEngine over Kysely. Each method delegates to its operation family. */
 import type { OpenDatabase } from '../db/index.js';
 import * as attr from './attr.js';
+import { ChangeFeed, type ChangeListener } from './change-feed.js';
 import * as chunks from './chunks.js';
 import { nowNs, type MetaContext } from './context.js';
 import { UsageCounters } from './counters.js';
@@ -14,6 +15,7 @@ import * as rename from './rename.js';
 import * as sessions from './sessions.js';
 import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
+import { statement } from './tx.js';
 import * as xattr from './xattr.js';
 import type { ChunkRecord, MetaEngine, MetaOptions, SliceCommit } from './index.js';
 import type { SliceEntry } from './slice-list.js';
@@ -32,6 +34,9 @@ export class MetaStore implements MetaEngine {
   readonly #sessionStats: (() => SessionStats) | undefined;
   #sessionInfo: SessionInfo | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  /** Announcements to and from other clients (PostgreSQL only). */
+  readonly #feed: ChangeFeed | undefined;
   #closed = false;
 
   constructor(database: OpenDatabase, volume: VolumeRecord, options: MetaOptions = {}) {
@@ -52,38 +57,50 @@ export class MetaStore implements MetaEngine {
       now: nowNs,
       metrics: options.metrics,
     };
+    this.#feed = database.listen === undefined ? undefined : new ChangeFeed(db, database.listen);
   }
 
-  getattr(ino: number): Promise<Attr> { return lookup.getattr(this.#ctx.db, ino); }
-  lookup(parent: number, name: Buffer): Promise<Attr> { return lookup.lookup(this.#ctx.db, parent, name); }
+  /**
+   * Runs a mutating operation, then announces the inodes it touched and those that lost a name
+   * (from its result) to other clients.
+   */
+  async #announce<T>(op: Promise<T>, touched: (result: T) => Iterable<number | undefined>, renamed?: (result: T) => Iterable<number | undefined>): Promise<T> {
+    const result = await op;
+    this.#feed?.publish(touched(result), renamed?.(result));
+    return result;
+  }
+
+  // Reads are retried like writes (statement): a database restart is waited out, not an EIO.
+  getattr(ino: number): Promise<Attr> { return statement(() => lookup.getattr(this.#ctx.db, ino)); }
+  lookup(parent: number, name: Buffer): Promise<Attr> { return statement(() => lookup.lookup(this.#ctx.db, parent, name)); }
   mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr> {
-    return create.mknod(this.#ctx, caller, parent, name, type, mode, rdev);
+    return this.#announce(create.mknod(this.#ctx, caller, parent, name, type, mode, rdev), () => [parent]);
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return create.mkdir(this.#ctx, caller, parent, name, mode); }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return create.symlink(this.#ctx, caller, parent, name, target); }
-  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return create.link(this.#ctx, ino, parent, name); }
-  readlink(ino: number): Promise<Buffer> { return lookup.readlink(this.#ctx.db, ino); }
-  unlink(parent: number, name: Buffer): Promise<UnlinkResult> { return remove.unlink(this.#ctx, parent, name); }
-  rmdir(parent: number, name: Buffer): Promise<void> { return remove.rmdir(this.#ctx, parent, name); }
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.#announce(create.mkdir(this.#ctx, caller, parent, name, mode), () => [parent]); }
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.#announce(create.symlink(this.#ctx, caller, parent, name, target), () => [parent]); }
+  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#announce(create.link(this.#ctx, ino, parent, name), () => [ino, parent]); }
+  readlink(ino: number): Promise<Buffer> { return statement(() => lookup.readlink(this.#ctx.db, ino)); }
+  unlink(parent: number, name: Buffer): Promise<UnlinkResult> { return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino]); }
+  rmdir(parent: number, name: Buffer): Promise<number> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (ino) => [ino]); }
   rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    return rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags);
+    return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags), () => [srcParent, dstParent], (r) => [r.ino, r.replaced]);
   }
-  setattr(ino: number, changes: AttrChanges): Promise<Attr> { return attr.setattr(this.#ctx, ino, changes); }
-  readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage> { return readdir.readdir(this.#ctx, ino, options); }
+  setattr(ino: number, changes: AttrChanges): Promise<Attr> { return this.#announce(attr.setattr(this.#ctx, ino, changes), () => [ino]); }
+  readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage> { return statement(() => readdir.readdir(this.#ctx, ino, options)); }
 
-  getxattr(ino: number, name: Buffer): Promise<Buffer> { return xattr.getxattr(this.#ctx, ino, name); }
-  setxattr(ino: number, name: Buffer, value: Buffer, flags?: number): Promise<void> { return xattr.setxattr(this.#ctx, ino, name, value, flags); }
-  listxattr(ino: number): Promise<Buffer[]> { return xattr.listxattr(this.#ctx, ino); }
-  removexattr(ino: number, name: Buffer): Promise<void> { return xattr.removexattr(this.#ctx, ino, name); }
+  getxattr(ino: number, name: Buffer): Promise<Buffer> { return statement(() => xattr.getxattr(this.#ctx, ino, name)); }
+  setxattr(ino: number, name: Buffer, value: Buffer, flags?: number): Promise<void> { return this.#announce(xattr.setxattr(this.#ctx, ino, name, value, flags), () => [ino]); }
+  listxattr(ino: number): Promise<Buffer[]> { return statement(() => xattr.listxattr(this.#ctx, ino)); }
+  removexattr(ino: number, name: Buffer): Promise<void> { return this.#announce(xattr.removexattr(this.#ctx, ino, name), () => [ino]); }
 
-  statfs(): Promise<StatFs> { return statfs(this.#ctx); }
+  statfs(): Promise<StatFs> { return statement(() => statfs(this.#ctx)); }
 
-  readChunk(ino: number, index: number): Promise<ChunkRecord> { return chunks.readChunk(this.#ctx, ino, index); }
-  commitSlice(commit: SliceCommit): Promise<Attr> { return chunks.commitSlice(this.#ctx, commit); }
+  readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index)); }
+  commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }
   newSliceId(): Promise<number> { return this.#ctx.sliceIds.next(); }
 
   swapChunk(ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean> {
-    return release.swapChunk(this.#ctx, ino, index, expectVersion, replacement);
+    return this.#announce(release.swapChunk(this.#ctx, ino, index, expectVersion, replacement), (swapped) => (swapped ? [ino] : []));
   }
   releaseDroppedChunks(limit?: number): Promise<number> { return release.releaseDroppedChunks(this.#ctx, limit); }
   pendingSlices(releasedBefore: bigint, limit?: number): Promise<release.ReleasedSlice[]> { return release.pendingSlices(this.#ctx, releasedBefore, limit); }
@@ -98,7 +115,7 @@ export class MetaStore implements MetaEngine {
   async registerSession(info: SessionInfo): Promise<number> {
     const sid = await sessions.registerSession(this.#ctx, info, this.#sessionTimeoutMs);
     this.#sessionInfo = info;
-    this.#heartbeatTimer = setInterval(() => { void this.heartbeat().catch(() => undefined); }, this.#heartbeatMs);
+    this.#heartbeatTimer = setInterval(() => { this.#beating = this.heartbeat().catch(() => undefined); }, this.#heartbeatMs);
     this.#heartbeatTimer.unref();
     return sid;
   }
@@ -110,13 +127,20 @@ export class MetaStore implements MetaEngine {
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }
 
+  onChange(listener: ChangeListener): () => void {
+    return this.#feed?.subscribe(listener) ?? (() => undefined);
+  }
+
   flushCounters(): Promise<void> { return this.#ctx.usage.flush(); }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    // A heartbeat still in flight would re-create the session after endSession removed it.
+    await this.#beating;
     try {
+      await this.#feed?.close();
       await this.#ctx.usage.close();
       const sid = this.#ctx.sid;
       if (sid !== undefined) await sessions.endSession(this.#ctx, sid);

@@ -93,7 +93,8 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
   });
 }
 
-export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<void> {
+/** Removes an empty directory; returns its inode. */
+export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<number> {
   checkName(name);
   if (isDot(name)) throw FsError.EINVAL('cannot remove "."');
   if (isDotDot(name)) throw FsError.ENOTEMPTY('cannot remove ".."');
@@ -109,5 +110,6 @@ export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Pro
     const now = ctx.now();
     await sql`UPDATE node SET nlink = nlink - 1, mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
     await destroyInode(ctx, tx, edge.ino, 0);
+    return edge.ino;
   });
 }

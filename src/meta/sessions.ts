@@ -8,11 +8,17 @@ import { inTransaction, statement } from './tx.js';
 import type { MetaContext } from './context.js';
 import type { SessionInfo, SessionRow } from './types.js';
 
+/** The stored info: what the client said about itself, plus the time of its last heartbeat (ms). */
+function storedInfo(info: SessionInfo, now: number): string {
+  return JSON.stringify({ ...info, heartbeat: now });
+}
+
 export async function registerSession(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<number> {
   const { rows } = await statement(() => sql<{ value: bigint }>`
     UPDATE counter SET value = value + 1 WHERE name = 'next_session' RETURNING value`.execute(ctx.db));
   const sid = Number(rows[0]?.value);
-  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${Date.now() + timeoutMs}, ${JSON.stringify(info)})`.execute(ctx.db));
+  const now = Date.now();
+  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})`.execute(ctx.db));
   ctx.sid = sid;
   return sid;
 }
@@ -21,15 +27,19 @@ export async function registerSession(ctx: MetaContext, info: SessionInfo, timeo
 export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<void> {
   const sid = ctx.sid;
   if (sid === undefined) return;
+  const now = Date.now();
   await statement(() => sql`
-    INSERT INTO session (sid, expire, info) VALUES (${sid}, ${Date.now() + timeoutMs}, ${JSON.stringify(info)})
+    INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})
     ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info`.execute(ctx.db));
 }
 
 export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
-  const { rows } = await sql<{ sid: bigint; expire: bigint; info: SessionInfo }>`
+  const { rows } = await sql<{ sid: bigint; expire: bigint; info: SessionInfo & { heartbeat?: number } }>`
     SELECT sid, expire, info FROM session ORDER BY sid`.execute(ctx.db);
-  return rows.map((r) => ({ sid: Number(r.sid), expire: Number(r.expire), info: r.info }));
+  return rows.map((r) => {
+    const { heartbeat, ...info } = r.info;
+    return { sid: Number(r.sid), expire: Number(r.expire), heartbeat: heartbeat ?? 0, info };
+  });
 }
 
 /** Ends session `sid`: releases the inodes it kept alive, then removes it. Only if `expiredBefore` still holds. */

@@ -168,4 +168,6 @@ export interface SessionRow {
   readonly info: SessionInfo;
   /** Heartbeat deadline, ms since the epoch. */
   readonly expire: number;
+  /** Time of the last heartbeat (or registration), ms since the epoch; 0 if never recorded. */
+  readonly heartbeat: number;
 }

@@ -4,7 +4,11 @@
  * writes. Speaks inodes and promises; knows nothing of FUSE.
  *
  * Close-to-open: opening a file refreshes its attributes and drops its cached chunk maps, so
- * an open after another host's close sees that host's data.
+ * an open after another host's close sees that host's data. Between opens, what this host
+ * caches about a file (attributes, chunk maps) is dropped when another host announces a change
+ * of it (the change feed), and chunk maps also whenever getattr finds the file changed (the
+ * kernel asks before reading past the length it knows, so a reader of a growing file sees the
+ * appended data).
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
@@ -42,6 +46,8 @@ interface InodeState {
   attr: Attr;
   writer: FileWriter | undefined;
   readonly chunkMaps: Map<number, Promise<ChunkRecord>>;
+  /** Another host changed the file: refresh `attr` before the next read. */
+  stale: boolean;
   readonly commitsSince: Map<number, number>;
   readonly compaction: Serial;
 }
@@ -65,6 +71,7 @@ export class Vfs {
   readonly #handles = new Map<number, Handle>();
   #nextFh = 1;
   #background: Promise<unknown> = Promise.resolve();
+  readonly #invalidationListeners: ((renamed: ReadonlySet<number> | undefined) => void)[] = [];
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
     this.meta = meta;
@@ -75,6 +82,10 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
+    meta.onChange({
+      onChange: (change) => this.#changedElsewhere(change.inos, change.renamed),
+      onReset: () => this.#changedElsewhere(undefined, undefined),
+    });
   }
 
   /** The largest readahead window for files opened from now on (configuration reload). */
@@ -85,6 +96,15 @@ export class Vfs {
   set readaheadBytes(bytes: number) {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`readahead ${bytes} is not a byte count`);
     this.#options.readaheadBytes = bytes;
+  }
+
+  /**
+   * Calls `listener` when another host took names from these inodes (renamed, unlinked,
+   * replaced; undefined: anything may have changed), after this vfs dropped its own caches;
+   * upper layers drop theirs (resolved paths).
+   */
+  onInvalidate(listener: (renamed: ReadonlySet<number> | undefined) => void): void {
+    this.#invalidationListeners.push(listener);
   }
 
   /**
@@ -133,17 +153,22 @@ export class Vfs {
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
+    if (st.stale) {
+      st.attr = await this.#stillThere(h.ino, () => this.meta.getattr(h.ino));
+      st.stale = false;
+    }
     const map = (index: number) => this.#chunkMap(st, index);
     const ahead = h.readahead.onRead(off, Math.min(off + len, st.attr.length), st.attr.length);
     if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, st.attr.length, map);
     try {
-      return await this.#readOnce(st, off, len, map);
+      return await this.#stillThere(h.ino, () => this.#readOnce(st, off, len, map));
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
+      if (first instanceof FsError && first.code === 'ESTALE') throw first;
       if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
       st.chunkMaps.clear();
-      st.attr = await this.meta.getattr(h.ino);
+      st.attr = await this.#stillThere(h.ino, () => this.meta.getattr(h.ino));
       try {
         return await this.#readOnce(st, off, len, map);
       } catch (err) {
@@ -195,7 +220,8 @@ export class Vfs {
 
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
-    return this.withLocalWrites(await this.meta.getattr(ino));
+    if (!this.#inodes.has(ino)) return this.meta.getattr(ino);
+    return this.withLocalWrites(await this.#stillThere(ino, () => this.meta.getattr(ino)));
   }
 
   /** getattr of an open handle; the first one after create costs no database trip. */
@@ -210,6 +236,8 @@ export class Vfs {
   withLocalWrites(attr: Attr): Attr {
     const st = this.#inodes.get(attr.ino);
     if (st === undefined) return attr;
+    // Changed since this host last looked (another host wrote or truncated): its maps are stale.
+    if (attr.length !== st.attr.length || attr.mtime !== st.attr.mtime) st.chunkMaps.clear();
     st.attr = attr;
     const end = st.writer?.end ?? 0;
     return end > attr.length && st.writer?.dirty ? { ...attr, length: end } : attr;
@@ -243,7 +271,7 @@ export class Vfs {
   symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.meta.symlink(caller, parent, name, target); }
   link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.meta.link(ino, parent, name); }
   readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
-  rmdir(parent: number, name: Buffer): Promise<void> { return this.meta.rmdir(parent, name); }
+  async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
   statfs(): Promise<StatFs> { return this.meta.statfs(); }
   getxattr(ino: number, name: Buffer): Promise<Buffer> { return this.meta.getxattr(ino, name); }
   /**
@@ -330,6 +358,30 @@ export class Vfs {
     await this.#background;
   }
 
+  /**
+   * Runs a read-side step of an open file; the inode being gone (deleted by another host, which
+   * cannot know it is open here) is ESTALE, as on NFS, rather than ENOENT or zeros.
+   */
+  async #stillThere<T>(ino: number, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') throw FsError.of('ESTALE', `inode ${ino} was deleted by another client while open here`, err);
+      throw err;
+    }
+  }
+
+  /** Another host changed `inos` (undefined: maybe anything): drop what is cached about them. */
+  #changedElsewhere(inos: ReadonlySet<number> | undefined, renamed: ReadonlySet<number> | undefined): void {
+    for (const st of this.#inodes.values()) {
+      if (inos !== undefined && !inos.has(st.ino)) continue;
+      st.chunkMaps.clear();
+      st.stale = true;
+    }
+    if (renamed !== undefined && renamed.size === 0) return;
+    for (const listener of this.#invalidationListeners) listener(renamed);
+  }
+
   /** A deleted inode nobody has open here: drop what this host kept for it. */
   #forgetIfClosed(ino: number): void {
     const st = this.#inodes.get(ino);
@@ -348,7 +400,7 @@ export class Vfs {
   #state(ino: number, attr: Attr): InodeState {
     let st = this.#inodes.get(ino);
     if (st === undefined) {
-      st = { ino, opens: 0, attr, writer: undefined, chunkMaps: new Map(), commitsSince: new Map(), compaction: new Serial() };
+      st = { ino, opens: 0, attr, writer: undefined, chunkMaps: new Map(), stale: false, commitsSince: new Map(), compaction: new Serial() };
       this.#inodes.set(ino, st);
     }
     return st;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMounted } from './mounted.js';
+import { inNetns } from './pg-tools.js';
 
 export const OBJECTFS_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
@@ -49,15 +50,17 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
   return cond();
 }
 
-/** Starts `objectfs mount META MNT ARGS…` in the foreground and waits until the kernel shows the mount. */
-export async function startDaemon(metaUrl: string, mnt: string, cacheDir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+/**
+ * Starts `objectfs mount META MNT ARGS…` in the foreground and waits until the kernel shows the
+ * mount; with `netns`, in that network namespace only (the mount stays visible here).
+ */
+export async function startDaemon(metaUrl: string, mnt: string, cacheDir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}, netns?: string): Promise<Daemon> {
   // A dead mount left at `mnt` answers ENOTCONN: the daemon itself has to clear it.
   await mkdir(mnt, { recursive: true }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOTCONN') throw e; });
   // --log-level info: the "mounted" line is how startDaemon knows the mount is up.
   // No metrics endpoint unless a test asks for one (`--metrics` in args wins, being later).
-  const child = spawn(process.execPath, [OBJECTFS_BIN, 'mount', metaUrl, mnt, '--cache-dir', cacheDir, '--log-level', 'info', '--no-metrics', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-  });
+  const [cmd = process.execPath, ...argv] = [...inNetns(netns), process.execPath, OBJECTFS_BIN, 'mount', metaUrl, mnt, '--cache-dir', cacheDir, '--log-level', 'info', '--no-metrics', ...args];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });

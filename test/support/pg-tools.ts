@@ -67,10 +67,18 @@ export function userIds(user: string, fail: Fail): { uid: number; gid: number } 
   return { uid: id('-u'), gid: id('-g') };
 }
 
-/** Runs a PostgreSQL tool next to pg_ctl, as the cluster's user when we are root. */
+/** The command prefix that runs a program in network namespace `netns` (and no other namespace). */
+export function inNetns(netns: string | undefined): string[] {
+  return netns === undefined ? [] : ['nsenter', `--net=/run/netns/${netns}`, '--'];
+}
+
+/**
+ * Runs a PostgreSQL tool next to pg_ctl, as the cluster's user when we are root, in the
+ * cluster's network namespace if it has one (a server started there listens there).
+ */
 export async function pgTool(pg: PgCluster, tool: string, args: readonly string[], fail: Fail): Promise<void> {
   const bin = join(dirname(pg.pgCtl), tool);
-  const [cmd, argv] = pg.runAs === undefined ? [bin, args] : ['runuser', ['-u', pg.runAs, '--', bin, ...args]];
+  const [cmd = bin, ...argv] = [...inNetns(pg.netns), ...(pg.runAs === undefined ? [bin] : ['runuser', '-u', pg.runAs, '--', bin]), ...args];
   try {
     await execFileP(cmd, argv, { cwd: '/', timeout: 120_000 });
   } catch (e) {

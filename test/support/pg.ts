@@ -56,9 +56,8 @@ async function withAdmin<T>(baseUrl: string, fn: (client: pg.Client) => Promise<
   }
 }
 
-/** Creates a uniquely named database on the test server. */
-export async function freshPgDatabase(label: string): Promise<FreshDatabase> {
-  const base = requirePgUrl();
+/** Creates a uniquely named database on the test server (or on the server at `base`). */
+export async function freshPgDatabase(label: string, base = requirePgUrl()): Promise<FreshDatabase> {
   const name = databaseName(label);
   await withAdmin(base, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(base);

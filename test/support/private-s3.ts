@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inNetns } from './pg-tools.js';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./s3-server.js', import.meta.url));
 
@@ -28,12 +29,23 @@ export interface PrivateS3 {
   cleanup(): Promise<void>;
 }
 
-function launch(dir: string, bucket: string, port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--openssl-legacy-provider', SERVER_SCRIPT, '--dir', dir, '--bucket', bucket, '--port', String(port)],
-    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
-  );
+/** Where a private server listens: by default 127.0.0.1 on a free port, in our network namespace. */
+export interface PrivateS3Options {
+  readonly address?: string;
+  readonly port?: number;
+  /** Network namespace to run in (nsenter execs the server, so the child is the server). */
+  readonly netns?: string;
+  /** Called with the pid of every server process started (for a bed's teardown). */
+  readonly onPid?: (pid: number) => void;
+}
+
+function launch(dir: string, bucket: string, port: number, options: PrivateS3Options): Promise<{ child: ChildProcess; port: number }> {
+  const [cmd = process.execPath, ...args] = [
+    ...inNetns(options.netns), process.execPath,
+    '--openssl-legacy-provider', SERVER_SCRIPT, '--dir', dir, '--bucket', bucket, '--port', String(port), '--address', options.address ?? '127.0.0.1',
+  ];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  if (child.pid !== undefined) options.onPid?.(child.pid);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -59,10 +71,10 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a private s3rver with one bucket, in a fresh temp directory. */
-export async function startPrivateS3(bucket = 'objectfs-private'): Promise<PrivateS3> {
+export async function startPrivateS3(bucket = 'objectfs-private', options: PrivateS3Options = {}): Promise<PrivateS3> {
   const dir = await mkdtemp(join(tmpdir(), 'objectfs-private-s3-'));
-  let { child, port } = await launch(dir, bucket, 0);
-  const endpoint = `http://127.0.0.1:${port}`;
+  let { child, port } = await launch(dir, bucket, options.port ?? 0, options);
+  const endpoint = `http://${options.address ?? '127.0.0.1'}:${port}`;
   return {
     bucket,
     endpoint,
@@ -75,7 +87,7 @@ export async function startPrivateS3(bucket = 'objectfs-private'): Promise<Priva
     thaw: () => void child.kill('SIGCONT'),
     async start() {
       await stop(child);
-      ({ child } = await launch(dir, bucket, port));
+      ({ child } = await launch(dir, bucket, port, options));
     },
     async cleanup() {
       await stop(child);

@@ -13,6 +13,7 @@
  * `node --test` and tears everything down on any exit. Its exit code is the test run's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -236,6 +237,9 @@ async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'objectfs-test-'));
   chmodSync(root, 0o755); // the postgres user must traverse it to reach its data dir
   state.tmpRoot = root;
+  // Multi-host tests name their network namespaces and links under this prefix (3 + 4 chars,
+  // leaving room in the 15-byte interface names), so teardown can remove whatever they leave.
+  state.netnsPrefix = `ofs${randomBytes(2).toString('hex')}`;
   const testTmp = join(root, 'tmp');
   mkdirSync(testTmp);
 
@@ -287,7 +291,7 @@ async function main(): Promise<number> {
   const summary: Summary = {};
   let warnings: string[] = [];
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: testTmp, OBJECTFS_TEST_TMPDIR: testTmp };
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: testTmp, OBJECTFS_TEST_TMPDIR: testTmp, OBJECTFS_TEST_NETNS_PREFIX: state.netnsPrefix };
     if (process.stdout.isTTY && env['NO_COLOR'] === undefined) env['FORCE_COLOR'] = '1';
     if (sel.needsServices) {
       const started = Date.now();

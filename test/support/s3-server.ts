@@ -1,9 +1,10 @@
 /**
  * s3rver in its own process, started by run-tests.ts over an IPC channel:
  *
- *   node dist/test/support/s3-server.js --dir <data dir> --bucket <name> [--port 0]
+ *   node dist/test/support/s3-server.js --dir <data dir> --bucket <name> [--port 0] [--address 127.0.0.1]
  *
- * It binds 127.0.0.1, pre-creates the bucket, sends `{ type: 'ready', port }` to its parent and
+ * It binds 127.0.0.1 (or the given address: multi-host tests run it in a private network
+ * namespace, on that namespace's own address), pre-creates the bucket, sends `{ type: 'ready', port }` to its parent and
  * exits as soon as the IPC channel closes, so a runner that crashes or is SIGKILLed cannot leave
  * it behind. Without an IPC channel (run by hand) it prints the endpoint and runs until killed.
  */
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     bucket: { type: 'string', default: 'objectfs-test' },
     port: { type: 'string', default: '0' },
+    address: { type: 'string', default: '127.0.0.1' },
   },
 });
 if (values.dir === undefined) {
@@ -38,7 +40,7 @@ if (values.dir === undefined) {
 
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 const server = new S3rver({
-  address: '127.0.0.1',
+  address: values.address,
   port: Number(values.port),
   directory: values.dir,
   silent: true,
@@ -54,6 +56,6 @@ if (process.send !== undefined) {
   process.on('disconnect', () => process.exit(0));
   process.send({ type: 'ready', port });
 } else {
-  process.stdout.write(`s3rver on http://127.0.0.1:${port} bucket ${values.bucket}\n`);
+  process.stdout.write(`s3rver on http://${values.address}:${port} bucket ${values.bucket}\n`);
   process.on('SIGINT', () => process.exit(0));
 }

@@ -14,6 +14,8 @@ export interface PgCluster {
   readonly dataDir: string;
   /** Run pg_ctl as this user (via runuser); undefined = as ourselves. */
   readonly runAs?: string;
+  /** Run the server in this network namespace (/run/netns/NAME); undefined = ours. */
+  readonly netns?: string;
 }
 
 /** Everything the runner started; each field is set as soon as the thing may exist. */
@@ -23,6 +25,13 @@ export interface BedState {
   s3Pid?: number;
   /** Process group of `node --test` (it is spawned detached), so its file subprocesses die too. */
   testPgid?: number;
+  /**
+   * Further processes to SIGKILL (e.g. mount daemons a multi-host test started in namespaces),
+   * each only if its command line still contains `marker` (its pid may have been reused).
+   */
+  pids?: { pid: number; marker: string }[];
+  /** Network namespaces and links whose names start with this were made by the bed: all are deleted. */
+  netnsPrefix?: string;
 }
 
 /** Runs a command quietly; true when it exited 0. */
@@ -101,12 +110,42 @@ export function stopPg(pg: PgCluster): string[] {
 }
 
 /**
- * Takes the whole bed down: the test process group, FUSE mounts, PostgreSQL, s3rver and the temp
- * root (in that order: nothing may still write into the root when it is removed).
+ * Deletes every network namespace and link whose name starts with `prefix` (links in the root
+ * namespace: bridges and veth ends; deleting a namespace deletes the veth ends inside it).
+ */
+export function removeNetworks(prefix: string): string[] {
+  if (prefix.length < 4) return [`refusing to delete networks by the short prefix "${prefix}"`];
+  const warnings: string[] = [];
+  const list = (args: string[]): string[] => {
+    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+    return r.status === 0 ? r.stdout.split('\n') : [];
+  };
+  const links = (): string[] => list(['-o', 'link', 'show']).map((line) => /^\d+: ([^:@]+)/.exec(line)?.[1] ?? '').filter((n) => n.startsWith(prefix));
+  // Links first (deleting a veth end deletes its peer in a namespace), then the namespaces.
+  for (const name of links()) run('ip', ['link', 'delete', name]);
+  for (const name of links()) warnings.push(`could not delete link ${name}`);
+  const namespaces = (): string[] => list(['netns', 'list']).map((line) => line.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix));
+  for (const name of namespaces()) run('ip', ['netns', 'delete', name]);
+  // Another teardown (a reaper) may have deleted some meanwhile: warn only about what is left.
+  for (const name of namespaces()) warnings.push(`could not delete network namespace ${name}`);
+  return warnings;
+}
+
+/**
+ * Takes the whole bed down: the test process group, further processes, FUSE mounts, PostgreSQL,
+ * s3rver, network namespaces and the temp root (in that order: nothing may still write into the
+ * root when it is removed).
  */
 export function teardown(state: BedState): string[] {
   const warnings: string[] = [];
   if (state.testPgid !== undefined) killGroup(state.testPgid);
+  for (const { pid, marker } of state.pids ?? []) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   let root = state.tmpRoot;
   if (root !== undefined && existsSync(root)) {
     root = realpathSync(root);
@@ -120,6 +159,7 @@ export function teardown(state: BedState): string[] {
       // already gone
     }
   }
+  if (state.netnsPrefix !== undefined) warnings.push(...removeNetworks(state.netnsPrefix));
   if (root !== undefined) {
     try {
       rmSync(root, { recursive: true, force: true, maxRetries: 3 });

@@ -144,12 +144,15 @@ export function engineTests(ctx: SuiteContext): void {
         assert.deepEqual(row.info, infos[i], 'the info round-trips');
         assert.ok(row.expire > t0, `expire ${row.expire} (ms) lies in the future`);
         assert.ok(row.expire < t0 + 3_600_000, `expire ${row.expire} is ms since the epoch, within the hour`);
+        assert.ok(row.heartbeat >= t0 && row.heartbeat <= Date.now(), `last heartbeat ${row.heartbeat} is the registration time`);
       }
       const before = rows.find((r) => r.sid === sids[0])!;
       await sleep(20);
       await engines[0]!.heartbeat();
       const beat = (await vol.engine.listSessions()).find((r) => r.sid === sids[0]);
       assert.ok(beat !== undefined && beat.expire > before.expire, 'heartbeat pushes the expiry forward');
+      assert.ok(beat.heartbeat > before.heartbeat, 'and records the time of the heartbeat');
+      assert.deepEqual(beat.info, infos[0], 'the info still round-trips');
 
       assert.equal(await vol.engine.cleanExpiredSessions(), 0, 'live sessions are not cleaned');
       assert.equal((await vol.engine.listSessions()).length, engines.length);

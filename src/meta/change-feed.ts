@@ -1,0 +1,150 @@
+/**
+ * The change feed between hosts: after a mutating operation commits, the inodes it touched are
+ * announced on a PostgreSQL channel (NOTIFY), and every other client of the volume drops what
+ * it caches about them (attributes, chunk maps, resolved names). Announcements are batched:
+ * operations that finish while one is being sent go out together in the next.
+ *
+ * Correctness never depends on a notification: caches are bounded by their timeouts anyway, and
+ * whenever the listening connection is (re)established (notifications may have been lost while
+ * it was down), listeners are told to drop everything. A client that dies between a commit and
+ * its announcement leaves the others to their timeouts, exactly as without a feed.
+ *
+ * Payload (text, at most NOTIFY's 8000 bytes): `<origin> <item>,<item>,…`, where origin is a
+ * random id of the sending feed (a client ignores its own announcements) and an item is an inode
+ * number whose attributes or data changed, or `~<ino>` for an inode that also lost a name
+ * (renamed, unlinked, replaced): only those invalidate resolved paths.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { ChannelHandlers, ChannelListener, Database } from '../db/index.js';
+
+/** The channel of a volume's changes (one volume per database). */
+export const CHANGE_CHANNEL = 'objectfs_changes';
+/** NOTIFY payloads must stay below 8000 bytes. */
+const MAX_PAYLOAD = 7900;
+
+/** Inodes another client changed. */
+export interface Change {
+  /** Attributes, data or entries of these inodes changed (includes `renamed`). */
+  readonly inos: ReadonlySet<number>;
+  /** These inodes lost a name (renamed, unlinked, replaced): paths that led to them are stale. */
+  readonly renamed: ReadonlySet<number>;
+}
+
+/** What a client does with announcements of other clients. */
+export interface ChangeListener {
+  onChange(change: Change): void;
+  /** Announcements may have been missed: drop everything cached. */
+  onReset(): void;
+}
+
+export type Listen = (channel: string, handlers: ChannelHandlers) => ChannelListener;
+
+/** Splits a change into payloads below NOTIFY's limit (pure). */
+export function encodeChanges(origin: string, change: Change): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const ino of change.inos) {
+    const item = change.renamed.has(ino) ? `~${ino}` : String(ino);
+    if (current !== '' && origin.length + 1 + current.length + 1 + item.length > MAX_PAYLOAD) {
+      out.push(`${origin} ${current}`);
+      current = '';
+    }
+    current = current === '' ? item : `${current},${item}`;
+  }
+  if (current !== '') out.push(`${origin} ${current}`);
+  return out;
+}
+
+/** The origin and change of a payload; undefined for anything malformed (pure). */
+export function decodeChanges(payload: string): { origin: string; change: Change } | undefined {
+  const space = payload.indexOf(' ');
+  if (space <= 0) return undefined;
+  const inos = new Set<number>();
+  const renamed = new Set<number>();
+  for (const item of payload.slice(space + 1).split(',')) {
+    const named = item.startsWith('~');
+    const ino = Number(named ? item.slice(1) : item);
+    if (item === '' || !Number.isSafeInteger(ino) || ino <= 0) return undefined;
+    inos.add(ino);
+    if (named) renamed.add(ino);
+  }
+  return { origin: payload.slice(0, space), change: { inos, renamed } };
+}
+
+export class ChangeFeed {
+  readonly #db: Kysely<Database>;
+  readonly #listen: Listen;
+  readonly #origin = randomBytes(6).toString('hex');
+  readonly #listeners = new Set<ChangeListener>();
+  #channel: ChannelListener | undefined;
+  #pending = new Set<number>();
+  #pendingRenamed = new Set<number>();
+  #sending: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(db: Kysely<Database>, listen: Listen) {
+    this.#db = db;
+    this.#listen = listen;
+  }
+
+  /**
+   * Announces that `inos` changed and `renamed` lost a name (the change is committed). Best
+   * effort, batched.
+   */
+  publish(inos: Iterable<number | undefined>, renamed: Iterable<number | undefined> = []): void {
+    if (this.#closed) return;
+    for (const ino of inos) if (ino !== undefined && ino > 0) this.#pending.add(ino);
+    for (const ino of renamed) {
+      if (ino === undefined || ino <= 0) continue;
+      this.#pending.add(ino);
+      this.#pendingRenamed.add(ino);
+    }
+    this.#sending ??= this.#send();
+  }
+
+  /** Starts listening (on the first subscriber); returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    this.#channel ??= this.#listen(CHANGE_CHANNEL, {
+      onMessage: (payload) => this.#receive(payload),
+      onReset: () => { for (const l of this.#listeners) l.onReset(); },
+    });
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Sends what is pending and stops listening. */
+  async close(): Promise<void> {
+    await this.#sending;
+    this.#closed = true;
+    await this.#channel?.close();
+    this.#channel = undefined;
+  }
+
+  async #send(): Promise<void> {
+    try {
+      while (this.#pending.size > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let operations finishing now join the batch
+        const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed };
+        this.#pending = new Set();
+        this.#pendingRenamed = new Set();
+        for (const payload of encodeChanges(this.#origin, batch)) {
+          // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
+          await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).catch(() => undefined);
+        }
+      }
+    } finally {
+      this.#sending = undefined;
+    }
+  }
+
+  #receive(payload: string): void {
+    const change = decodeChanges(payload);
+    if (change === undefined) {
+      for (const l of this.#listeners) l.onReset();
+      return;
+    }
+    if (change.origin === this.#origin) return;
+    for (const l of this.#listeners) l.onChange(change.change);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A private scratch bed for a test file or a benchmark run: one temp root holding everything it
+ * creates (PostgreSQL clusters, s3rver data, mount points), plus processes and network
+ * namespaces, all removed on every exit.
+ *
+ * It reuses the test bed's teardown (teardown.ts) and its dead-man switch (reaper.ts): the
+ * reaper is told what exists as soon as it may exist, and tears it down itself if this process
+ * dies without doing so (SIGKILL, a crash in native code).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { teardown, type BedState, type PgCluster } from './teardown.js';
+
+const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
+
+export interface PrivateBed {
+  /** The temp root; everything in it is deleted by finish(). */
+  readonly root: string;
+  /** Records a PostgreSQL cluster that finish() must stop. */
+  setPg(pg: PgCluster): void;
+  /** Records the pid of an s3rver child that finish() must kill. */
+  setS3Pid(pid: number): void;
+  /**
+   * Records a process that finish() must SIGKILL if it is still alive and its command line
+   * still contains `marker` (something unique to it, e.g. its mount point).
+   */
+  addPid(pid: number, marker: string): void;
+  /** Network namespaces and links under this name prefix are deleted by finish(). */
+  setNetnsPrefix(prefix: string): void;
+  /** Stops and removes everything (synchronous, so signal handlers can call it); idempotent. */
+  finish(): string[];
+}
+
+export function createPrivateBed(prefix: string): PrivateBed {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(root, 0o755); // the postgres user must traverse it to reach its data dir
+  const state: BedState = { tmpRoot: root };
+  const reaper: ChildProcess = spawn(process.execPath, [REAPER], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  reaper.unref();
+  (reaper as unknown as { channel?: { unref(): void } }).channel?.unref(); // must not keep this process alive
+  const publish = (): void => {
+    if (reaper.connected) reaper.send({ state });
+  };
+  publish();
+  let finished = false;
+  return {
+    root,
+    setPg(pg: PgCluster): void {
+      state.pg = pg;
+      publish();
+    },
+    setS3Pid(pid: number): void {
+      state.s3Pid = pid;
+      publish();
+    },
+    addPid(pid: number, marker: string): void {
+      state.pids = [...(state.pids ?? []), { pid, marker }];
+      publish();
+    },
+    setNetnsPrefix(netnsPrefix: string): void {
+      state.netnsPrefix = netnsPrefix;
+      publish();
+    },
+    finish(): string[] {
+      if (finished) return [];
+      finished = true;
+      const warnings = teardown(state);
+      if (reaper.connected) {
+        reaper.send({ done: true });
+        reaper.disconnect();
+      }
+      return warnings;
+    },
+  };
+}
