@@ -25,3 +25,7 @@ export { openVolume, type OpenVolumeOptions, type Volume } from './volume/open-v
 export { Vfs, type VfsOptions } from './vfs/index.js';
 /** Pass a Metrics to openVolume to record; `metrics.text()` is the Prometheus exposition text. */
 export { Metrics, MetricsServer, METRIC_DEFS } from './metrics/index.js';
+export {
+  runFsck, runGc, DEFAULT_GC_WINDOW_MS, GC_CATEGORIES,
+  type FsckOptions, type FsckReport, type FsckProblem, type GcOptions, type GcReport, type Progress, type ProgressPhase,
+} from './maintenance/index.js';

@@ -10,9 +10,14 @@
  *       offset 0, 4 bytes   uncompressed length, unsigned little-endian
  *       offset 4, …         one LZ4 *block* (raw block format: no frame header, no checksum)
  *
- *   A block that lz4 would not shrink (the worker samples it first) is stored as the prefix
- *   `ff ff ff ff` (RAW_BLOCK_MARK: no block is 4 GiB) followed by its bytes verbatim, so
- *   incompressible data costs neither compression nor decompression.
+ *   A block that lz4 would not shrink (the worker samples it first) is stored raw:
+ *
+ *       offset 0, 4 bytes   ff ff ff ff (RAW_BLOCK_MARK: no block is 4 GiB)
+ *       offset 4, 4 bytes   CRC-32 of the block's bytes, unsigned little-endian
+ *       offset 8, …         the block's bytes verbatim
+ *
+ *   so incompressible data costs neither compression nor decompression, and a damaged raw
+ *   block is caught by its CRC.
  *
  *   An empty input is `00 00 00 00 00`. The format has no checksum, so a flipped bit in the
  *   payload may decode to wrong bytes of the right length; what IS checked is that the stream
@@ -21,7 +26,7 @@
  *   gigabytes.
  */
 import { lz4Compress, lz4Uncompress } from './lz4-thread.js';
-import { RAW_BLOCK_MARK } from './raw-block.js';
+import { RAW_BLOCK_MARK, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 
 /** The compression algorithms a volume can be formatted with. */
@@ -75,10 +80,9 @@ export async function decodeBlock(
   }
   const declared = stored.readUInt32LE(0);
   if (declared === RAW_BLOCK_MARK) {
-    if (stored.length - LZ4_PREFIX_BYTES !== expectedLength) {
-      throw new BlockCorruptError(`raw block of ${stored.length - LZ4_PREFIX_BYTES} bytes, expected ${expectedLength}`, where);
-    }
-    return stored.subarray(LZ4_PREFIX_BYTES);
+    const raw = rawBlockData(stored, expectedLength);
+    if ('damage' in raw) throw new BlockCorruptError(raw.damage, where);
+    return raw.data;
   }
   if (declared !== expectedLength) {
     throw new BlockCorruptError(`lz4 length prefix says ${declared} bytes, expected ${expectedLength}`, where);

@@ -105,4 +105,5 @@ export interface ChunkStoreStats {
 
 export { openChunkStore, DEFAULT_BUFFER_BYTES, DEFAULT_DOWNLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY } from './chunk-store.js';
 export { BlockMissingError, BlockCorruptError } from './errors.js';
+export { decodeBlock } from './codec.js';
 export * from './keys.js';

@@ -1,13 +1,14 @@
 /**
  * lz4 off the main thread, on one worker thread started on first use (lz4-worker.ts explains
  * why not lz4-napi's own async calls). Inputs are copied into a transferred ArrayBuffer (behind
- * 4 free bytes when compressing, for the raw-block prefix), so the caller's buffer is never
+ * free bytes for the raw-block header when compressing), so the caller's buffer is never
  * shared with the worker; outputs come back transferred, no copy.
  * The worker does not keep the process alive while idle, and a worker that dies fails the calls
  * in flight and is started again by the next call.
  */
 import { Worker } from 'node:worker_threads';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
+import { RAW_HEADER_BYTES } from './raw-block.js';
 
 interface Result {
   readonly bytes: Buffer;
@@ -26,7 +27,7 @@ class Lz4Thread {
 
   run(op: Lz4Request['op'], data: Uint8Array): Promise<Result> {
     const worker = this.#worker ?? this.#start();
-    const at = op === 'compress' ? 4 : 0;
+    const at = op === 'compress' ? RAW_HEADER_BYTES : 0;
     // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
     const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
     new Uint8Array(input, at).set(data);
@@ -66,7 +67,7 @@ const thread = new Lz4Thread();
 
 /**
  * lz4-napi's `compress` format (4-byte little-endian length, then one LZ4 block), or the data
- * behind RAW_BLOCK_MARK when lz4 would not shrink it; with the SHA-256 of that result.
+ * behind the raw-block header when lz4 would not shrink it; with the SHA-256 of that result.
  */
 export function lz4Compress(data: Uint8Array): Promise<{ bytes: Buffer; sha256: string }> {
   return thread.run('compress', data) as Promise<{ bytes: Buffer; sha256: string }>;

@@ -7,18 +7,18 @@
  *
  * Compression gives up on data lz4 cannot shrink (media, archives, already-compressed
  * datasets): three 32 KiB samples are tried first, and a block whose samples or whole do not
- * shrink is returned raw, behind the RAW_BLOCK_MARK prefix, in the very buffer it came in.
+ * shrink is returned raw, behind the raw-block header (raw-block.ts), in the very buffer it came in.
  * Compressed results are hashed here too (SHA-256, for S3's request signature).
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { compressSync, uncompressSync } from 'lz4-napi';
-import { RAW_BLOCK_MARK } from './raw-block.js';
+import { RAW_HEADER_BYTES, writeRawHeader } from './raw-block.js';
 
 export interface Lz4Request {
   readonly id: number;
   readonly op: 'compress' | 'uncompress';
-  /** compress: 4 free bytes, then the data; uncompress: the stored object. */
+  /** compress: RAW_HEADER_BYTES free bytes, then the data; uncompress: the stored object. */
   readonly input: ArrayBuffer;
 }
 
@@ -44,14 +44,14 @@ function samplesShrink(data: Buffer): boolean {
 }
 
 function compressInto(input: ArrayBuffer): ArrayBuffer {
-  const data = Buffer.from(input, 4);
+  const data = Buffer.from(input, RAW_HEADER_BYTES);
   if (samplesShrink(data)) {
     const packed = compressSync(data);
     if (packed.length < data.length || data.length === 0) {
       return copyOut(packed);
     }
   }
-  Buffer.from(input, 0, 4).writeUInt32LE(RAW_BLOCK_MARK, 0);
+  writeRawHeader(Buffer.from(input));
   return input;
 }
 

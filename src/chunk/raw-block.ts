@@ -1,5 +1,25 @@
 /**
- * The lz4 length prefix that marks a block stored uncompressed because lz4 would not shrink
- * it. No block is 4 GiB long, so no real prefix collides with it (codec.ts has the format).
+ * A block stored uncompressed because lz4 would not shrink it: the prefix RAW_BLOCK_MARK (no
+ * block is 4 GiB long, so no lz4 length prefix collides with it), the CRC-32 of the bytes, then
+ * the bytes. The CRC is what lets a read or `fsck --verify` tell replaced or damaged content,
+ * which lz4's parse would usually catch but raw bytes never would.
  */
+import { crc32 } from 'node:zlib';
+
 export const RAW_BLOCK_MARK = 0xffffffff;
+/** Mark and CRC-32, both unsigned little-endian. */
+export const RAW_HEADER_BYTES = 8;
+
+/** Writes the raw-block header into the first RAW_HEADER_BYTES of `object`, whose rest is the data. */
+export function writeRawHeader(object: Buffer): void {
+  object.writeUInt32LE(RAW_BLOCK_MARK, 0);
+  object.writeUInt32LE(crc32(object.subarray(RAW_HEADER_BYTES)), 4);
+}
+
+/** The data of a raw block object, or why it is damaged (its CRC or length is wrong). */
+export function rawBlockData(object: Buffer, expectedLength: number): { data: Buffer } | { damage: string } {
+  const data = object.subarray(RAW_HEADER_BYTES);
+  if (data.length !== expectedLength) return { damage: `raw block of ${data.length} bytes, expected ${expectedLength}` };
+  if (crc32(data) !== object.readUInt32LE(4)) return { damage: 'raw block fails its CRC-32 check' };
+  return { data };
+}

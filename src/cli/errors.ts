@@ -3,7 +3,7 @@
  * unreachable services, unformatted volumes) get a one-line message; anything else is an
  * internal error and shows its stack with --debug.
  */
-import { CliError } from '../errors.js';
+import { CliError, FsError } from '../errors.js';
 import { DirLockedError, MetaNotFoundError, MetaUnavailableError, MetaUrlError } from '../db/index.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from '../meta/index.js';
 import { ObjectStoreError } from '../object/index.js';
@@ -14,7 +14,7 @@ export const EXIT_USAGE = 2;
 
 const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
   MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
-  SchemaTooNewError, ObjectStoreError, FormatSettingsError, StorageNotEmptyError, StorageProbeError,
+  SchemaTooNewError, ObjectStoreError, FormatSettingsError, StorageNotEmptyError, StorageProbeError, FsError,
 ];
 
 export interface Failure {

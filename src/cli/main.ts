@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_USAGE } from './errors.js';
 import { registerFormat } from './format.js';
+import { registerFsck } from './fsck.js';
+import { registerGc } from './gc.js';
 import { stdOutput, type Output } from './output.js';
 import { registerStatus } from './status.js';
 import { registerMount } from './mount.js';
@@ -36,6 +38,8 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerWarmup(program, out);
   registerConfig(program, out);
   registerBench(program, out);
+  registerFsck(program, out);
+  registerGc(program, out);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -15,7 +15,7 @@ import { daemonOf, isObjectfsMount } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
-import { byteSizeOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, secondsOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { serve } from './mount-serve.js';
 
@@ -24,12 +24,6 @@ const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
 /** Raw values of settings, writable (filled from flags and -o items). */
 export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string };
-
-function secondsOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
-  return n;
-}
 
 function ratioOption(value: string): number {
   const n = Number(value);

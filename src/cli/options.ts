@@ -16,3 +16,17 @@ export function wholeNumberOption(value: string): number {
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is too large`);
   return n;
 }
+
+/** A non-negative number of seconds (fractions allowed). */
+export function secondsOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
+  return n;
+}
+
+/** A whole number of at least 1. */
+export function positiveIntOption(value: string): number {
+  const n = wholeNumberOption(value);
+  if (n < 1) throw new InvalidArgumentError(`"${value}" must be at least 1`);
+  return n;
+}

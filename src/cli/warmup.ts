@@ -12,7 +12,8 @@ import { EXIT_FAILURE } from './errors.js';
 import { findMount } from './mount-record.js';
 import { wholeNumberOption } from './options.js';
 import type { Output } from './output.js';
-import { ProgressBar } from './progress.js';
+import { streamProgress } from './progress.js';
+import type { ProgressPhase } from '../maintenance/index.js';
 
 const READ_SIZE = 1 << 20;
 
@@ -27,16 +28,16 @@ async function collect(path: string, out: FileJob[]): Promise<void> {
   else if (st.isDirectory()) for (const e of await readdir(path)) await collect(join(path, e), out);
 }
 
-async function readWhole(job: FileJob, bar: ProgressBar): Promise<void> {
+async function readWhole(job: FileJob, bar: ProgressPhase): Promise<void> {
   const fh = await open(job.path, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_SIZE);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
       if (bytesRead === 0) break;
-      bar.add(bytesRead);
+      bar.add(0, bytesRead);
     }
-    bar.add(0, true);
+    bar.add(1);
   } finally {
     await fh.close();
   }
@@ -53,7 +54,7 @@ export function registerWarmup(program: Command, out: Output): void {
         findMount(path); // refuses paths outside a mount
         await collect(path, jobs);
       }
-      const bar = new ProgressBar('warmup', jobs.reduce((n, j) => n + j.size, 0));
+      const bar = streamProgress('warmup').phase('files', jobs.length);
       const failures: string[] = [];
       let next = 0;
       const worker = async () => {
@@ -62,7 +63,7 @@ export function registerWarmup(program: Command, out: Output): void {
         }
       };
       await Promise.all(Array.from({ length: Math.max(1, flags.threads) }, worker));
-      bar.done();
+      bar.end();
       if (failures.length > 0) {
         for (const f of failures.slice(0, 20)) out.error(`  ${f}`);
         throw new CliError(EXIT_FAILURE, 'EIO', `${failures.length} of ${jobs.length} file(s) could not be read`);

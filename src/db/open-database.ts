@@ -112,9 +112,10 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    // Nor may a checked-out one (inside a transaction, between statements): pg emits its loss as
-    // an 'error' event, which would be unhandled. The loss reaches the caller through its next
-    // query (a retried connection error), and the pool drops the broken client on release.
+    // Nor may a checked-out one (inside a transaction, between statements, fsck/gc's pinned scan
+    // session): pg emits its loss as an 'error' event, which would be unhandled. The loss reaches
+    // the caller through its next query (a retried connection error), and the pool drops the
+    // broken client on release.
     pool.on('connect', (client) => { client.on('error', () => undefined); });
     await probe(pool, displayUrl);
     return {

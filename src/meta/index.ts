@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { SliceEntry } from './slice-list.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 import type { ChangeListener } from './change-feed.js';
+import type { MetaMaintenance } from './maintenance.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
 export interface ChunkRecord {
@@ -109,6 +110,8 @@ export interface MetaEngine {
 
   /** Writes accumulated usage counters to the database now. */
   flushCounters(): Promise<void>;
+  /** Scans and repairs for fsck and gc (maintenance.ts). */
+  maintenance(): MetaMaintenance;
   /** Flushes counters, ends this session (if any: releasing what it kept open) and releases the database. */
   close(): Promise<void>;
 }
@@ -116,7 +119,9 @@ export interface MetaEngine {
 export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
 export type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
-export { buildChunkView, CHUNK_SIZE, type ChunkSegment } from './slice-list.js';
+export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } from './slice-list.js';
+export * from './maintenance.js';
+export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
 export type { Change, ChangeListener } from './change-feed.js';
 

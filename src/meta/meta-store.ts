@@ -7,6 +7,8 @@ import { nowNs, type MetaContext } from './context.js';
 import { UsageCounters } from './counters.js';
 import * as create from './create.js';
 import { IdAllocator } from './ids.js';
+import { MaintenanceStore } from './maintenance-store.js';
+import type { MetaMaintenance } from './maintenance.js';
 import * as lookup from './lookup.js';
 import { OpenFiles } from './open-files.js';
 import * as readdir from './readdir.js';
@@ -132,6 +134,7 @@ export class MetaStore implements MetaEngine {
   }
 
   flushCounters(): Promise<void> { return this.#ctx.usage.flush(); }
+  maintenance(): MetaMaintenance { return new MaintenanceStore(this.#ctx); }
 
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -51,7 +51,7 @@ test('warmup fills the cache: the file reads back with S3 stopped, from this mou
   const second = await startDaemon(db.url, mnt, cache, ['--no-metrics'], env);
   const warm = await cli(['warmup', join(mnt, 'warm')]);
   assert.equal(warm.code, 0, warm.stderr);
-  assert.match(warm.stderr, /warmup \[#+\] 100% 2\.9 MiB\/2\.9 MiB 1 file/);
+  assert.match(warm.stderr, /warmup: files: 1\/1 2\.9 MiB /);
   const info = await cli(['info', join(mnt, 'warm')]);
   assert.equal(info.code, 0, info.stderr);
   assert.match(info.stdout, /objects: +3 \(3 in this host's disk cache\)/);

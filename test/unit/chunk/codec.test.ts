@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { decodeBlock, encodeBlock, encodeBlockForUpload } from '../../../src/chunk/codec.js';
 import { BlockCorruptError } from '../../../src/chunk/errors.js';
 import { toErrno } from '../../../src/errors.js';
@@ -39,12 +40,13 @@ describe('block codec round trips', () => {
     assert.deepEqual(await encodeBlock(Buffer.alloc(0), 'lz4'), Buffer.from([0, 0, 0, 0, 0]));
   });
 
-  test('lz4: a block lz4 cannot shrink is stored raw behind ff ff ff ff, and read back without lz4', async () => {
+  test('lz4: a block lz4 cannot shrink is stored raw behind ff ff ff ff and its CRC-32, and read back without lz4', async () => {
     const data = randomBytes(4 * MiB);
     const stored = await encodeBlock(data, 'lz4');
-    assert.equal(stored.length, 4 + data.length);
+    assert.equal(stored.length, 8 + data.length);
     assert.equal(stored.readUInt32LE(0), 0xffffffff);
-    assert.ok(stored.subarray(4).equals(data));
+    assert.equal(stored.readUInt32LE(4), crc32(data));
+    assert.ok(stored.subarray(8).equals(data));
     // Small random data is tried whole (no samples) and stored raw too.
     const small = randomBytes(1000);
     assert.equal((await encodeBlock(small, 'lz4')).readUInt32LE(0), 0xffffffff);
@@ -109,10 +111,13 @@ describe('block codec rejects damaged objects', () => {
     await rejectsCorrupt(decodeBlock(stored, 'lz4', data.length - 10));
   });
 
-  test('a raw block of the wrong length', async () => {
+  test('a raw block of the wrong length, or with any byte changed, is corrupt', async () => {
     const stored = await encodeBlock(randomBytes(5000), 'lz4');
     await assert.rejects(decodeBlock(stored, 'lz4', 4999), BlockCorruptError);
     await assert.rejects(decodeBlock(stored.subarray(0, stored.length - 1), 'lz4', 5000), BlockCorruptError);
+    const flipped = Buffer.from(stored);
+    flipped[3000] = (flipped[3000] ?? 0) ^ 1;
+    await assert.rejects(decodeBlock(flipped, 'lz4', 5000), /CRC-32/);
   });
 
   test('wrong expected length', async () => {
