@@ -90,6 +90,7 @@ test(`${OPS} random operations give the same results and trees on the mount as o
   const linkedInodes = new Set<number>();
   const mayBeStale = new Set<number>();
   let staleReadsAllowed = 0;
+  let fstatsOfUnlinkedInRemovedDirs = 0;
   const localInode = async (q: Record<string, unknown>): Promise<number | undefined> => {
     const r = await L.call({ op: 'inode', ...q });
     return 'ok' in r ? (r.ok as number) : undefined;
@@ -125,7 +126,11 @@ test(`${OPS} random operations give the same results and trees on the mount as o
     counts.set(req.op, c);
     if (show(mr) !== show(lr)) {
       const stale = req.op === 'hread' && mayBeStale.has(req['h'] as number) && 'ok' in mr && 'ok' in lr;
+      // fstat of an unlinked file whose directory was removed since: ENOENT through libfuse 2
+      // (docs/semantics.md, "Unlinked but open"); the edge suite checks fstat of unlinked files.
+      const goneDir = req.op === 'hstat' && 'err' in mr && mr.err === 'ENOENT' && 'ok' in lr && (lr.ok as { nlink: number }).nlink === 0;
       if (stale) staleReadsAllowed++;
+      else if (goneDir) fstatsOfUnlinkedInRemovedDirs++;
       else fail(step, `${req.op} returned ${show(mr)} on the mount, ${show(lr)} locally`);
     }
     if ('ok' in lr) await noteForHardLinks(req);
@@ -146,7 +151,8 @@ test(`${OPS} random operations give the same results and trees on the mount as o
   const entries = await compareTrees(OPS);
   const summary = [...counts].sort().map(([op, c]) => `${op} ${c.ok}/${c.err}`).join(', ');
   console.log(`${OPS} ops in ${Date.now() - started} ms; final tree ${entries} entries; per op ok/err: ${summary}; `
-    + `reads of handles on hard-linked files written through another name that differed (allowed): ${staleReadsAllowed}`);
+    + `reads of handles on hard-linked files written through another name that differed (allowed): ${staleReadsAllowed}; `
+    + `fstat ENOENT of unlinked files whose directory was removed (allowed): ${fstatsOfUnlinkedInRemovedDirs}`);
   // The run must have exercised both outcomes of the interesting operations.
   for (const op of ['create', 'write', 'rename', 'unlink', 'mkdir', 'rmdir', 'link', 'setxattr']) {
     const c = counts.get(op);
