@@ -20,6 +20,8 @@ interface OpenSlice {
   readonly pos: number;
   readonly writer: SliceWriter;
   sealed: boolean;
+  /** Date.now() when the slice was started: its blocks were all uploaded after this. */
+  readonly startedAt: number;
 }
 
 interface ChunkQueue {
@@ -110,6 +112,19 @@ export class FileWriter {
     }
   }
 
+  /**
+   * Commits the slices started before `startedBefore` (except one a write is appending to):
+   * uploaded blocks must not stay unreferenced for longer than gc's safety window, or gc would
+   * take them for leaked. A file appended slowly and never flushed commits this way.
+   */
+  sealStartedBefore(startedBefore: number): void {
+    for (const q of this.#chunks.values()) {
+      let n = 0;
+      while (n < q.open.length && q.open[n] !== this.#active && (q.open[n]?.startedAt ?? Infinity) < startedBefore) n++;
+      this.#seal(q, n);
+    }
+  }
+
   /** The file was truncated to `length` (after a flush): later appends and getattr start there. */
   truncated(length: number): void {
     this.#end = Math.min(this.#end, length);
@@ -146,7 +161,7 @@ export class FileWriter {
     if (last !== undefined && !last.sealed && last.pos + last.writer.length === inChunk) return last;
     if (q.open.length >= MAX_OPEN_SLICES_PER_CHUNK) this.#seal(q, q.open.length);
     const id = await this.#deps.meta.newSliceId();
-    const slice: OpenSlice = { index, pos: inChunk, writer: this.#deps.chunks.newSliceWriter(id), sealed: false };
+    const slice: OpenSlice = { index, pos: inChunk, writer: this.#deps.chunks.newSliceWriter(id), sealed: false, startedAt: Date.now() };
     q.open.push(slice);
     this.#pendingSlices++;
     return slice;

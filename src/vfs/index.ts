@@ -1,5 +1,5 @@
 /** The vfs layer: POSIX file semantics over the metadata engine and the chunk store. */
-export { Vfs, DEFAULT_READAHEAD, type VfsOptions } from './vfs.js';
+export { Vfs, DEFAULT_READAHEAD, MAX_UNCOMMITTED_MS, type VfsOptions } from './vfs.js';
 export type { DeletionReport } from './deleter.js';
 export { COMPACT_THRESHOLD, type CompactOutcome } from './compactor.js';
 /** Value types the vfs speaks, re-exported so upper layers need not import meta/. */

@@ -24,6 +24,11 @@ import type { Metrics } from '../metrics/index.js';
 
 /** Default largest readahead window. */
 export const DEFAULT_READAHEAD = 32 << 20;
+/**
+ * The longest a started slice stays uncommitted when nothing flushes it (the background job
+ * commits it then). gc's safety window (1 h by default) must exceed this plus an upload.
+ */
+export const MAX_UNCOMMITTED_MS = 5 * 60_000;
 
 /** open(2)'s access-mode bits (not exported by node:fs). */
 const O_ACCMODE = 3;
@@ -307,6 +312,12 @@ export class Vfs {
       yield* page.entries;
       after = page.next;
     } while (after !== undefined);
+  }
+
+  /** Commits every slice started more than `maxAgeMs` ago, flushed or not (see FileWriter). */
+  sealOldSlices(maxAgeMs: number = MAX_UNCOMMITTED_MS): void {
+    const before = Date.now() - maxAgeMs;
+    for (const st of this.#inodes.values()) st.writer?.sealStartedBefore(before);
   }
 
   /** Whether some handle on this host still has `ino` open. */

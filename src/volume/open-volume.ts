@@ -133,12 +133,13 @@ function collectorRemover(metrics: NonNullable<OpenVolumeOptions['metrics']>, pa
   return async () => remove();
 }
 
-/** Runs deferred deletion and dead-session cleanup every `intervalMs`; returns a stopper. */
+/** Every `intervalMs`: commits slices left open too long, cleans dead sessions, runs deferred deletion. Returns a stopper. */
 function startBackground(meta: MetaEngine, vfs: Vfs, intervalMs: number): () => Promise<void> {
   if (intervalMs <= 0) return async () => undefined;
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(async () => {
+      vfs.sealOldSlices();
       await meta.cleanExpiredSessions().catch(() => undefined);
       await vfs.runDeletion().catch(() => undefined);
     });
