@@ -21,6 +21,11 @@ export interface BlockCache {
   delete(key: string): Promise<void>;
   /** Whether a block is held, without reading it (for `objectfs info`). */
   has(key: string): Promise<boolean>;
+  /**
+   * Whether a block is held in memory (no I/O to read it). Readahead fetches what is not:
+   * a block only on disk is read into memory ahead of the reader. Absent: has() decides.
+   */
+  hasInMemory?(key: string): boolean;
   usage(): CacheUsage;
   /** Changes the byte bound live (hot reload); shrinking evicts. */
   resize(maxBytes: number): void;

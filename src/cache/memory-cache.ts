@@ -58,6 +58,10 @@ export class MemoryCache implements BlockCache {
   }
 
   /** Does not count as a use: the entry's LRU position is unchanged. */
+  hasInMemory(key: string): boolean {
+    return this.#lru.has(key);
+  }
+
   async has(key: string): Promise<boolean> {
     return this.#lru.has(key);
   }

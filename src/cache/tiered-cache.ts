@@ -47,6 +47,10 @@ export class TieredCache implements BlockCache {
     await Promise.all([this.#l1.delete(key), this.#l2.delete(key)]);
   }
 
+  hasInMemory(key: string): boolean {
+    return this.#l1.hasInMemory?.(key) ?? false;
+  }
+
   async has(key: string): Promise<boolean> {
     return await this.#l1.has(key) || await this.#l2.has(key);
   }

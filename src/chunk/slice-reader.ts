@@ -142,8 +142,11 @@ export class SliceReader {
   }
 
   async #prefetchBlock(key: string, len: number): Promise<void> {
-    // has() is cheaper than get() on a disk cache: a prefetch of a cached block reads nothing.
-    if (await this.#o.cache.has(key)) return;
+    // A block in memory needs nothing. One only on disk is read into memory ahead of the reader
+    // too (the fetch's cache.get promotes it), so a sequential reader never waits on the disk
+    // one block at a time; has() decides for caches without a memory tier.
+    const { cache } = this.#o;
+    if (cache.hasInMemory !== undefined ? cache.hasInMemory(key) : await cache.has(key)) return;
     const flight = this.#flights.get(key) ?? this.#start(key, len, true);
     await flight.promise;
   }
