@@ -14,7 +14,7 @@
  * summary, ratios) on stdout, then the tables; progress goes to stderr. bench/README.md says
  * how to read it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,6 +32,7 @@ import { objectfsPhases } from './support/objectfs-phases.js';
 import { CpuProbe } from './support/os-probes.js';
 import { PhaseRunner } from './support/phase.js';
 import { startPrivatePostgres } from './support/private-pg.js';
+import { configFromArgs, packageVersion, positiveInt, UsageError } from './support/cli.js';
 import { commitInfo, fsType, machineInfo, serverInfo, withClient } from './support/run-info.js';
 import { S3RVER_CREDENTIALS, startBenchS3 } from './support/s3rver.js';
 
@@ -53,8 +54,6 @@ const USAGE = `usage: node dist/bench/data-bench.js [options]
   --s3-cpu-prof DIR         also run s3rver under --cpu-prof, writing its profile to DIR
   --json-out FILE           also write the JSON document to FILE`;
 
-class UsageError extends Error {}
-
 interface Config {
   readonly sizeMiB: number;
   readonly smallFiles: number;
@@ -65,13 +64,6 @@ interface Config {
   readonly seed: number;
   readonly s3CpuProf: string | undefined;
   readonly jsonOut: string | undefined;
-}
-
-function positiveInt(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, not "${v}"`);
-  return n;
 }
 
 function parseConfig(argv: string[]): Config {
@@ -109,22 +101,9 @@ function note(msg: string): void {
   process.stderr.write(`[data-bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function packageVersion(name: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<number> {
-  let cfg: Config;
-  try {
-    cfg = parseConfig(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const cfg = configFromArgs(parseConfig, USAGE);
+  if (cfg === undefined) return 2;
   const bed = createBed('objectfs-data-bench-');
   process.on('exit', () => void bed.finish());
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

@@ -26,6 +26,7 @@ import { makeDirectory, listAll, runSequence, timeReaddir, type PhaseResult, typ
 import { startPrivatePostgres } from './support/private-pg.js';
 import { JUICEFS_POSTGRES_US, JUICEFS_SOURCE, opsTable, readdirTable } from './support/report.js';
 import { installRoundTripCounter } from './support/round-trips.js';
+import { configFromArgs, positiveInt, UsageError } from './support/cli.js';
 import { commitInfo, fsType, machineInfo, serverInfo, withClient, type ServerInfo } from './support/run-info.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,15 +58,6 @@ interface Config {
   readonly seed: number;
   readonly jsonOut: string | undefined;
 }
-
-function positiveInt(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, not "${v}"`);
-  return n;
-}
-
-class UsageError extends Error {}
 
 function parseConfig(argv: string[]): Config {
   const { values } = parseArgs({
@@ -275,13 +267,8 @@ class Run {
 }
 
 async function main(): Promise<number> {
-  let cfg: Config;
-  try {
-    cfg = parseConfig(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const cfg = configFromArgs(parseConfig, USAGE);
+  if (cfg === undefined) return 2;
   installRoundTripCounter();
   const bed = createBed();
   const run = new Run(cfg, bed);

@@ -15,7 +15,7 @@
  * the tables; progress goes to stderr. bench/README.md says how to read it.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { cpuTable, markdownTable, tableRows } from './support/mount-report.js';
 import { FS_NAMES, killAllDaemons, local, objectfs, rclone, s3fs, s3fsOptions, toolVersion, type BenchFs, type FsName, type StoredExpectation } from './support/mounts.js';
 import { CpuProbe } from './support/os-probes.js';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-pg.js';
+import { configFromArgs, packageVersion, UsageError } from './support/cli.js';
 import { commitInfo, fsType, machineInfo, serverInfo, withClient } from './support/run-info.js';
 import { S3RVER_CREDENTIALS, startBenchS3 } from './support/s3rver.js';
 
@@ -57,8 +58,6 @@ const USAGE = `usage: node dist/bench/mount-bench.js [options]
   --objectfs-probe          preload a counter of FUSE ops and database round trips into the
                             ObjectFS daemon (diagnostic: results[].details.daemon)
   --json-out FILE           also write the JSON document to FILE`;
-
-class UsageError extends Error {}
 
 interface Config {
   readonly sizeMiB: number;
@@ -121,22 +120,9 @@ function note(msg: string): void {
   process.stderr.write(`[mount-bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function packageVersion(name: string, dir = join(ROOT, 'node_modules', name)): string {
-  try {
-    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<number> {
-  let cfg: Config;
-  try {
-    cfg = parseConfig(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const cfg = configFromArgs(parseConfig, USAGE);
+  if (cfg === undefined) return 2;
   if (process.getuid?.() !== 0) {
     process.stderr.write('mount-bench must run as root (FUSE mounts of s3fs/rclone, drop_caches)\n');
     return 2;

@@ -73,8 +73,8 @@ export async function rawS3Phases(runner: PhaseRunner, s3: BenchS3, pattern: Dat
   }
 }
 
-export interface LocalConfig {
-  readonly dir: string;
+/** The data workload every benchmark runs against each system: the same sizes and seed. */
+export interface WorkloadShape {
   readonly fileBytes: number;
   readonly requestBytes: number;
   readonly randomReads: number;
@@ -82,6 +82,10 @@ export interface LocalConfig {
   readonly smallFiles: number;
   readonly smallFileBytes: number;
   readonly seed: number;
+}
+
+export interface LocalConfig extends WorkloadShape {
+  readonly dir: string;
 }
 
 /** The same workloads as ObjectFS's, through node:fs FileHandles on a local directory. */

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomOffsets, SMALL_FILE_SLICE } from './baseline-phases.js';
+import { randomOffsets, SMALL_FILE_SLICE, type WorkloadShape } from './baseline-phases.js';
 import type { DataPattern } from './data-pattern.js';
 import type { FsName, ProbeSnapshot } from './mounts.js';
 import { dropPageCache, type CpuProbe } from './os-probes.js';
@@ -290,14 +290,7 @@ function probeDiff(a: ProbeSnapshot, b: ProbeSnapshot, count: number, wallNs: nu
 // ---------------------------------------------------------------------------------------------
 // The workloads
 
-export interface DataConfig {
-  readonly fileBytes: number;
-  readonly requestBytes: number;
-  readonly randomReads: number;
-  readonly randomReadBytes: number;
-  readonly smallFiles: number;
-  readonly smallFileBytes: number;
-  readonly seed: number;
+export interface DataConfig extends WorkloadShape {
   readonly capMs: number;
 }
 

@@ -12,27 +12,20 @@ import { constants } from 'node:fs';
 import { TieredCache } from '../../src/cache/index.js';
 import type { Caller } from '../../src/meta/index.js';
 import { openVolume, type OpenVolumeOptions, type Volume } from '../../src/volume/open-volume.js';
-import { randomOffsets, SMALL_FILE_SLICE } from './baseline-phases.js';
+import { randomOffsets, SMALL_FILE_SLICE, type WorkloadShape } from './baseline-phases.js';
 import type { DataPattern } from './data-pattern.js';
 import { timeEach, type PhaseOutcome, type PhaseRunner } from './phase.js';
 
 const ROOT_INO = 1;
 const CALLER: Caller = { uid: 0, gid: 0 };
 
-export interface ObjectFsConfig {
+export interface ObjectFsConfig extends WorkloadShape {
   readonly metaUrl: string;
   /** Volume options of every instance (cacheDir is added for the warm phases). */
   readonly volume: OpenVolumeOptions;
   readonly cacheDir: string;
   readonly blockSize: number;
-  readonly fileBytes: number;
-  readonly requestBytes: number;
-  readonly randomReads: number;
-  readonly randomReadBytes: number;
-  readonly smallFiles: number;
-  readonly smallFileBytes: number;
   readonly smallConcurrency: readonly number[];
-  readonly seed: number;
   /** Appended to every file and directory name, so each round writes new files (e.g. `-r2`). */
   readonly suffix: string;
 }
