@@ -266,6 +266,21 @@ print(len(names), len(set(names)), set(names) == {'entry-%07d' % i for i in rang
     assert.equal(await bash(`ls -a | grep -c fuse_hidden || true`, m.mnt), '0\n');
   });
 
+  test('hard links of an open file: fstat counts the names left; a rename onto another of its names keeps both', async () => {
+    const o = fsops();
+    await bash(`printf 'linked' > hl-a && ln hl-a hl-b && ln hl-a hl-c`, m.mnt);
+    await o.ok({ op: 'hopen', h: 6, path: 'hl-a', flags: 'rdonly' });
+    // libfuse hides the open name instead of unlinking it and then takes one off st_nlink.
+    await o.ok({ op: 'unlink', path: 'hl-a' });
+    assert.deepEqual(await o.ok({ op: 'hstat', h: 6 }), { mode: '100644', nlink: 2, size: 6 });
+    // hl-c is open: libfuse hides it before renaming hl-b onto it; POSIX makes this a no-op.
+    await o.ok({ op: 'hopen', h: 7, path: 'hl-c', flags: 'rdonly' });
+    await o.ok({ op: 'rename', path: 'hl-b', to: 'hl-c' });
+    assert.equal(await bash(`ls hl-b hl-c && stat -c %h hl-c`, m.mnt), 'hl-b\nhl-c\n2\n');
+    await o.ok({ op: 'hclose', h: 6 });
+    await o.ok({ op: 'hclose', h: 7 });
+  });
+
   test('O_APPEND, O_TRUNC and O_EXCL', async () => {
     const r = await py<Record<string, unknown>>(`${PY_ERR}
 with open('flags', 'wb') as f:
