@@ -7,8 +7,18 @@
  * namespace, on that namespace's own address), pre-creates the bucket, sends `{ type: 'ready', port }` to its parent and
  * exits as soon as the IPC channel closes, so a runner that crashes or is SIGKILLed cannot leave
  * it behind. Without an IPC channel (run by hand) it prints the endpoint and runs until killed.
+ *
+ * s3rver 3.7 answers a PUT before the object's bytes are on disk (its filesystem store resolves
+ * when the request body has been read, not when the file is written), so a GET right after a PUT
+ * could see an empty or partial object: CI once read a 12,345-byte block as 0 bytes. S3 and MinIO
+ * are read-after-write consistent, and our tests depend on it, so the store's putObject is
+ * replaced below by one that writes a temporary file and renames it into place before answering.
  */
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 /** The part of s3rver's (untyped, CommonJS) API used here. */
@@ -22,6 +32,19 @@ interface S3rverOptions {
 interface S3rverInstance {
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
+  readonly store: FilesystemStore;
+}
+/** The part of s3rver's filesystem store that putObject uses. */
+interface S3rverObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly content: Buffer | Readable;
+  readonly metadata: Record<string, string>;
+}
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
 }
 type S3rverClass = new (options: S3rverOptions) => S3rverInstance;
 
@@ -46,6 +69,27 @@ const server = new S3rver({
   silent: true,
   configureBuckets: [{ name: values.bucket, configs: [] }],
 });
+
+server.store.putObject = async function putObjectDurably(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  const chunks: Buffer[] = [];
+  if (Buffer.isBuffer(object.content)) chunks.push(object.content);
+  else for await (const chunk of object.content) chunks.push(chunk as Buffer);
+  const content = Buffer.concat(chunks);
+  await mkdir(dirname(objectPath), { recursive: true });
+  // Not ending in "._S3rver_object", so listings never show the temporary file.
+  const temporary = `${objectPath}.partial-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, objectPath);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  const md5 = createHash('md5').update(content).digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size: content.length, md5 };
+};
 
 // Ctrl-C reaches the whole foreground process group; the runner decides when we stop.
 process.on('SIGINT', () => {});
