@@ -8,7 +8,7 @@
 import { CHUNK_SIZE, nowNs } from '../meta/index.js';
 import { FsError } from '../errors.js';
 import type { ChunkStore, SliceWriter } from '../chunk/index.js';
-import type { Attr, MetaEngine } from '../meta/index.js';
+import type { Attr, MetaEngine, SliceCommit } from '../meta/index.js';
 import { Serial } from './serial.js';
 
 /** Open slices per chunk before the older ones are committed in the background. */
@@ -32,10 +32,12 @@ interface ChunkQueue {
 }
 
 export interface FileWriterDeps {
-  readonly meta: MetaEngine;
+  readonly meta: Pick<MetaEngine, 'newSliceId'>;
   readonly chunks: ChunkStore;
-  /** Called after each committed slice with the new attributes. */
-  readonly onCommit: (index: number, attr: Attr) => void;
+  /** Commits one slice (MetaEngine.commitSlice, through the owner's attribute tracking). */
+  readonly commitSlice: (commit: SliceCommit) => Promise<Attr>;
+  /** Called after each committed slice of chunk `index`. */
+  readonly onCommit: (index: number) => void;
 }
 
 export class FileWriter {
@@ -189,14 +191,14 @@ export class FileWriter {
       await slice.writer.finish();
       const len = slice.writer.length;
       if (len === 0) return;
-      const attr = await this.#deps.meta.commitSlice({
+      await this.#deps.commitSlice({
         ino: this.ino,
         index: slice.index,
         entry: { pos: slice.pos, id: slice.writer.id, size: len, off: 0, len },
         length: slice.index * CHUNK_SIZE + slice.pos + len,
         mtime: this.#writtenAt,
       });
-      this.#deps.onCommit(slice.index, attr);
+      this.#deps.onCommit(slice.index);
     } finally {
       this.#pendingSlices--;
     }

@@ -18,6 +18,7 @@ import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
+import { InodeAttr } from './inode-attr.js';
 import { Readahead } from './readahead.js';
 import { Serial } from './serial.js';
 import type { Metrics } from '../metrics/index.js';
@@ -47,12 +48,10 @@ export interface VfsOptions {
 interface InodeState {
   readonly ino: number;
   opens: number;
-  /** Last attributes known here (refreshed at open, after commits and truncates). */
-  attr: Attr;
+  /** Attributes known here (refreshed at open, after commits and truncates, and when stale). */
+  readonly attr: InodeAttr;
   writer: FileWriter | undefined;
   readonly chunkMaps: Map<number, Promise<ChunkRecord>>;
-  /** Another host changed the file: refresh `attr` before the next read. */
-  stale: boolean;
   readonly commitsSince: Map<number, number>;
   readonly compaction: Serial;
 }
@@ -117,7 +116,8 @@ export class Vfs {
    * `known`: attributes the caller just read in the same operation (create), saving a trip.
    */
   async open(ino: number, flags: number, known?: Attr): Promise<number> {
-    const attr = known ?? await this.meta.getattr(ino);
+    const open = this.#inodes.get(ino);
+    const attr = known ?? await (open === undefined ? this.meta.getattr(ino) : open.attr.track(() => this.meta.getattr(ino)));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
     const access = flags & O_ACCMODE;
@@ -130,14 +130,12 @@ export class Vfs {
       created: undefined,
     };
     const st = this.#state(ino, attr);
+    st.attr.observe(attr); // another open may have made `st` meanwhile
     st.opens++;
     this.meta.openInode(ino);
     const fh = this.#nextFh++;
     this.#handles.set(fh, handle);
-    if (st.writer === undefined || !st.writer.dirty) {
-      st.attr = attr;
-      st.chunkMaps.clear();
-    }
+    st.chunkMaps.clear();
     if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
     return fh;
   }
@@ -158,32 +156,28 @@ export class Vfs {
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
-    if (st.stale) {
-      st.attr = await this.#stillThere(h.ino, () => this.meta.getattr(h.ino));
-      st.stale = false;
-    }
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
     const map = (index: number) => this.#chunkMap(st, index);
-    const ahead = h.readahead.onRead(off, Math.min(off + len, st.attr.length), st.attr.length);
-    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, st.attr.length, map);
+    const ahead = h.readahead.onRead(off, Math.min(off + len, length), length);
+    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
     try {
-      return await this.#stillThere(h.ino, () => this.#readOnce(st, off, len, map));
+      return await this.#stillThere(h.ino, () => this.#readOnce(length, off, len, map));
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
       if (first instanceof FsError && first.code === 'ESTALE') throw first;
       if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
       st.chunkMaps.clear();
-      st.attr = await this.#stillThere(h.ino, () => this.meta.getattr(h.ino));
+      const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
       try {
-        return await this.#readOnce(st, off, len, map);
+        return await this.#readOnce(again.length, off, len, map);
       } catch (err) {
         throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
       }
     }
   }
 
-  async #readOnce(st: InodeState, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
-    const length = st.attr.length;
+  async #readOnce(length: number, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
     const end = Math.min(off + len, length);
     if (end <= off) return Buffer.alloc(0);
     return readRange(this.chunks, off, end, await mapRange(off, end, length, map));
@@ -194,7 +188,7 @@ export class Vfs {
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     const st = this.#inodes.get(h.ino) as InodeState;
     const writer = this.#writer(st);
-    const at = h.append ? Math.max(st.attr.length, writer.end) : off;
+    const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)))).length, writer.end) : off;
     await writer.write(at, data);
     return data.length;
   }
@@ -225,8 +219,9 @@ export class Vfs {
 
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
-    if (!this.#inodes.has(ino)) return this.meta.getattr(ino);
-    return this.withLocalWrites(await this.#stillThere(ino, () => this.meta.getattr(ino)));
+    const st = this.#inodes.get(ino);
+    if (st === undefined) return this.meta.getattr(ino);
+    return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.meta.getattr(ino))));
   }
 
   /** getattr of an open handle; the first one after create costs no database trip. */
@@ -237,13 +232,19 @@ export class Vfs {
     return created === undefined ? this.getattr(h.ino) : this.withLocalWrites(created);
   }
 
-  /** `attr` just read from the database, with the length of this host's unflushed writes. */
+  /**
+   * `attr` just read from the database by other means (a lookup by name), with the length of
+   * this host's unflushed writes. If it differs from what this host knows, the file changed
+   * (another host wrote or truncated it): the next read asks again and reloads the chunk maps.
+   */
   withLocalWrites(attr: Attr): Attr {
     const st = this.#inodes.get(attr.ino);
     if (st === undefined) return attr;
-    // Changed since this host last looked (another host wrote or truncated): its maps are stale.
-    if (attr.length !== st.attr.length || attr.mtime !== st.attr.mtime) st.chunkMaps.clear();
-    st.attr = attr;
+    st.attr.observe(attr);
+    return this.#withWrites(st, attr);
+  }
+
+  #withWrites(st: InodeState, attr: Attr): Attr {
     const end = st.writer?.end ?? 0;
     return end > attr.length && st.writer?.dirty ? { ...attr, length: end } : attr;
   }
@@ -255,9 +256,8 @@ export class Vfs {
   async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
-    const attr = await this.meta.setattr(ino, changes);
+    const attr = await (st === undefined ? this.meta.setattr(ino, changes) : st.attr.track(() => this.meta.setattr(ino, changes)));
     if (st !== undefined) {
-      st.attr = attr;
       if (changes.length !== undefined) {
         st.chunkMaps.clear();
         st.writer?.truncated(changes.length);
@@ -386,8 +386,7 @@ export class Vfs {
   #changedElsewhere(inos: ReadonlySet<number> | undefined, renamed: ReadonlySet<number> | undefined): void {
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
-      st.chunkMaps.clear();
-      st.stale = true;
+      st.attr.markStale();
     }
     if (renamed !== undefined && renamed.size === 0) return;
     for (const listener of this.#invalidationListeners) listener(renamed);
@@ -411,7 +410,11 @@ export class Vfs {
   #state(ino: number, attr: Attr): InodeState {
     let st = this.#inodes.get(ino);
     if (st === undefined) {
-      st = { ino, opens: 0, attr, writer: undefined, chunkMaps: new Map(), stale: false, commitsSince: new Map(), compaction: new Serial() };
+      const chunkMaps = new Map<number, Promise<ChunkRecord>>();
+      st = {
+        ino, opens: 0, attr: new InodeAttr(attr, () => chunkMaps.clear()), writer: undefined, chunkMaps,
+        commitsSince: new Map(), compaction: new Serial(),
+      };
       this.#inodes.set(ino, st);
     }
     return st;
@@ -421,13 +424,14 @@ export class Vfs {
     st.writer ??= new FileWriter(st.ino, {
       meta: this.meta,
       chunks: this.chunks,
-      onCommit: (index, attr) => this.#committed(st, index, attr),
+      // A commit changes only its own chunk's map (#committed drops it).
+      commitSlice: (commit) => st.attr.track(() => this.meta.commitSlice(commit), false),
+      onCommit: (index) => this.#committed(st, index),
     });
     return st.writer;
   }
 
-  #committed(st: InodeState, index: number, attr: Attr): void {
-    st.attr = attr;
+  #committed(st: InodeState, index: number): void {
     st.chunkMaps.delete(index);
     const n = (st.commitsSince.get(index) ?? 0) + 1;
     st.commitsSince.set(index, n);
