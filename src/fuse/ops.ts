@@ -90,6 +90,7 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
     fsyncdir: (_path: string | null, _datasync: boolean, _fd: number, cb: Done) => cb(0),
     readdir: (path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void) => {
       reply.value('readdir', (code, value?: { names: string[]; stats: FuseStat[] }) => cb(code, value?.names, value?.stats), async () => {
+        const epoch = paths.epoch; // entries listed before a removal here are not remembered
         const opened = openDirs.get(path)?.ino;
         const ino = opened ?? await paths.resolve(path);
         // Entries are remembered under `path` only while the path still leads to this directory.
@@ -103,7 +104,7 @@ export function buildOps(ctx: OpsContext): Record<string, unknown> {
           const name = bytesToPath(e.name);
           names.push(name);
           stats.push(toFuseStat(e.attr));
-          if (current === ino) paths.remember(`${base}/${name}`, e.ino);
+          if (current === ino) paths.remember(`${base}/${name}`, e.ino, epoch);
         }
         return { names, stats };
       });

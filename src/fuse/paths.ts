@@ -62,6 +62,12 @@ export class PathTable {
   readonly #fresh = new Map<string, Fresh>();
   /** Hidden name → the open inode it stands for. */
   readonly #hidden = new Map<string, HiddenFile>();
+  /**
+   * Bumped whenever paths are forgotten. A lookup (or listing) that began before a removal may
+   * answer after it: what it found is then not remembered, or a removed name would resolve
+   * again until the entry timeout.
+   */
+  #epoch = 0;
 
   constructor(vfs: Vfs, ttlMs: number, maxEntries = 200_000) {
     this.#vfs = vfs;
@@ -87,12 +93,13 @@ export class PathTable {
     }
     const cached = this.#entries.get(path);
     if (cached !== undefined && cached.expires > Date.now()) return { ino: cached.ino, attr: undefined };
+    const epoch = this.#epoch;
     const { parentPath, name } = splitParent(path);
     const parent = await this.resolve(parentPath);
     const hidden = this.#hidden.get(name);
     if (hidden !== undefined && hidden.dir === parent) return { ino: hidden.ino, attr: undefined, hidden: true };
     const attr = await this.#vfs.lookup(parent, pathBytes(name));
-    this.remember(path, attr.ino);
+    this.remember(path, attr.ino, epoch);
     return { ino: attr.ino, attr };
   }
 
@@ -111,8 +118,17 @@ export class PathTable {
     return { parent: await this.resolve(parentPath), name: pathBytes(name) };
   }
 
-  remember(path: string, ino: number): void {
-    if (this.#ttlMs <= 0) return;
+  /** Where forgetting stands now: pass it to remember() for what is looked up from here on. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * `path` leads to `ino`. With `since` (an earlier `epoch`), only if nothing was forgotten in
+   * between: the answer may predate a removal that has been applied since.
+   */
+  remember(path: string, ino: number, since?: number): void {
+    if (this.#ttlMs <= 0 || (since !== undefined && since !== this.#epoch)) return;
     if (this.#entries.size >= this.#maxEntries) {
       // Drop the oldest insertions (Map keeps insertion order): a cheap bound, not an LRU.
       let n = this.#maxEntries >> 4;
@@ -126,6 +142,7 @@ export class PathTable {
 
   /** Forgets `path` and everything below it. */
   forget(path: string): void {
+    this.#epoch++;
     this.#entries.delete(path);
     this.#fresh.delete(path);
     const prefix = `${path}/`;
@@ -148,6 +165,7 @@ export class PathTable {
    * resolved to one of them, and the paths below it. One pass over the table per batch.
    */
   forgetInodes(inos: ReadonlySet<number>): void {
+    this.#epoch++; // also for names being looked up right now, not in the table yet
     const gone: string[] = [];
     for (const [path, entry] of this.#entries) if (inos.has(entry.ino)) gone.push(path);
     for (const [path, fresh] of this.#fresh) if (inos.has(fresh.attr.ino)) gone.push(path);
@@ -156,6 +174,7 @@ export class PathTable {
 
   /** Forgets every resolved path (announcements from other hosts may have been missed). */
   forgetAll(): void {
+    this.#epoch++;
     this.#entries.clear();
     this.#fresh.clear();
   }
