@@ -37,7 +37,11 @@ export async function missingNameError(db: Db, parent: number, name: Buffer): Pr
   return FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
 }
 
-/** One round trip for the common case: the edge joined with its node. */
+/**
+ * One round trip, found or not: the parent's row, left-joined with the edge and its node, says
+ * which of ENOENT (no parent, or no such name), ENOTDIR or the attributes it is. A missing name
+ * is as common as a found one (every create looks its name up first).
+ */
 export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr> {
   checkName(name);
   if (isDot(name)) return getDirectory(db, parent);
@@ -45,11 +49,15 @@ export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr
     const dir = await getDirectory(db, parent);
     return dir.ino === ROOT_INO ? dir : getattr(db, dir.parent);
   }
-  const { rows } = await sql<NodeRow>`
-    SELECT ${NODE_COLUMNS_N} FROM edge e JOIN node n ON n.inode = e.inode
-    WHERE e.parent = ${parent} AND e.name = ${name}`.execute(db);
+  const { rows } = await sql<NodeRow & { parent_type: number }>`
+    SELECT p.type AS parent_type, ${NODE_COLUMNS_N}
+    FROM node p LEFT JOIN edge e ON e.parent = p.inode AND e.name = ${name}
+    LEFT JOIN node n ON n.inode = e.inode
+    WHERE p.inode = ${parent}`.execute(db);
   const row = rows[0];
-  if (row === undefined) throw await missingNameError(db, parent, name);
+  if (row === undefined) throw FsError.ENOENT(`no directory ${parent}`);
+  if (row.parent_type !== DIR) throw FsError.ENOTDIR(`inode ${parent} is not a directory`);
+  if (row.inode === null) throw FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
   return toAttr(row);
 }
 
