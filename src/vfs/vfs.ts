@@ -19,6 +19,7 @@ import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
 import { InodeAttr } from './inode-attr.js';
+import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
 import { Readahead } from './readahead.js';
 import { Serial } from './serial.js';
 import type { Metrics } from '../metrics/index.js';
@@ -30,6 +31,8 @@ export const DEFAULT_READAHEAD = 32 << 20;
  * commits it then). gc's safety window (1 h by default) must exceed this plus an upload.
  */
 export const MAX_UNCOMMITTED_MS = 5 * 60_000;
+
+const CAPABILITY_NAME = Buffer.from(CAPABILITY_XATTR);
 
 /** open(2)'s access-mode bits (not exported by node:fs). */
 const O_ACCMODE = 3;
@@ -76,6 +79,7 @@ export class Vfs {
   #nextFh = 1;
   #background: Promise<unknown> = Promise.resolve();
   readonly #invalidationListeners: ((renamed: ReadonlySet<number> | undefined) => void)[] = [];
+  readonly #noCapability = new NoCapability();
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
     this.meta = meta;
@@ -137,6 +141,11 @@ export class Vfs {
     this.#handles.set(fh, handle);
     st.chunkMaps.clear();
     if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
+    if (access === constants.O_RDONLY && attr.length > 0) {
+      // A read nearly always follows an open for reading: fetch the first chunk map and block
+      // while the open's reply travels back through the kernel (a small file's whole read).
+      void this.#prefetch(0, Math.min(attr.length, this.chunks.blockSize), attr.length, (index) => this.#chunkMap(st, index));
+    }
     return fh;
   }
 
@@ -278,7 +287,17 @@ export class Vfs {
   readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
   async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
   statfs(): Promise<StatFs> { return this.meta.statfs(); }
-  getxattr(ino: number, name: Buffer): Promise<Buffer> { return this.meta.getxattr(ino, name); }
+  async getxattr(ino: number, name: Buffer): Promise<Buffer> {
+    if (!name.equals(CAPABILITY_NAME)) return this.meta.getxattr(ino, name);
+    if (this.#noCapability.has(ino)) throw FsError.ENODATA(`no xattr ${CAPABILITY_XATTR} on ${ino}`);
+    const epoch = this.#noCapability.epoch;
+    try {
+      return await this.meta.getxattr(ino, name);
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENODATA') this.#noCapability.remember(ino, epoch);
+      throw err;
+    }
+  }
   /**
    * POSIX ACLs are not implemented: storing them as opaque bytes would show a "+" in ls while
    * the mode bits say otherwise, and tools like cp -a would skip their chmod. Refusing them
@@ -286,10 +305,21 @@ export class Vfs {
    */
   async setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
     if (name.toString('latin1').startsWith('system.posix_acl_')) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
-    return this.meta.setxattr(ino, name, value, flags);
+    this.#noCapability.forget([ino]);
+    try {
+      return await this.meta.setxattr(ino, name, value, flags);
+    } finally {
+      this.#noCapability.forget([ino]); // also for reads that overlapped the change
+    }
   }
   listxattr(ino: number): Promise<Buffer[]> { return this.meta.listxattr(ino); }
-  removexattr(ino: number, name: Buffer): Promise<void> { return this.meta.removexattr(ino, name); }
+  async removexattr(ino: number, name: Buffer): Promise<void> {
+    try {
+      return await this.meta.removexattr(ino, name);
+    } finally {
+      this.#noCapability.forget([ino]);
+    }
+  }
 
   /** An unlinked file that is open here stays readable and writable until its last close. */
   async unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
@@ -384,6 +414,7 @@ export class Vfs {
 
   /** Another host changed `inos` (undefined: maybe anything): drop what is cached about them. */
   #changedElsewhere(inos: ReadonlySet<number> | undefined, renamed: ReadonlySet<number> | undefined): void {
+    this.#noCapability.forget(inos);
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
       st.attr.markStale();
