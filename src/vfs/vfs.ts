@@ -141,11 +141,6 @@ export class Vfs {
     this.#handles.set(fh, handle);
     st.chunkMaps.clear();
     if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
-    if (access === constants.O_RDONLY && attr.length > 0) {
-      // A read nearly always follows an open for reading: fetch the first chunk map and block
-      // while the open's reply travels back through the kernel (a small file's whole read).
-      void this.#prefetch(0, Math.min(attr.length, this.chunks.blockSize), attr.length, (index) => this.#chunkMap(st, index));
-    }
     return fh;
   }
 

@@ -188,15 +188,27 @@ print(json.dumps({
     const w = await startDaemon(vol.metaUrl, writer.mnt, writer.cache);
     const a = await startDaemon(vol.metaUrl, fresh.mnt, fresh.cache, ['--attr-timeout', '0']);
     const c = await startDaemon(vol.metaUrl, cached.mnt, cached.cache, ['--attr-timeout', '30', '--entry-timeout', '30']);
-    await bash(`printf 12345 > grows`, writer.mnt);
-    const size = async (mnt: string) => Number((await bash(`stat -c %s grows`, mnt)).trim());
+    const daemons = { writer: w, fresh: a, cached: c };
+    // A step that hangs fails within a minute, with what every daemon logged (CI once waited
+    // here until the file's 10 minute timeout, with nothing to go on).
+    const bounded = async <T>(what: string, step: Promise<T>): Promise<T> => {
+      const late = Symbol('late');
+      const got = await Promise.race([step, timeout(60_000, late)]);
+      if (got === late) {
+        const logs = Object.entries(daemons).map(([name, d]) => `--- ${name} daemon (pid ${d.pid}):\n${d.log()}`).join('\n');
+        assert.fail(`${what} did not finish within 60 s\n${logs}`);
+      }
+      return got as T;
+    };
+    await bounded('printf 12345 > grows (writer)', bash(`printf 12345 > grows`, writer.mnt));
+    const size = async (mnt: string) => Number((await bounded(`stat in ${mnt}`, bash(`stat -c %s grows`, mnt))).trim());
     assert.equal(await size(fresh.mnt), 5);
     assert.equal(await size(cached.mnt), 5);
-    await bash(`printf 67890 >> grows`, writer.mnt);
+    await bounded('printf 67890 >> grows (writer)', bash(`printf 67890 >> grows`, writer.mnt));
     assert.equal(await size(fresh.mnt), 10, 'size seen through --attr-timeout 0 right after the other mount closed the file');
     assert.equal(await size(cached.mnt), 5, 'control: with a 30 s attribute cache the old size is still shown');
-    assert.equal(await bash(`cat grows`, fresh.mnt), '1234567890');
+    assert.equal(await bounded('cat grows (fresh)', bash(`cat grows`, fresh.mnt)), '1234567890');
     for (const d of [w, a, c]) d.child.kill('SIGTERM');
-    await Promise.all([w.exited, a.exited, c.exited]);
+    await bounded('the daemons exiting on SIGTERM', Promise.all([w.exited, a.exited, c.exited]));
   });
 });
