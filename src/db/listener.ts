@@ -3,7 +3,9 @@
  * client is handed to other queries and would drop the subscription). The connection is
  * re-established with backoff whenever it is lost; every (re)connection is reported as a reset,
  * because notifications sent while it was down are gone and the listener must assume it missed
- * some.
+ * some. A connection that stops answering without an error (a half-open TCP connection, a stalled
+ * LISTEN) would silence notifications for as long as TCP keepalive takes to notice, so setting up
+ * is bounded by SETUP_TIMEOUT_MS and an established connection is pinged every PING_EVERY_MS.
  */
 import pg from 'pg';
 
@@ -20,6 +22,20 @@ export interface ChannelListener {
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
+const SETUP_TIMEOUT_MS = 15_000;
+const PING_EVERY_MS = 10_000;
+const PING_TIMEOUT_MS = 5_000;
+
+/** Resolves to true if `promise` settles successfully within `ms`, false otherwise. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([promise.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Subscribes to `channel` on the server at `url` until close(). */
 export function listenChannel(url: string, channel: string, handlers: ChannelHandlers): ChannelListener {
@@ -27,6 +43,8 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
   let closed = false;
   let retryMs = FIRST_RETRY_MS;
   let timer: NodeJS.Timeout | undefined;
+  /** Pings the current connection; one at a time. */
+  let ping: NodeJS.Timeout | undefined;
 
   const reconnectLater = (): void => {
     if (closed || timer !== undefined) return;
@@ -42,6 +60,7 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
     const onLost = (): void => {
       if (lost) return;
       lost = true;
+      clearInterval(ping);
       c.removeAllListeners('notification');
       void c.end().catch(() => undefined);
       reconnectLater();
@@ -49,10 +68,11 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
     c.on('error', onLost);
     c.on('end', onLost);
     c.on('notification', (m) => { if (m.channel === channel && m.payload !== undefined) handlers.onMessage(m.payload); });
-    try {
+    const setup = (async () => {
       await c.connect();
       await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    } catch {
+    })();
+    if (!await within(setup, SETUP_TIMEOUT_MS) || lost) {
       onLost();
       return;
     }
@@ -61,6 +81,11 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
       return;
     }
     retryMs = FIRST_RETRY_MS;
+    clearInterval(ping);
+    ping = setInterval(() => {
+      void within(c.query('SELECT 1'), PING_TIMEOUT_MS).then((answered) => { if (!answered && !closed) onLost(); });
+    }, PING_EVERY_MS);
+    ping.unref();
     handlers.onReset();
   };
 
@@ -69,6 +94,7 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
     async close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      clearInterval(ping);
       const c = client;
       client = undefined;
       if (c !== undefined) {
