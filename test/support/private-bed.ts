@@ -3,18 +3,15 @@
  * creates (PostgreSQL clusters, s3rver data, mount points), plus processes and network
  * namespaces, all removed on every exit.
  *
- * It reuses the test bed's teardown (teardown.ts) and its dead-man switch (reaper.ts): the
+ * It reuses the test bed's teardown and dead-man switch (guard.ts): the
  * reaper is told what exists as soon as it may exist, and tears it down itself if this process
  * dies without doing so (SIGKILL, a crash in native code).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { teardown, type BedState, type PgCluster } from './teardown.js';
-
-const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
+import { guardBed } from './guard.js';
+import type { BedState, PgCluster } from './teardown.js';
 
 export interface PrivateBed {
   /** The temp root; everything in it is deleted by finish(). */
@@ -38,17 +35,7 @@ export function createPrivateBed(prefix: string): PrivateBed {
   const root = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(root, 0o755); // the postgres user must traverse it to reach its data dir
   const state: BedState = { tmpRoot: root };
-  const reaper: ChildProcess = spawn(process.execPath, [REAPER], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  reaper.unref();
-  (reaper as unknown as { channel?: { unref(): void } }).channel?.unref(); // must not keep this process alive
-  const publish = (): void => {
-    if (reaper.connected) reaper.send({ state });
-  };
-  publish();
-  let finished = false;
+  const { publish, finish } = guardBed(state, false);
   return {
     root,
     setPg(pg: PgCluster): void {
@@ -67,15 +54,6 @@ export function createPrivateBed(prefix: string): PrivateBed {
       state.netnsPrefix = netnsPrefix;
       publish();
     },
-    finish(): string[] {
-      if (finished) return [];
-      finished = true;
-      const warnings = teardown(state);
-      if (reaper.connected) {
-        reaper.send({ done: true });
-        reaper.disconnect();
-      }
-      return warnings;
-    },
+    finish,
   };
 }

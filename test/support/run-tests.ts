@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, findPgBin, pgTool, userIds } from './pg-tools.js';
-import { killGroup, teardown, type BedState, type PgCluster } from './teardown.js';
+import { killGroup, type BedState, type PgCluster } from './teardown.js';
+import { guardBed } from './guard.js';
 
 const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url)); // <root>/dist/test/support
 const DIST_TEST = dirname(SUPPORT_DIR);
@@ -243,29 +244,10 @@ async function main(): Promise<number> {
   const testTmp = join(root, 'tmp');
   mkdirSync(testTmp);
 
-  const reaper = spawn(process.execPath, [join(SUPPORT_DIR, 'reaper.js')], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  reaper.unref();
-  const publish = (): void => {
-    if (reaper.connected) reaper.send({ state });
-  };
-  publish();
+  const { publish, finish } = guardBed(state, true);
 
   let testChild: ChildProcess | undefined;
   let interrupted: NodeJS.Signals | undefined;
-  let finished = false;
-  const finish = (): string[] => {
-    if (finished) return [];
-    finished = true;
-    const warnings = teardown(state);
-    if (reaper.connected) {
-      reaper.send({ done: true });
-      reaper.disconnect();
-    }
-    return warnings;
-  };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted !== undefined) {
       // Second signal: stop waiting for anything.
