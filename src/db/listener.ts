@@ -101,7 +101,8 @@ export function listenChannel(url: string, channel: string, handlers: ChannelHan
         c.removeAllListeners('end');
         c.removeAllListeners('error');
         c.on('error', () => undefined);
-        await c.end().catch(() => undefined);
+        // A silent connection never acknowledges the goodbye: do not wait on it past a moment.
+        await within(c.end(), PING_TIMEOUT_MS);
       }
     },
   };
