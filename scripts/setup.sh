@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, FUSE,
-# a C toolchain for node-gyp), node modules, then the TypeScript build. Idempotent; prints one
+# Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, libfuse 3,
+# a C toolchain for node-gyp), node modules, the FUSE binding, then the TypeScript build. Idempotent; prints one
 # line per step it actually performs and nothing for steps already done.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,7 +23,7 @@ quietly() {
 }
 
 # --- Debian packages ------------------------------------------------------------------------
-PACKAGES=(postgresql libfuse2 libfuse-dev fuse3 build-essential python3)
+PACKAGES=(postgresql libfuse3-dev fuse3 pkg-config build-essential python3)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 
@@ -68,10 +68,14 @@ if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
   fi
 fi
 
-# --- fuse-native patch ----------------------------------------------------------------------
-# npm's postinstall applies it; this catches node_modules installed before that or with
-# --ignore-scripts. Silent when already patched and built.
-bash scripts/patch-fuse-native.sh
+# --- the FUSE binding (native/, libfuse 3) ---------------------------------------------------
+# Built from source against the system's libfuse3 and Node's own headers (no download); rebuilt
+# only when a source is newer than the addon.
+ADDON=native/build/Release/objectfs_fuse.node
+if [[ ! -e $ADDON ]] || [[ -n $(find native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.gyp' \)) ]]; then
+  step "npm run build:native"
+  quietly npm run --silent build:native
+fi
 
 # --- build ----------------------------------------------------------------------------------
 step "npm run build"

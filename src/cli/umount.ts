@@ -1,7 +1,7 @@
 /**
  * `objectfs umount MOUNTPOINT`: asks the daemon serving the mount point to commit pending
  * writes and unmount (SIGTERM), and waits for it. With --lazy, or when no daemon answers, the
- * kernel mount is detached with fusermount -uz.
+ * kernel mount is detached with fusermount3 -uz.
  */
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

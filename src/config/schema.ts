@@ -26,6 +26,7 @@ export interface MountSettings {
   readonly entryTimeout: number;
   readonly negativeTimeout: number;
   readonly allowOther: boolean;
+  readonly writebackCache: boolean;
   readonly bufferSize: number | undefined;
   readonly cacheDir: string;
   readonly diskCache: boolean;
@@ -61,6 +62,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   entryTimeout: { kind: 'seconds', live: false, help: 'kernel name cache timeout' },
   negativeTimeout: { kind: 'seconds', live: false, help: 'kernel cache of missing names' },
   allowOther: { kind: 'bool', live: false, help: 'let other users access the mount' },
+  writebackCache: { kind: 'bool', live: false, help: "the kernel's writeback cache: write(2) returns once the page cache has the data (see docs/decisions.md)" },
   bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound' },
   cacheDir: { kind: 'path', live: false, help: 'disk block cache directory' },
   diskCache: { kind: 'bool', live: false, help: 'keep a disk block cache (false: memory only)' },
@@ -80,7 +82,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
 /** Defaults of settings that have one here (the others default in the layer that uses them). */
 export const DEFAULTS: MountSettings = Object.freeze({
   logLevel: 'info', log: undefined, metrics: '127.0.0.1:9567', readOnly: false,
-  attrTimeout: 0, entryTimeout: 1, negativeTimeout: 0, allowOther: false,
+  attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: false, writebackCache: false,
   bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,

@@ -1,5 +1,7 @@
 /**
- * Which inodes are known, for a moment, to have no `security.capability` attribute.
+ * Which inodes are known, for a moment, to have no `security.capability` attribute, or no
+ * extended attribute at all (a directory listing says so for every entry: `ls -l` asks for
+ * two attributes of each file it lists, which would otherwise cost two round trips each).
  *
  * The kernel asks for that attribute before every write(2) to a FUSE file (to strip file
  * capabilities on write), so without this each write syscall waits for one database round trip
@@ -13,17 +15,26 @@ export const NO_CAPABILITY_MS = 1000;
 const MAX_INODES = 65_536;
 
 export class NoCapability {
-  readonly #until = new Map<number, number>();
+  readonly #until = new Map<number, { readonly until: number; readonly none: boolean }>();
   /** Bumped by every forget: an answer read before it may be older than the change. */
   #epoch = 0;
 
   /** True while `ino` is known to have no capability attribute. */
   has(ino: number, now = Date.now()): boolean {
-    const until = this.#until.get(ino);
-    if (until === undefined) return false;
-    if (until > now) return true;
+    return this.#known(ino, now) !== undefined;
+  }
+
+  /** True while `ino` is known to have no extended attribute at all. */
+  hasNone(ino: number, now = Date.now()): boolean {
+    return this.#known(ino, now)?.none === true;
+  }
+
+  #known(ino: number, now: number): { none: boolean } | undefined {
+    const known = this.#until.get(ino);
+    if (known === undefined) return undefined;
+    if (known.until > now) return known;
     this.#until.delete(ino);
-    return false;
+    return undefined;
   }
 
   /** The current epoch, to pass to `remember` for a read starting now. */
@@ -31,11 +42,12 @@ export class NoCapability {
     return this.#epoch;
   }
 
-  /** A read that started at `epoch` found no capability on `ino`. */
-  remember(ino: number, epoch: number, now = Date.now()): void {
+  /** A read that started at `epoch` found no capability on `ino` (`none`: no attribute at all). */
+  remember(ino: number, epoch: number, now = Date.now(), none = false): void {
     if (epoch !== this.#epoch) return;
     if (this.#until.size >= MAX_INODES) this.#until.clear(); // a crude bound; misses only cost a trip
-    this.#until.set(ino, now + NO_CAPABILITY_MS);
+    if (!none && this.#until.get(ino)?.none === true && this.has(ino, now)) return;
+    this.#until.set(ino, { until: now + NO_CAPABILITY_MS, none });
   }
 
   /** The xattrs of these inodes changed (undefined: maybe of any inode). */
