@@ -15,7 +15,7 @@ import { daemonOf, isObjectfsMount } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
-import { byteSizeOption, secondsOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, durationOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { serve } from './mount-serve.js';
 
@@ -86,9 +86,9 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--metrics <HOST:PORT>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9567)')
     .option('--no-metrics', 'no metrics endpoint (the .stats file stays)')
     .option('--read-only', 'mount read-only')
-    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (default 0 = always ask, exact for hard links)', secondsOption)
-    .option('--entry-timeout <SECONDS>', 'kernel name cache timeout (default 1)', secondsOption)
-    .option('--negative-timeout <SECONDS>', 'kernel cache of missing names (default 0)', secondsOption)
+    .option('--attr-timeout <DURATION>', 'kernel attribute cache timeout: 500ms, 2s, or seconds (default 0 = always ask, exact for hard links)', durationOption)
+    .option('--entry-timeout <DURATION>', 'kernel name cache timeout (default 1s)', durationOption)
+    .option('--negative-timeout <DURATION>', 'kernel cache of missing names (default 0)', durationOption)
     .option('--allow-other', 'let other users access the mount (needs user_allow_other for non-root)')
     .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, any setting as name=value (cache-size=1G), or libfuse options', collectOptions)
     .option('--buffer-size <SIZE>', 'write buffer bound (default 300M)', byteSizeOption)
@@ -102,7 +102,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--upload-limit <SIZE>', 'upload rate limit per second (default 0 = none)', byteSizeOption)
     .option('--download-limit <SIZE>', 'download rate limit per second (default 0 = none)', byteSizeOption)
     .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
-    .option('--delete-delay <SECONDS>', 'safety delay before released objects are deleted (default 3600)', secondsOption)
+    .option('--delete-delay <DURATION>', 'safety delay before released objects are deleted: 30m, 2h, or seconds (default 1h)', durationOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (metaUrl: string, mountPoint: string, flags: MountFlags, cmd: Command) => {

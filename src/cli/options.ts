@@ -1,13 +1,26 @@
-/** Option parsers for commander: each throws a CliError(usage) naming the option. */
+/**
+ * Option parsers for commander. Each throws commander's InvalidArgumentError, which commander
+ * reports as "option '--flag <V>' argument 'x' is invalid. <why>" (so the flag is always named)
+ * and main.ts turns into exit 2.
+ */
 import { InvalidArgumentError } from 'commander';
 import { parseByteSize } from '../util/bytes.js';
+import { parseDuration } from '../util/duration.js';
 
+/** A byte size: 4096, 64K, 4M, 1.5G (binary units). */
 export function byteSizeOption(value: string): number {
   try {
     return parseByteSize(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+/** A byte size of at least 1 (a bound that 0 would make useless). */
+export function positiveByteSizeOption(value: string): number {
+  const n = byteSizeOption(value);
+  if (n < 1) throw new InvalidArgumentError(`"${value}" must be more than 0 bytes`);
+  return n;
 }
 
 export function wholeNumberOption(value: string): number {
@@ -17,12 +30,20 @@ export function wholeNumberOption(value: string): number {
   return n;
 }
 
-/** A non-negative number of seconds (fractions allowed). */
-export function secondsOption(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
-  return n;
+/**
+ * A non-negative duration in seconds: '30' (seconds, fractions allowed), '500ms', '30m', '1h',
+ * '1h30m', '7d'.
+ */
+export function durationOption(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
+
+/** The old name of durationOption: every option that takes a time accepts units. */
+export const secondsOption = durationOption;
 
 /** A whole number of at least 1. */
 export function positiveIntOption(value: string): number {
@@ -30,3 +51,15 @@ export function positiveIntOption(value: string): number {
   if (n < 1) throw new InvalidArgumentError(`"${value}" must be at least 1`);
   return n;
 }
+
+/** Days deleted files stay in the trash: 0 (off) to 3650, as format accepts. */
+export function trashDaysOption(value: string): number {
+  const n = wholeNumberOption(value);
+  if (n > 3650) throw new InvalidArgumentError(`"${value}" is more than 3650 days`);
+  return n;
+}
+
+/** The parsers whose values are numbers (what the flag-value tests feed garbage to). */
+export const NUMERIC_PARSERS: ReadonlySet<(value: string) => unknown> = new Set([
+  byteSizeOption, positiveByteSizeOption, wholeNumberOption, durationOption, positiveIntOption, trashDaysOption,
+]);
