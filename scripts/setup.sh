@@ -40,6 +40,7 @@ PACKAGES=(
   patch
   rsync
   sqlite3
+  zsh
 )
 # Essential or priority "required" in every Debian system, so never installed here; their
 # programs are checked below like the others, so a stripped-down image fails here too.

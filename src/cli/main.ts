@@ -17,6 +17,7 @@ import { registerInfo } from './info.js';
 import { registerWarmup } from './warmup.js';
 import { registerConfig } from './config.js';
 import { registerBench } from './bench.js';
+import { registerCompletion } from './completion.js';
 
 /**
  * Every line of an error starts with the program's name (commander's own "error: " becomes
@@ -53,6 +54,7 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerBench(program, out);
   registerFsck(program, out);
   registerGc(program, out);
+  registerCompletion(program, out);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.showHelpAfterError(`objectfs: run "objectfs ${cmd.name()} --help" for usage`);
