@@ -23,7 +23,7 @@ import { serve } from './mount-serve.js';
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
 /** Raw values of settings, writable (filled from flags and -o items). */
-export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string };
+export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; json?: boolean };
 
 function ratioOption(value: string): number {
   const n = Number(value);
@@ -81,6 +81,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .argument('<MOUNTPOINT>', 'directory to mount on (created if missing)')
     .option('--config <FILE>', 'YAML settings file (see config/objectfs.example.yaml); reloaded on SIGHUP and when it changes')
     .option('-d, --background', 'run as a daemon; logs go to --log')
+    .option('--json', 'with --background: print the mount point, daemon pid and log file as JSON')
     .option('--log <FILE>', 'log file (default with --background: /var/log/objectfs.log as root, else ./objectfs.log)')
     .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')} (default info)`, choiceOption(LOG_LEVELS))
     .option('--metrics <HOST:PORT>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9567)')
@@ -113,7 +114,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
       const configFile = configOption === undefined ? undefined : resolve(configOption);
       const resolved = await settingsFrom(configFile, given);
       if (flags.background) {
-        await startDaemon(argv, mnt, resolved.settings.log);
+        await startDaemon(argv, mnt, resolved.settings.log, flags.json === true);
         return;
       }
       await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
@@ -145,7 +146,7 @@ async function settingsFrom(configFile: string | undefined, flags: RawSettings):
   return asUsageError(() => resolveSettings({ file, flags, env: process.env }));
 }
 
-async function startDaemon(argv: readonly string[], mnt: string, log: string | undefined): Promise<void> {
+async function startDaemon(argv: readonly string[], mnt: string, log: string | undefined, json: boolean): Promise<void> {
   const logFile = resolve(log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
   // The same command in the foreground: this program's own arguments (not process.argv, which
   // may be the mount(8) helper's) without the background switch.
@@ -163,7 +164,7 @@ async function startDaemon(argv: readonly string[], mnt: string, log: string | u
       throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount daemon exited (code ${exited}); last lines of ${logFile}:\n${tail}`);
     }
     if (isObjectfsMount(mnt) && (await daemonOf(mnt)) === child.pid) {
-      process.stdout.write(`mounted ${mnt} (daemon pid ${child.pid}, log ${logFile})\n`);
+      process.stdout.write(json ? `${JSON.stringify({ mountPoint: mnt, pid: child.pid, log: logFile })}\n` : `mounted ${mnt} (daemon pid ${child.pid}, log ${logFile})\n`);
       return;
     }
     await sleep(200);

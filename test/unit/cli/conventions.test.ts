@@ -18,8 +18,8 @@ const SRC_CLI = fileURLToPath(new URL('../../../../src/cli/', import.meta.url));
 const NOWHERE = '/nonexistent/objectfs-cli-test';
 /** Options whose value is free text (a path, URL or list) that no value can make invalid at parse time. */
 const FREE_TEXT = new Set(['--storage', '--config', '--log', '--cache-dir', '--path', '--options']);
-/** Commands that print no result of their own: mount serves (or starts a daemon), completion prints a script. */
-const NO_RESULT = new Set(['mount', 'completion']);
+/** Commands that print no result of their own: completion prints a script. */
+const NO_RESULT = new Set(['completion']);
 
 interface Captured {
   readonly code: number;
