@@ -7,23 +7,36 @@
  * once when this host changes the inode's xattrs or another host announces a change of the
  * inode, and never remembered from a read that such a change overtook.
  */
+import { LRUCache } from 'lru-cache';
+
 export const CAPABILITY_XATTR = 'security.capability';
 /** How long "this inode has no security.capability" is believed without asking again. */
 export const NO_CAPABILITY_MS = 1000;
+/** Inodes remembered at most; the least recently used answer goes first (a miss costs one trip). */
 const MAX_INODES = 65_536;
 
+/** A clock in milliseconds (tests pass their own). */
+export interface Clock {
+  now(): number;
+}
+
 export class NoCapability {
-  readonly #until = new Map<number, number>();
+  // lru-cache keeps the expiry: an entry older than its ttl is never returned (and is deleted
+  // when looked at). ttlResolution 0 reads the clock on every check instead of caching it for
+  // a millisecond, so an injected clock is obeyed exactly.
+  readonly #known: LRUCache<number, true>;
   /** Bumped by every forget: an answer read before it may be older than the change. */
   #epoch = 0;
 
+  constructor(clock?: Clock) {
+    this.#known = new LRUCache<number, true>({
+      max: MAX_INODES, ttl: NO_CAPABILITY_MS, ttlResolution: 0, ...(clock === undefined ? {} : { perf: clock }),
+    });
+  }
+
   /** True while `ino` is known to have no capability attribute. */
-  has(ino: number, now = Date.now()): boolean {
-    const until = this.#until.get(ino);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.#until.delete(ino);
-    return false;
+  has(ino: number): boolean {
+    return this.#known.get(ino) === true;
   }
 
   /** The current epoch, to pass to `remember` for a read starting now. */
@@ -32,16 +45,14 @@ export class NoCapability {
   }
 
   /** A read that started at `epoch` found no capability on `ino`. */
-  remember(ino: number, epoch: number, now = Date.now()): void {
-    if (epoch !== this.#epoch) return;
-    if (this.#until.size >= MAX_INODES) this.#until.clear(); // a crude bound; misses only cost a trip
-    this.#until.set(ino, now + NO_CAPABILITY_MS);
+  remember(ino: number, epoch: number): void {
+    if (epoch === this.#epoch) this.#known.set(ino, true);
   }
 
   /** The xattrs of these inodes changed (undefined: maybe of any inode). */
   forget(inos?: Iterable<number>): void {
     this.#epoch++;
-    if (inos === undefined) this.#until.clear();
-    else for (const ino of inos) this.#until.delete(ino);
+    if (inos === undefined) this.#known.clear();
+    else for (const ino of inos) this.#known.delete(ino);
   }
 }
