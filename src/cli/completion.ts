@@ -7,6 +7,7 @@
 import { Argument, type Command, type Option } from 'commander';
 import type { Output } from './output.js';
 
+/** The shells `objectfs completion` writes scripts for. */
 export const SHELLS = ['bash', 'zsh'] as const;
 type Shell = (typeof SHELLS)[number];
 
@@ -174,6 +175,7 @@ _objectfs "$@"
 `;
 }
 
+/** Adds `objectfs completion SHELL`; the script describes the commands the program has when it runs. */
 export function registerCompletion(program: Command, out: Output): void {
   program.command('completion')
     .description('print a shell completion script (bash: source it; zsh: put it in $fpath as _objectfs)')

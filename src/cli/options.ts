@@ -16,13 +16,7 @@ export function byteSizeOption(value: string): number {
   }
 }
 
-/** A byte size of at least 1 (a bound that 0 would make useless). */
-export function positiveByteSizeOption(value: string): number {
-  const n = byteSizeOption(value);
-  if (n < 1) throw new InvalidArgumentError(`"${value}" must be more than 0 bytes`);
-  return n;
-}
-
+/** A whole number, 0 included. */
 export function wholeNumberOption(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a whole number`);
   const n = Number(value);
@@ -42,7 +36,7 @@ export function durationOption(value: string): number {
   }
 }
 
-/** The old name of durationOption: every option that takes a time accepts units. */
+/** The old name of durationOption, kept for code written against it: every time takes units. */
 export const secondsOption = durationOption;
 
 /** A whole number of at least 1. */
@@ -58,8 +52,3 @@ export function trashDaysOption(value: string): number {
   if (n > 3650) throw new InvalidArgumentError(`"${value}" is more than 3650 days`);
   return n;
 }
-
-/** The parsers whose values are numbers (what the flag-value tests feed garbage to). */
-export const NUMERIC_PARSERS: ReadonlySet<(value: string) => unknown> = new Set([
-  byteSizeOption, positiveByteSizeOption, wholeNumberOption, durationOption, positiveIntOption, trashDaysOption,
-]);
