@@ -44,6 +44,8 @@ PACKAGES=(
 )
 # Essential or priority "required" in every Debian system, so never installed here; their
 # programs are checked below like the others, so a stripped-down image fails here too.
+# (Read by test/unit/scripts/setup-programs.test.ts, not by this script.)
+# shellcheck disable=SC2034
 BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar util-linux)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
