@@ -8,7 +8,8 @@
  * environment, `cacheSize` in code.
  */
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
-import { parseByteSize } from '../util/bytes.js';
+import { formatBytes, parseByteSize } from '../util/bytes.js';
+import { parseDuration } from '../util/duration.js';
 
 /** S3 storage classes accepted for new objects (AWS's list; other vendors accept a subset). */
 export const STORAGE_CLASSES = [
@@ -51,6 +52,8 @@ export interface SettingDef {
   /** Takes effect without unmounting (on SIGHUP or a change of the configuration file). */
   readonly live: boolean;
   readonly help: string;
+  /** Smallest value accepted (bytes settings; 0 when absent). */
+  readonly min?: number;
 }
 
 export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze({
@@ -63,7 +66,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   negativeTimeout: { kind: 'seconds', live: false, help: 'kernel cache of missing names' },
   allowOther: { kind: 'bool', live: false, help: 'let other users access the mount' },
   writebackCache: { kind: 'bool', live: false, help: "the kernel's writeback cache: write(2) returns once the page cache has the data (see docs/decisions.md)" },
-  bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound' },
+  bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound', min: 1 },
   cacheDir: { kind: 'path', live: false, help: 'disk block cache directory' },
   diskCache: { kind: 'bool', live: false, help: 'keep a disk block cache (false: memory only)' },
   cacheSize: { kind: 'bytes', live: true, help: 'disk cache bound' },
@@ -116,18 +119,28 @@ export function parseSetting(key: SettingKey, raw: unknown, where: string): unkn
   const bad = (why: string) => new ConfigError(`${kebab(key)} (${where}): ${JSON.stringify(raw)} ${why}`);
   const text = typeof raw === 'string' ? raw.trim() : raw;
   switch (def.kind) {
-    case 'bytes':
+    case 'bytes': {
       if (typeof text !== 'string' && typeof text !== 'number') throw bad('is not a size');
+      let bytes: number;
       try {
-        return parseByteSize(text);
+        bytes = parseByteSize(text);
       } catch (err) {
         throw bad(`is not a size (${(err as Error).message})`);
       }
+      if (bytes < (def.min ?? 0)) throw bad(`must be at least ${formatBytes(def.min ?? 0)}`);
+      return bytes;
+    }
     case 'seconds':
+      // A duration with a unit ('500ms', '1h') or a bare number of seconds.
+      if (typeof text !== 'string' && typeof text !== 'number') throw bad('is not a duration');
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        throw bad(`is not a duration (${(err as Error).message})`);
+      }
     case 'ratio': {
       const n = typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : NaN;
-      if (!Number.isFinite(n) || n < 0) throw bad('is not a non-negative number');
-      if (def.kind === 'ratio' && n >= 1) throw bad('is not a ratio in [0, 1)');
+      if (!Number.isFinite(n) || n < 0 || n >= 1) throw bad('is not a ratio in [0, 1)');
       return n;
     }
     case 'count': {

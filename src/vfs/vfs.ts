@@ -340,8 +340,7 @@ export class Vfs {
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
     const epoch = this.#noCapability.epoch;
     const page = await this.meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
-    const now = Date.now();
-    for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, now, true);
+    for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, true);
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
 
