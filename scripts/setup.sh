@@ -38,7 +38,6 @@ PACKAGES=(
   # programs the tests run
   git
   iproute2
-  patch
   rsync
   sqlite3
   zsh

@@ -19,7 +19,7 @@ export const NO_CAPABILITY_MS = 1000;
 /** How long "this inode has no xattrs" from a listing is believed (a long listing's `ls -l` must outlast it). */
 export const NO_XATTRS_MS = 10_000;
 /** Inodes remembered at most; the least recently used answer goes first (a miss costs one trip). */
-const MAX_INODES = 262_144;
+export const MAX_INODES = 262_144;
 
 /** A clock in milliseconds (tests pass their own). */
 export interface Clock {

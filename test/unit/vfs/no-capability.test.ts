@@ -1,7 +1,7 @@
 /** NoCapability: the short-lived memory of inodes without security.capability (pure logic, a test clock). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NO_CAPABILITY_MS, NoCapability } from '../../../src/vfs/no-capability.js';
+import { MAX_INODES, NO_CAPABILITY_MS, NO_XATTRS_MS, NoCapability } from '../../../src/vfs/no-capability.js';
 
 function clocked(start = 1000): { known: NoCapability; at: (ms: number) => void } {
   let now = start;
@@ -44,9 +44,25 @@ describe('NoCapability', () => {
 
   test('bounded: the least recently used answers go first', () => {
     const { known } = clocked(500);
-    for (let ino = 1; ino <= 65_536 + 10; ino++) known.remember(ino, known.epoch);
+    for (let ino = 1; ino <= MAX_INODES + 10; ino++) known.remember(ino, known.epoch);
     assert.equal(known.has(1), false);
-    assert.equal(known.has(65_536 + 10), true);
+    assert.equal(known.has(MAX_INODES + 10), true);
+  });
+
+  test('"no xattrs at all" from a listing answers every name for NO_XATTRS_MS; a capability miss does not weaken it', () => {
+    const { known, at } = clocked(1000);
+    known.remember(9, known.epoch, true);
+    known.remember(9, known.epoch); // a later capability miss
+    at(1000 + NO_CAPABILITY_MS + 1);
+    assert.equal(known.hasNone(9), true);
+    assert.equal(known.has(9), true);
+    at(1000 + NO_XATTRS_MS + 1);
+    assert.equal(known.hasNone(9), false);
+    known.remember(10, known.epoch);
+    assert.equal(known.hasNone(10), false, 'a capability miss says nothing of other names');
+    known.remember(11, known.epoch, true);
+    known.forget([11]);
+    assert.equal(known.hasNone(11), false);
   });
 
   test('the real clock works too', () => {
