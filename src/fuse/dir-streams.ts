@@ -20,6 +20,10 @@ interface Stream {
   next: number;
   /** The name of the entry before `next` (undefined: before the first name). */
   after: Buffer | undefined;
+  /** The last query reached the end of the directory. */
+  lastWasEnd: boolean;
+  /** Every name up to the end was taken: nothing more to list. */
+  ended: boolean;
 }
 
 /** Offsets 0 and 1 are the dot entries. */
@@ -36,7 +40,7 @@ export class DirStreams {
 
   open(ino: number): number {
     const fh = this.#nextFh++;
-    this.#streams.set(fh, { ino, next: DOTS, after: undefined });
+    this.#streams.set(fh, { ino, next: DOTS, after: undefined, lastWasEnd: false, ended: false });
     return fh;
   }
 
@@ -52,10 +56,12 @@ export class DirStreams {
   async entriesFrom(fh: number, from: number, limit: number): Promise<readonly DirEntry[]> {
     const s = this.#streams.get(fh);
     if (s === undefined) return [];
+    if (from === s.next && s.ended) return [];
     if (from !== s.next) {
       // Start over and skip what lies before `from`.
       s.next = DOTS;
       s.after = undefined;
+      s.ended = false;
       while (s.next < from) {
         const skipped = await this.#source(s.ino, s.after, Math.min(from - s.next, 10_000));
         const last = skipped.entries[skipped.entries.length - 1];
@@ -64,13 +70,20 @@ export class DirStreams {
         s.next += skipped.entries.length;
       }
     }
-    return (await this.#source(s.ino, s.after, limit)).entries;
+    const page = await this.#source(s.ino, s.after, limit);
+    s.lastWasEnd = page.next === undefined;
+    return page.entries;
   }
 
-  /** The kernel took entries from stream index `from` up to `last` (inclusive). */
-  consumed(fh: number, from: number, taken: number, last: Buffer | undefined): void {
+  /**
+   * The kernel took `taken` of the `offered` entries returned by entriesFrom(fh, from), the last
+   * of them `last`.
+   */
+  consumed(fh: number, from: number, taken: number, offered: number, last: Buffer | undefined): void {
     const s = this.#streams.get(fh);
-    if (s === undefined || s.next !== from || last === undefined || taken === 0) return;
+    if (s === undefined || s.next !== from) return;
+    if (taken === offered && s.lastWasEnd) s.ended = true;
+    if (last === undefined || taken === 0) return;
     s.next = from + taken;
     s.after = last;
   }

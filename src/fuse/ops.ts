@@ -271,7 +271,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     if (packed < 0) return;
     const namesTaken = Math.max(0, packed - dots);
     if (plus !== 0) for (let i = dots; i < dots + namesTaken; i++) counts.add((attrs[i] as Attr).ino);
-    dirs.consumed(fh, Math.max(from, DOTS), namesTaken, names[dots + namesTaken - 1]);
+    if (room > dots) dirs.consumed(fh, Math.max(from, DOTS), namesTaken, listed.length, names[dots + namesTaken - 1]);
   }
 
   return ops;

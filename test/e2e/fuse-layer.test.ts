@@ -100,7 +100,9 @@ describe('ObjectFS on the libfuse 3 layer', () => {
   const dropCaches = () => bash('sync; echo 3 > /proc/sys/vm/drop_caches', m.mnt);
 
   before(async () => {
-    m = await startMount('fuse3', { meta: 'postgres', data: 'file', blockSize: '4M' });
+    // Long kernel caches: `ls -l` of 10,000 entries must not revalidate names because a busy
+    // machine made the listing outlast a 1 s entry timeout (what is tested is READDIRPLUS).
+    m = await startMount('fuse3', { meta: 'postgres', data: 'file', blockSize: '4M', args: ['--entry-timeout', '60', '--attr-timeout', '60'] });
   });
 
   after(async () => {
@@ -287,5 +289,26 @@ print(json.dumps([total, elapsed]))`, m.mnt)) as [number, number];
   test('the mount point lists what was created; .stats is not listed', async () => {
     const names = await readdir(m.mnt);
     assert.ok(names.includes('wide') && names.includes('dst') && !names.includes('.stats'));
+  });
+});
+
+describe('--writeback-cache', () => {
+  test('small writes through the kernel\'s writeback cache are committed at close and read back after a remount', async () => {
+    const w = await startMount('wbcache', { meta: 'pglite', data: 'file', args: ['--writeback-cache'] });
+    try {
+      await python(`
+with open('many-small', 'wb') as f:
+    for i in range(5000):
+        f.write(b'%05d' % i)
+`, w.mnt);
+      const sum = await sha256File(join(w.mnt, 'many-small'));
+      await w.stop();
+      await w.remount([]);
+      assert.equal(await sha256File(join(w.mnt, 'many-small')), sum);
+      assert.equal((await stat(join(w.mnt, 'many-small'))).size, 25_000);
+      assert.equal((await python(`print(open('many-small', 'rb').read()[-5:].decode())`, w.mnt)).trim(), '04999');
+    } finally {
+      await w.cleanup();
+    }
   });
 });
