@@ -1,7 +1,6 @@
 /** Chunk slice lists: reading one, and committing a written slice (one statement). */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { alignedSpace } from './counters.js';
 import { nodeRow } from './lookup.js';
 import { NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
 import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry } from './slice-list.js';
@@ -36,13 +35,13 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
   if (commit.length > MAX_FILE_LENGTH) throw FsError.EFBIG(`length ${commit.length}`);
   const encoded = encodeSliceEntry(entry);
   const mtime = commit.mtime ?? ctx.now();
-  const rows = await statement(async () => (await sql<NodeRow & { old_length: bigint }>`
+  const rows = await statement(async () => (await sql<NodeRow>`
     WITH o AS (
-      SELECT inode, length AS old_length FROM node WHERE inode = ${ino} AND type = ${NODE_TYPE_CODE.file} FOR UPDATE
+      SELECT inode FROM node WHERE inode = ${ino} AND type = ${NODE_TYPE_CODE.file} FOR UPDATE
     ), n AS (
       UPDATE node SET length = GREATEST(node.length, ${commit.length}::int8), mtime = ${mtime}, ctime = ${mtime}
       FROM o WHERE node.inode = o.inode
-      RETURNING node.*, o.old_length
+      RETURNING node.*
     ), c AS (
       INSERT INTO chunk (inode, idx, slices, version) SELECT inode, ${index}, ${encoded}, 1 FROM n
       ON CONFLICT (inode, idx) DO UPDATE SET slices = chunk.slices || EXCLUDED.slices, version = chunk.version + 1
@@ -50,13 +49,12 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
       INSERT INTO slice_ref (id, size, refs) SELECT ${entry.id}::int8, ${entry.size}::int, 1 FROM n WHERE ${entry.id}::int8 <> 0
       ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1
     )
-    SELECT ${NODE_COLUMNS_N}, n.old_length FROM n`.execute(ctx.db)).rows, ctx);
+    SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db)).rows, ctx);
   const row = rows[0];
   if (row === undefined) {
     const node = await nodeRow(ctx.db, ino);
     if (node === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     throw FsError.EINVAL(`inode ${ino} is not a regular file`);
   }
-  ctx.usage.add(alignedSpace(Number(row.length)) - alignedSpace(Number(row.old_length)), 0);
   return toAttr(row);
 }
