@@ -72,6 +72,8 @@ export async function serve(req: ServeRequest): Promise<void> {
     uploadBytesPerSecond: settings.uploadLimit,
     downloadBytesPerSecond: settings.downloadLimit,
     storageClass: settings.storageClass,
+    retryTimeoutMs: settings.metaRetryTimeout * 1000,
+    log,
     metrics,
   });
   let mounted: MountedFs;

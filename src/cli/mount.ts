@@ -104,6 +104,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
     .option('--delete-delay <SECONDS>', 'safety delay before released objects are deleted (default 3600)', secondsOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
+    .option('--meta-retry-timeout <SECONDS>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO (default 60)', secondsOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (metaUrl: string, mountPoint: string, flags: MountFlags, cmd: Command) => {
       const mnt = resolve(mountPoint);

@@ -62,3 +62,11 @@ test('config/objectfs.example.yaml documents every setting, and uncommented it i
   const parsed = parseConfigText(uncommented, 'example');
   assert.equal(Object.keys(parsed).length, Object.keys(SETTINGS).length);
 });
+
+test('meta-retry-timeout: 60 s by default, seconds from a file, the environment or a flag', () => {
+  assert.equal(resolveSettings({}).settings.metaRetryTimeout, 60);
+  assert.equal(resolveSettings({ file: parseConfigText('meta-retry-timeout: 2.5\n', 'f.yaml') }).settings.metaRetryTimeout, 2.5);
+  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '120' } }).settings.metaRetryTimeout, 120);
+  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '120' }, flags: { metaRetryTimeout: 3 } }).settings.metaRetryTimeout, 3);
+  assert.throws(() => resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: 'forever' } }), /meta-retry-timeout/);
+});
