@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, FUSE,
-# a C toolchain for node-gyp), node modules, then the TypeScript build. Idempotent; prints one
-# line per step it actually performs and nothing for steps already done.
+# Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, libfuse 3,
+# a C toolchain for node-gyp, the programs the tests run), node modules, the FUSE binding, then
+# the TypeScript build. Idempotent; prints one line per step it actually performs and nothing for
+# steps already done. Fails, naming the package, when a program of scripts/programs.txt is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,7 +24,29 @@ quietly() {
 }
 
 # --- Debian packages ------------------------------------------------------------------------
-PACKAGES=(postgresql libfuse2 libfuse-dev fuse3 build-essential python3)
+# One package per line, grouped by what needs it. scripts/programs.txt says which program each
+# provides (test/unit/scripts/setup-programs.test.ts keeps the two in step with the code).
+PACKAGES=(
+  # metadata server of the tests
+  postgresql
+  # FUSE
+  libfuse3-dev fuse3
+  # node-gyp (the FUSE binding)
+  build-essential
+  pkg-config
+  python3
+  # programs the tests run
+  git
+  iproute2
+  rsync
+  sqlite3
+  zsh
+)
+# Essential or priority "required" in every Debian system, so never installed here; their
+# programs are checked below like the others, so a stripped-down image fails here too.
+# (Read by test/unit/scripts/setup-programs.test.ts, not by this script.)
+# shellcheck disable=SC2034
+BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar util-linux)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 
@@ -56,6 +79,23 @@ else
   echo "setup: no dpkg here; make sure these (or equivalents) are installed: ${PACKAGES[*]}" >&2
 fi
 
+# --- programs -------------------------------------------------------------------------------
+# Every program the tests, scripts and ObjectFS run must be here now, not discovered missing
+# in the middle of a test run. sbin directories count even for a user whose PATH lacks them.
+absent=()
+while read -r program package _; do
+  [[ -z $program || $program == \#* ]] && continue
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$program" >/dev/null 2>&1; then
+    if [[ $package == - ]]; then absent+=("$program (install Node.js >= 20.10 first, see README.md)")
+    else absent+=("$program (Debian package $package)"); fi
+  fi
+done <scripts/programs.txt
+if ((${#absent[@]} > 0)); then
+  printf 'setup: missing program: %s\n' "${absent[@]}" >&2
+  echo "setup: FAILED: install the package(s) named above (apt-get install …) and run setup again" >&2
+  exit 1
+fi
+
 # --- node modules ---------------------------------------------------------------------------
 if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
   { [[ -e package-lock.json ]] && [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
@@ -68,10 +108,14 @@ if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
   fi
 fi
 
-# --- fuse-native patch ----------------------------------------------------------------------
-# npm's postinstall applies it; this catches node_modules installed before that or with
-# --ignore-scripts. Silent when already patched and built.
-bash scripts/patch-fuse-native.sh
+# --- the FUSE binding (native/, libfuse 3) ---------------------------------------------------
+# Built from source against the system's libfuse3 and Node's own headers (no download); rebuilt
+# only when a source is newer than the addon.
+ADDON=native/build/Release/objectfs_fuse.node
+if [[ ! -e $ADDON ]] || [[ -n $(find native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.gyp' \)) ]]; then
+  step "npm run build:native"
+  quietly npm run --silent build:native
+fi
 
 # --- build ----------------------------------------------------------------------------------
 step "npm run build"

@@ -10,9 +10,9 @@ import { randomFillSync } from 'node:crypto';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatBytes } from '../util/bytes.js';
-import { byteSizeOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, positiveIntOption, wholeNumberOption } from './options.js';
 import type { Output } from './output.js';
 
 const IO_SIZE = 1 << 20;
@@ -109,10 +109,11 @@ export function registerBench(program: Command, out: Output): void {
   program.command('bench')
     .description('quick benchmark of the file system holding PATH: big file write/read, small files write/read/stat')
     .argument('<PATH>', 'a directory inside the mount (a temporary directory is made and removed in it)')
-    .option('--big-size <SIZE>', 'size of the big file, per worker (0 skips)', byteSizeOption, 256 << 20)
+    // Defaults are shown as people write sizes (256M), not as byte counts.
+    .addOption(new Option('--big-size <SIZE>', 'size of the big file, per worker (0 skips)').argParser(byteSizeOption).default(256 << 20, '256M'))
     .option('--small-count <N>', 'small files per worker (0 skips)', wholeNumberOption, 100)
-    .option('--small-size <SIZE>', 'size of each small file', byteSizeOption, 128 << 10)
-    .option('-p, --threads <N>', 'workers running at once', wholeNumberOption, 1)
+    .addOption(new Option('--small-size <SIZE>', 'size of each small file').argParser(byteSizeOption).default(128 << 10, '128K'))
+    .option('-p, --threads <N>', 'workers running at once', positiveIntOption, 1)
     .option('--json', 'print JSON (settings, machine, results)')
     .action(async (path: string, flags: BenchFlags) => {
       const threads = Math.max(1, flags.threads);

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { STORAGE_CLASSES } from '../config/schema.js';
 import { configureVolume, type VolumeChanges, type VolumeRecord } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
-import { byteSizeOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, trashDaysOption, wholeNumberOption } from './options.js';
 import type { Output } from './output.js';
 
 interface ConfigFlags {
@@ -38,7 +38,7 @@ export function registerConfig(program: Command, out: Output): void {
   program.command('config')
     .description('show or change the mutable settings of a volume')
     .argument('<META_URL>', 'metadata URL of the volume')
-    .option('--trash-days <N>', 'days deleted files stay in the trash (0 = off)', wholeNumberOption)
+    .option('--trash-days <N>', 'days deleted files stay in the trash (0 = off, at most 3650)', trashDaysOption)
     .option('--capacity <SIZE>', 'space quota reported by statfs (0 = unlimited)', byteSizeOption)
     .option('--inodes <N>', 'inode quota (0 = unlimited)', wholeNumberOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')}, or default); mounts started afterwards use it`, storageClassOption)

@@ -12,10 +12,14 @@ import { FormatSettingsError, StorageNotEmptyError, StorageProbeError } from '..
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-const KNOWN: readonly (abstract new (...args: never[]) => Error)[] = [
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+const KNOWN: readonly ErrorClass[] = [
   MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
-  SchemaTooNewError, ObjectStoreError, FormatSettingsError, StorageNotEmptyError, StorageProbeError, FsError,
+  SchemaTooNewError, ObjectStoreError, StorageNotEmptyError, StorageProbeError, FsError,
 ];
+/** Errors that mean the command line was wrong (exit 2, as commander's own). */
+const USAGE: readonly ErrorClass[] = [FormatSettingsError];
 
 export interface Failure {
   readonly exitCode: number;
@@ -26,6 +30,7 @@ export interface Failure {
 
 export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message, internal: false };
+  if (err instanceof Error && USAGE.some((k) => err instanceof k)) return { exitCode: EXIT_USAGE, message: err.message, internal: false };
   if (err instanceof Error && KNOWN.some((k) => err instanceof k)) return { exitCode: EXIT_FAILURE, message: err.message, internal: false };
   const message = err instanceof Error ? err.message : String(err);
   return { exitCode: EXIT_FAILURE, message: `internal error: ${message}`, internal: true };

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_GC_WINDOW_MS, GC_CATEGORIES, runGc, type GcReport } from '../maintenance/index.js';
 import { formatBytes } from '../util/bytes.js';
+import { formatDuration } from '../util/duration.js';
 import { peakRss, withToolVolume } from './maintenance-volume.js';
-import { positiveIntOption, secondsOption } from './options.js';
+import { durationOption, positiveIntOption } from './options.js';
 import type { Output } from './output.js';
 import { streamProgress } from './progress.js';
 
@@ -26,7 +27,7 @@ const MEANING: Record<(typeof GC_CATEGORIES)[number], string> = {
 };
 
 function printReport(out: Output, r: GcReport, peak: number): void {
-  out.line(`objects under chunks/ (safety window ${r.windowMs / 1000} s):`);
+  out.line(`objects under chunks/ (safety window ${formatDuration(r.windowMs / 1000)}):`);
   for (const c of GC_CATEGORIES) out.line(`  ${c.padEnd(10)} ${String(r.objects[c].count).padStart(9)}  ${formatBytes(r.objects[c].bytes).padStart(10)}  ${MEANING[c]}`);
   const p = r.pending;
   out.line(`pending deletion: ${p.droppedLists} dropped chunk list(s), ${p.pendingSlices} released slice(s) (${formatBytes(p.pendingBytes)}), ${p.deadSessionInodes} inode(s) kept by dead sessions`);
@@ -48,7 +49,7 @@ export function registerGc(program: Command, out: Output): void {
     .option('--delete', 'delete leaked objects and run deferred deletion (only what is older than the window)')
     .option('--compact', 'compact every chunk made of more than one slice')
     .option('--threads <N>', 'parallel deletions and compactions (default 8)', positiveIntOption)
-    .option('--window <SECONDS>', `safety window: nothing younger is deleted (default ${DEFAULT_GC_WINDOW_MS / 1000})`, secondsOption)
+    .option('--window <DURATION>', `safety window: nothing younger is deleted (default ${formatDuration(DEFAULT_GC_WINDOW_MS / 1000)}; 30m, 2h, or seconds)`, durationOption)
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress output on stderr')
     .action(async (metaUrl: string, flags: GcFlags) => {

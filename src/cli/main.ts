@@ -1,6 +1,7 @@
 /**
- * The objectfs command. This is the only place that calls process.exit: commands throw, and
- * describeFailure turns what they threw into one line and an exit code (1 failure, 2 usage).
+ * The objectfs command. Commands throw, and describeFailure turns what they threw into one line
+ * and an exit code (1 failure, 2 usage); bin.ts sets the exit code. Every error line starts
+ * `objectfs: `, commander's own (unknown option, bad value, missing argument) included.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -16,6 +17,15 @@ import { registerInfo } from './info.js';
 import { registerWarmup } from './warmup.js';
 import { registerConfig } from './config.js';
 import { registerBench } from './bench.js';
+import { registerCompletion } from './completion.js';
+
+/**
+ * Every line of an error starts with the program's name (commander's own "error: " becomes
+ * that), so scripts and people can tell our messages from the output of commands we run.
+ */
+export function asErrorLines(text: string): string {
+  return text.replace(/\n$/, '').split('\n').map((line) => (line.startsWith('objectfs: ') ? line : `objectfs: ${line.replace(/^error: /, '')}`)).join('\n');
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,9 +37,13 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
     .description('a POSIX filesystem on S3 with PostgreSQL metadata')
     .version(packageVersion())
     .option('--debug', 'show stack traces of internal errors')
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError('objectfs: run "objectfs --help" for usage')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => out.line(s.replace(/\n$/, '')),
+      writeErr: (s) => out.error(s.replace(/\n$/, '')),
+      outputError: (s, write) => write(`${asErrorLines(s)}\n`),
+    });
   registerFormat(program, out);
   registerStatus(program, out);
   registerMount(program, argv);
@@ -40,7 +54,11 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerBench(program, out);
   registerFsck(program, out);
   registerGc(program, out);
-  for (const cmd of program.commands) cmd.exitOverride();
+  registerCompletion(program, out);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    cmd.showHelpAfterError(`objectfs: run "objectfs ${cmd.name()} --help" for usage`);
+  }
   return program;
 }
 
@@ -55,7 +73,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     const failure = describeFailure(err);
-    out.error(`objectfs: ${failure.message}`);
+    out.error(asErrorLines(failure.message));
     if (failure.internal && program.opts<{ debug?: boolean }>().debug && err instanceof Error) out.error(err.stack ?? '');
     return failure.exitCode;
   }

@@ -85,6 +85,7 @@ export async function serve(req: ServeRequest): Promise<void> {
       entryTimeout: settings.entryTimeout,
       negativeTimeout: settings.negativeTimeout,
       allowOther: settings.allowOther,
+      writebackCache: settings.writebackCache,
       fuseOptions: req.fuseOptions,
       fsName: `objectfs:${volume.meta.volume.name}`,
       log: {
@@ -100,6 +101,13 @@ export async function serve(req: ServeRequest): Promise<void> {
     await volume.close();
     throw new CliError(EXIT_FAILURE, 'EMOUNT', (err as Error).message, { cause: err });
   }
+  metrics.onCollect(() => {
+    const s = mounted.stats();
+    metrics.m.fuseKernelInodes.set(s.kernelInodes);
+    metrics.m.fuseDirStreams.set(s.dirStreams);
+    metrics.m.fusePendingRequests.set(s.outstanding);
+    metrics.m.fuseLiveRequests.set(s.live);
+  });
   const live = new LiveSettings({ volume, metrics, log, resolved: req.resolved });
   await live.startMetrics();
   await recordDaemon(mnt);
@@ -138,7 +146,9 @@ export async function serve(req: ServeRequest): Promise<void> {
   }
 
   await new Promise<void>((resolveStop) => {
-    // Unmounted from outside (fusermount -u): notice and shut down.
+    // Unmounted from outside (umount, fusermount3 -u): the kernel connection ends at once; the
+    // mount table is watched too, in case the end is never reported.
+    void mounted.ended.then(() => requestStop('unmounted'));
     const watch = setInterval(() => { if (!isObjectfsMount(mnt)) requestStop('unmounted'); }, 2000);
     onStop = () => {
       clearInterval(watch);

@@ -17,7 +17,7 @@ import { daemonOf, isObjectfsMount } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
-import { byteSizeOption, secondsOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, durationOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
@@ -27,7 +27,7 @@ import { serve } from './mount-serve.js';
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
 /** Raw values of settings, writable (filled from flags and -o items). */
-export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; metaUrlFile?: string };
+export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; json?: boolean; metaUrlFile?: string };
 
 function ratioOption(value: string): number {
   const n = Number(value);
@@ -87,15 +87,17 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--meta-url-file <FILE>', 'read the metadata URL from FILE (- for standard input) instead of the command line, where every user can see it in ps')
     .option('--config <FILE>', 'YAML settings file (see config/objectfs.example.yaml); reloaded on SIGHUP and when it changes')
     .option('-d, --background', 'run as a daemon; logs go to --log')
+    .option('--json', 'with --background: print the mount point, daemon pid and log file as JSON')
     .option('--log <FILE>', 'log file (default with --background: /var/log/objectfs.log as root, else ./objectfs.log)')
     .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')} (default info)`, choiceOption(LOG_LEVELS))
     .option('--metrics <HOST:PORT>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9567)')
     .option('--no-metrics', 'no metrics endpoint (the .stats file stays)')
     .option('--read-only', 'mount read-only')
-    .option('--attr-timeout <SECONDS>', 'kernel attribute cache timeout (default 0 = always ask, exact for hard links)', secondsOption)
-    .option('--entry-timeout <SECONDS>', 'kernel name cache timeout (default 1)', secondsOption)
-    .option('--negative-timeout <SECONDS>', 'kernel cache of missing names (default 0)', secondsOption)
+    .option('--attr-timeout <DURATION>', 'kernel attribute cache timeout: 500ms, 2s, or seconds (default 1s; changes from other hosts are pushed into the kernel sooner)', durationOption)
+    .option('--entry-timeout <DURATION>', 'kernel name cache timeout (default 1s)', durationOption)
+    .option('--negative-timeout <DURATION>', 'kernel cache of missing names (default 1s)', durationOption)
     .option('--allow-other', 'let other users access the mount (needs user_allow_other for non-root)')
+    .option('--writeback-cache', "the kernel's writeback cache (default off: see docs/decisions.md)")
     .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, any setting as name=value (cache-size=1G), or libfuse options', collectOptions)
     .option('--buffer-size <SIZE>', 'write buffer bound (default 300M)', byteSizeOption)
     .option('--cache-dir <DIR>', 'disk block cache directory (default /var/cache/objectfs)')
@@ -108,9 +110,9 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--upload-limit <SIZE>', 'upload rate limit per second (default 0 = none)', byteSizeOption)
     .option('--download-limit <SIZE>', 'download rate limit per second (default 0 = none)', byteSizeOption)
     .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
-    .option('--delete-delay <SECONDS>', 'safety delay before released objects are deleted (default 3600)', secondsOption)
+    .option('--delete-delay <DURATION>', 'safety delay before released objects are deleted: 30m, 2h, or seconds (default 1h)', durationOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
-    .option('--meta-retry-timeout <SECONDS>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO (default 60)', secondsOption)
+    .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (first: string, second: string | undefined, flags: MountFlags, cmd: Command) => {
       const { metaUrl, mountPoint } = metaUrlAndMountPoint(first, second, flags.metaUrlFile);
@@ -122,7 +124,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
       const configFile = configOption === undefined ? undefined : resolve(configOption);
       const resolved = await settingsFrom(configFile, given);
       if (flags.background) {
-        await startDaemon(daemonArgs(argv, metaUrl), metaUrl, mnt, resolved.settings.log);
+        await startDaemon(daemonArgs(argv, metaUrl), metaUrl, mnt, resolved.settings.log, flags.json === true);
         return;
       }
       await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
@@ -192,7 +194,7 @@ async function settingsFrom(configFile: string | undefined, flags: RawSettings):
   return asUsageError(() => resolveSettings({ file, flags, env: process.env }));
 }
 
-async function startDaemon(args: readonly string[], metaUrl: string, mnt: string, log: string | undefined): Promise<void> {
+async function startDaemon(args: readonly string[], metaUrl: string, mnt: string, log: string | undefined, json: boolean): Promise<void> {
   const logFile = resolve(log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['pipe', out, out] });
@@ -210,7 +212,7 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
       throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount daemon exited (code ${exited}); last lines of ${logFile}:\n${tail}`);
     }
     if (isObjectfsMount(mnt) && (await daemonOf(mnt)) === child.pid) {
-      process.stdout.write(`mounted ${mnt} (daemon pid ${child.pid}, log ${logFile})\n`);
+      process.stdout.write(json ? `${JSON.stringify({ mountPoint: mnt, pid: child.pid, log: logFile })}\n` : `mounted ${mnt} (daemon pid ${child.pid}, log ${logFile})\n`);
       return;
     }
     await sleep(200);

@@ -3,15 +3,17 @@
  * writes and unmount (SIGTERM), and returns once the daemon process has exited (its session
  * ended, its database connections closed), or says that it is still finishing when --timeout
  * runs out. With --lazy, or when no daemon answers, the kernel mount is detached with
- * fusermount -uz at once.
+ * fusermount3 -uz at once.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
 import { clearStaleMount, daemonOf, isObjectfsMount, lazyUnmount } from '../fuse/index.js';
 import { EXIT_FAILURE } from './errors.js';
+import { durationOption } from './options.js';
+import { formatDuration } from '../util/duration.js';
 import type { Output } from './output.js';
 
 export function registerUmount(program: Command, out: Output): void {
@@ -19,11 +21,17 @@ export function registerUmount(program: Command, out: Output): void {
     .description('commit pending writes and unmount')
     .argument('<MOUNTPOINT>', 'mounted directory')
     .option('--lazy', 'detach at once, even if busy')
-    .option('--timeout <SECONDS>', 'how long to wait for pending writes', (v) => Number(v), 300)
-    .action(async (mountPoint: string, flags: { lazy?: boolean; timeout: number }) => {
+    .addOption(new Option('--timeout <DURATION>', 'how long to wait for pending writes: 90s, 10m, or seconds').argParser(durationOption).default(300, '5m'))
+    .option('--json', 'print the result as JSON')
+    .action(async (mountPoint: string, flags: { lazy?: boolean; timeout: number; json?: boolean }) => {
       const mnt = resolve(mountPoint);
+      // how: "daemon" (it committed and exited), "detached" (lazy unmount), "cleared" (a dead mount).
+      const done = (how: 'daemon' | 'detached' | 'cleared', pid: number | undefined, text: string) => {
+        if (flags.json) out.json({ mountPoint: mnt, unmounted: true, how, pid: pid ?? null });
+        else out.line(text);
+      };
       if (await clearStaleMount(mnt)) {
-        out.line(`cleared a dead mount at ${mnt}`);
+        done('cleared', undefined, `cleared a dead mount at ${mnt}`);
         return;
       }
       if (!isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'ENOTMOUNTED', `${mnt} is not an ObjectFS mount`);
@@ -34,21 +42,18 @@ export function registerUmount(program: Command, out: Output): void {
         // The kernel mount and the pid file go before the process has finished closing: wait
         // for the process itself.
         if (await exitedBy(pid, deadline, () => !isObjectfsMount(mnt))) {
-          out.line(`unmounted ${mnt}`);
+          done('daemon', pid, `unmounted ${mnt}`);
           return;
         }
         throw new CliError(EXIT_FAILURE, 'ETIMEDOUT', isObjectfsMount(mnt)
-          ? `the daemon (pid ${pid}) did not finish within ${flags.timeout} s; try again or use --lazy`
-          : `${mnt} is unmounted, but the daemon (pid ${pid}) is still finishing after ${flags.timeout} s; it exits on its own`);
+          ? `the daemon (pid ${pid}) did not finish within ${formatDuration(flags.timeout)}; try again or use --lazy`
+          : `${mnt} is unmounted, but the daemon (pid ${pid}) is still finishing after ${formatDuration(flags.timeout)}; it exits on its own`);
       }
       await lazyUnmount(mnt);
       if (isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'EBUSY', `could not unmount ${mnt}`);
       // --lazy is asked not to wait: say so if the daemon is still at work.
-      if (pid !== undefined && processState(pid) === 'running') {
-        out.line(`unmounted ${mnt} (detached; the daemon, pid ${pid}, is still finishing)`);
-        return;
-      }
-      out.line(`unmounted ${mnt}${pid === undefined ? ' (no daemon found: detached)' : ''}`);
+      const finishing = pid !== undefined && processState(pid) === 'running';
+      done('detached', pid, `unmounted ${mnt}${pid === undefined ? ' (no daemon found: detached)' : finishing ? ` (detached; the daemon, pid ${pid}, is still finishing)` : ''}`);
     });
 }
 

@@ -8,7 +8,8 @@
  * environment, `cacheSize` in code.
  */
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
-import { parseByteSize } from '../util/bytes.js';
+import { formatBytes, parseByteSize } from '../util/bytes.js';
+import { parseDuration } from '../util/duration.js';
 
 /** S3 storage classes accepted for new objects (AWS's list; other vendors accept a subset). */
 export const STORAGE_CLASSES = [
@@ -26,6 +27,7 @@ export interface MountSettings {
   readonly entryTimeout: number;
   readonly negativeTimeout: number;
   readonly allowOther: boolean;
+  readonly writebackCache: boolean;
   readonly bufferSize: number | undefined;
   readonly cacheDir: string;
   readonly diskCache: boolean;
@@ -51,6 +53,8 @@ export interface SettingDef {
   /** Takes effect without unmounting (on SIGHUP or a change of the configuration file). */
   readonly live: boolean;
   readonly help: string;
+  /** Smallest value accepted (bytes settings; 0 when absent). */
+  readonly min?: number;
 }
 
 export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze({
@@ -62,7 +66,8 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   entryTimeout: { kind: 'seconds', live: false, help: 'kernel name cache timeout' },
   negativeTimeout: { kind: 'seconds', live: false, help: 'kernel cache of missing names' },
   allowOther: { kind: 'bool', live: false, help: 'let other users access the mount' },
-  bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound' },
+  writebackCache: { kind: 'bool', live: false, help: "the kernel's writeback cache: write(2) returns once the page cache has the data (see docs/decisions.md)" },
+  bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound', min: 1 },
   cacheDir: { kind: 'path', live: false, help: 'disk block cache directory' },
   diskCache: { kind: 'bool', live: false, help: 'keep a disk block cache (false: memory only)' },
   cacheSize: { kind: 'bytes', live: true, help: 'disk cache bound' },
@@ -73,7 +78,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   readahead: { kind: 'bytes', live: true, help: 'largest readahead window (files opened after a change)' },
   deleteDelay: { kind: 'seconds', live: false, help: 'safety delay before released objects are deleted' },
   ioRetries: { kind: 'count', live: false, help: 'attempts per object-store request before it fails with EIO (default 6: about 6 s of backoff)' },
-  metaRetryTimeout: { kind: 'seconds', live: false, help: 'seconds a metadata operation keeps retrying while PostgreSQL is unreachable before it fails with EIO (default 60)' },
+  metaRetryTimeout: { kind: 'seconds', live: false, help: 'how long a metadata operation keeps retrying while PostgreSQL is unreachable before it fails with EIO (default 60s)' },
   uploadLimit: { kind: 'bytes', live: true, help: 'upload rate limit in bytes per second (0 = none)' },
   downloadLimit: { kind: 'bytes', live: true, help: 'download rate limit in bytes per second (0 = none)' },
   storageClass: { kind: 'storageClass', live: false, help: `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')})` },
@@ -82,7 +87,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
 /** Defaults of settings that have one here (the others default in the layer that uses them). */
 export const DEFAULTS: MountSettings = Object.freeze({
   logLevel: 'info', log: undefined, metrics: '127.0.0.1:9567', readOnly: false,
-  attrTimeout: 0, entryTimeout: 1, negativeTimeout: 0, allowOther: false,
+  attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: false, writebackCache: false,
   bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
@@ -116,18 +121,28 @@ export function parseSetting(key: SettingKey, raw: unknown, where: string): unkn
   const bad = (why: string) => new ConfigError(`${kebab(key)} (${where}): ${JSON.stringify(raw)} ${why}`);
   const text = typeof raw === 'string' ? raw.trim() : raw;
   switch (def.kind) {
-    case 'bytes':
+    case 'bytes': {
       if (typeof text !== 'string' && typeof text !== 'number') throw bad('is not a size');
+      let bytes: number;
       try {
-        return parseByteSize(text);
+        bytes = parseByteSize(text);
       } catch (err) {
         throw bad(`is not a size (${(err as Error).message})`);
       }
+      if (bytes < (def.min ?? 0)) throw bad(`must be at least ${formatBytes(def.min ?? 0)}`);
+      return bytes;
+    }
     case 'seconds':
+      // A duration with a unit ('500ms', '1h') or a bare number of seconds.
+      if (typeof text !== 'string' && typeof text !== 'number') throw bad('is not a duration');
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        throw bad(`is not a duration (${(err as Error).message})`);
+      }
     case 'ratio': {
       const n = typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : NaN;
-      if (!Number.isFinite(n) || n < 0) throw bad('is not a non-negative number');
-      if (def.kind === 'ratio' && n >= 1) throw bad('is not a ratio in [0, 1)');
+      if (!Number.isFinite(n) || n < 0 || n >= 1) throw bad('is not a ratio in [0, 1)');
       return n;
     }
     case 'count': {

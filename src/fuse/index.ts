@@ -1,11 +1,12 @@
 /**
- * The FUSE adapter: the only layer that knows fuse-native. The binding (a native addon) is
- * loaded only when something is mounted, so the other commands work without FUSE installed.
+ * The FUSE adapter: the only layer that knows the libfuse 3 binding. The binding (a native
+ * addon) is loaded only when something is mounted, so the other commands work without it.
  */
 import type { Vfs } from '../vfs/index.js';
 import type { FuseMountOptions, MountedFs } from './mount.js';
 
 export type { FuseMountOptions, MountedFs } from './mount.js';
+export type { ReplyLog } from './session.js';
 export { clearStaleMount, lazyUnmount } from './unmount.js';
 export { checkFuseOptions } from './fuse-options.js';
 export { recordDaemon, forgetDaemon, daemonOf, isObjectfsMount, runtimeDir, runtimeFileOf } from './mount-table.js';

@@ -1,37 +1,39 @@
 /**
- * Mounting a vfs with fuse-native, and getting it unmounted cleanly whatever happens.
+ * Mounting a vfs through our libfuse 3 binding, and getting it unmounted cleanly whatever happens.
  *
  *  - A mount point left "Transport endpoint is not connected" by a crashed daemon is cleared
- *    before mounting.
- *  - FUSE options are checked against what libfuse 2 accepts before mounting: an unknown one
- *    would leave a dead mount behind (see shared/fuse-native.md).
- *  - `auto_unmount` keeps fusermount watching: if this process dies (kill -9, OOM), the kernel
- *    mount goes away within a second instead of staying dead.
+ *    before mounting; a live ObjectFS mount there is refused (never stacked on, never removed).
+ *  - FUSE options are checked before mounting (libfuse also refuses unknown ones before
+ *    mount(2)), so a bad `-o` never leaves anything behind.
+ *  - `auto_unmount` keeps fusermount3 watching: if this process dies (kill -9, OOM), the kernel
+ *    mount goes away instead of staying dead.
+ *  - Another host's changes (the change feed) are pushed into the kernel's caches; this
+ *    host's own changes reach them through the replies.
  *  - Unmounting commits every file's pending writes first.
  */
-import Fuse from 'fuse-native';
-import type { Caller, Vfs } from '../vfs/index.js';
-import { buildOps } from './ops.js';
-import { PathTable } from './paths.js';
-import { Replier, type ReplyLog } from './reply.js';
-import { clearStaleMount, lazyUnmount } from './unmount.js';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { ROOT_INO, type Vfs } from '../vfs/index.js';
+import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
-import { withStatsFile } from './stats-file.js';
+import { LookupCounts } from './lookup-counts.js';
+import { isObjectfsMount } from './mount-table.js';
+import { buildOps, type CacheTimeouts } from './ops.js';
+import { FuseSession, type OpTimeouts, type ReplyLog } from './session.js';
+import { StatsFile } from './stats-file.js';
+import { clearStaleMount } from './unmount.js';
 
 export interface FuseMountOptions {
   readonly mountPoint: string;
   readonly readOnly?: boolean;
-  /**
-   * Kernel attribute cache timeout in seconds (default 0). libfuse 2's path API gives every
-   * name of a hard-linked file its own kernel node, so a cached attribute of one name goes
-   * stale when the file changes through another; 0 keeps stat exact on this host.
-   */
+  /** Kernel attribute cache timeout in seconds (default 1). */
   readonly attrTimeout?: number;
-  /** Kernel entry cache timeout in seconds (default 1; 0 works). */
+  /** Kernel entry cache timeout in seconds (default 1). */
   readonly entryTimeout?: number;
-  /** Kernel negative-lookup cache timeout in seconds (default 0: another host's create shows at once). */
+  /** Kernel negative-lookup cache timeout in seconds (default 1). */
   readonly negativeTimeout?: number;
   readonly allowOther?: boolean;
+  /** The kernel's writeback cache (default off: see docs/decisions.md). */
+  readonly writebackCache?: boolean;
   /** Further libfuse options (`-o` syntax, one per item), checked before mounting. */
   readonly fuseOptions?: readonly string[];
   /** Shown as the mount source in /proc/mounts. */
@@ -39,68 +41,102 @@ export interface FuseMountOptions {
   readonly log: ReplyLog;
   /** Content of the read-only `.stats` file at the mount root (absent: no such file). */
   readonly statsText?: () => Promise<string>;
+  /** Answer deadlines per operation in ms (defaults: DEFAULT_OP_TIMEOUTS). */
+  readonly opTimeouts?: OpTimeouts;
 }
 
 export interface MountedFs {
   readonly mountPoint: string;
+  /** Settles when the kernel connection ends (unmounted from outside or by unmount()). */
+  readonly ended: Promise<void>;
   /** Commits pending writes, then unmounts. Safe to call more than once. */
   unmount(): Promise<void>;
+  /** Inodes the kernel holds references to, open directory streams, unanswered requests. */
+  stats(): { kernelInodes: number; dirStreams: number; pending: number; outstanding: number; live: number };
 }
+
+/**
+ * Metadata operations wait out a database restart for up to a minute (the retry budget):
+ * answer EIO only after that. Data operations that commit (write, flush, fsync, release,
+ * setattr, create) may wait on a slow object store and are never cut off.
+ */
+export const DEFAULT_OP_TIMEOUTS: OpTimeouts = {
+  default: 90_000, read: 120_000, write: 0, flush: 0, fsync: 0, release: 0, setattr: 0, create: 0,
+  fallocate: 0, copy_file_range: 0, lseek: 0,
+};
+
+/** Largest FUSE request (and kernel readahead window): 1 MiB, libfuse 3's maximum (256 pages). */
+export const MAX_REQUEST = 1 << 20;
 
 /** Mounts `vfs` at the mount point; new files belong to the calling process's uid/gid. */
 export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<MountedFs> {
+  const { mountPoint } = options;
   const extra = options.fuseOptions ?? [];
   checkFuseOptions(extra);
-  await clearStaleMount(options.mountPoint);
-  const entryTimeout = options.entryTimeout ?? 1;
-  const paths = new PathTable(vfs, entryTimeout * 1000);
-  // Another host's change (the change feed): resolved paths of those inodes are stale now.
-  vfs.onInvalidate((inos) => (inos === undefined ? paths.forgetAll() : paths.forgetInodes(inos)));
-  let fuse: Fuse | undefined;
-  // The requester's identity, captured by the binding for the operation being dispatched.
-  const daemon: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const caller = (): Caller => {
-    const c = fuse?.context();
-    return c == null ? daemon : { uid: c.uid, gid: c.gid };
-  };
-  const baseOps = buildOps({ vfs, paths, reply: new Replier(options.log), readOnly: options.readOnly ?? false, caller });
-  const ops = options.statsText === undefined ? baseOps : withStatsFile(baseOps, options.statsText);
-  const fuseOpts = [
-    'big_writes', 'use_ino', 'default_permissions',
-    `attr_timeout=${options.attrTimeout ?? 0}`, `entry_timeout=${entryTimeout}`, `negative_timeout=${options.negativeTimeout ?? 0}`,
+  await clearStaleMount(mountPoint);
+  await mkdir(mountPoint, { recursive: true });
+  if (isObjectfsMount(mountPoint)) throw new Error(`${mountPoint} is already an ObjectFS mount (unmount it first)`);
+  const timeouts: CacheTimeouts = { attr: options.attrTimeout ?? 1, entry: options.entryTimeout ?? 1, negative: options.negativeTimeout ?? 1 };
+  const counts = new LookupCounts();
+  const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
+  const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
+  const ops = buildOps({ vfs, counts, dirs, timeouts, readOnly: options.readOnly ?? false, stats });
+  const mountOptions = [
+    'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
     ...(options.readOnly ? ['ro'] : []),
     ...(options.allowOther ? ['allow_other'] : []),
     ...extra,
   ];
-  fuse = new Fuse(options.mountPoint, ops, {
-    mkdir: true,
-    force: true,
-    autoUnmount: true,
-    fsname: options.fsName ?? 'objectfs',
-    subtype: 'objectfs',
-    extraOptions: fuseOpts,
-    // Uploads and commits can take long under a slow store: never time out data operations.
-    timeout: { default: 30_000, read: 120_000, write: false, flush: false, fsync: false, release: false, create: 60_000, ftruncate: false, truncate: false },
+  let markEnded: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => { markEnded = resolve; });
+  const session = new FuseSession({
+    mountPoint,
+    args: ['-o', mountOptions.join(',')],
+    config: { maxWrite: MAX_REQUEST, maxReadahead: MAX_REQUEST, maxBackground: 64, writebackCache: options.writebackCache ?? false, threads: 4 },
+    handlers: ops,
+    onForget: (ino, n) => counts.forget(ino, n),
+    onEnded: () => markEnded(),
+    timeouts: options.opTimeouts ?? DEFAULT_OP_TIMEOUTS,
+    log: options.log,
   });
-  try {
-    const mounting = fuse;
-    await new Promise<void>((resolve, reject) => mounting.mount((err) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    await lazyUnmount(options.mountPoint); // fuse_new can fail after fuse_mount succeeded
-    throw new Error(`mounting ${options.mountPoint} failed: ${(err as Error).message}`, { cause: err });
-  }
+  // Another host changed these: the kernel may hold them cached (with 1 s timeouts or longer).
+  vfs.onRemoteChange((change) => {
+    if (change === undefined) {
+      for (const ino of counts.inodes()) session.invalidateInode(ino);
+      session.invalidateInode(ROOT_INO);
+      return;
+    }
+    for (const ino of change.inos) if (ino === ROOT_INO || counts.has(ino)) session.invalidateInode(ino);
+    for (const e of change.entries) if (e.parent === ROOT_INO || counts.has(e.parent)) session.invalidateEntry(e.parent, e.name);
+  });
+  await widenReadahead(mountPoint);
   let unmounting: Promise<void> | undefined;
   return {
-    mountPoint: options.mountPoint,
+    mountPoint,
+    ended,
     unmount() {
       unmounting ??= (async () => {
         await vfs.flushAll();
-        // The (patched) binding runs fusermount -uz and releases its native handles, even
-        // when the mount was already removed from outside.
-        const mounted = fuse;
-        if (mounted !== undefined) await new Promise<void>((resolve) => mounted.unmount(() => resolve()));
+        await session.unmount();
+        markEnded();
       })();
       return unmounting;
     },
+    stats: () => ({ kernelInodes: counts.size, dirStreams: dirs.size, ...session.stats() }),
   };
+}
+
+/**
+ * The kernel reads ahead at most its backing device's window, 128 KiB by default for FUSE:
+ * raise it to one full request. Best effort (needs root; a user mount keeps the default).
+ */
+async function widenReadahead(mountPoint: string): Promise<void> {
+  try {
+    const { dev } = await stat(mountPoint);
+    const file = `/sys/class/bdi/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/read_ahead_kb`;
+    const current = Number((await readFile(file, 'utf8')).trim());
+    if (!(current >= MAX_REQUEST / 1024)) await writeFile(file, String(MAX_REQUEST / 1024));
+  } catch {
+    // not root, or no sysfs: the default window stays
+  }
 }

@@ -1,38 +1,30 @@
 /**
- * The fuse-native operation table: one small function per operation, each resolving paths,
- * calling the vfs and replying through the Replier. No POSIX logic lives here.
+ * The FUSE operations over the vfs: one small function per operation, each translating the
+ * request, calling the vfs and answering through the binding. No POSIX logic lives here beyond
+ * what the kernel leaves to a FUSE filesystem (lookup counts, per-reply cache timeouts).
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
-import type { Attr } from '../meta/index.js';
-import type { Caller, Vfs } from '../vfs/index.js';
-import { bytesToPath, HIDDEN_NAME, pathBytes, splitParent, type PathTable } from './paths.js';
-import type { CountCallback, Replier, ValueCallback } from './reply.js';
-import { fromUtime, toFuseStat, toFuseStatfs, type FuseStat, type UtimeArg } from './stat.js';
+import { ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
+import { DOTS, type DirStreams } from './dir-streams.js';
+import type { LookupCounts } from './lookup-counts.js';
+import { DIRENT_LEN, Op, OpenReply, type Binding, type OpCode, type Request } from './native.js';
+import type { Handler } from './session.js';
+import { attrArray, entryArray, negativeEntry, packDirent, statfsArray, type Timeouts } from './stat.js';
+import { StatsFile } from './stats-file.js';
 
-type Done = (code: number) => void;
-
-/**
- * libfuse takes one off the link count of a file it hid, because it assumes the hidden name is
- * still a link; here hiding really unlinked it, so add that one back.
- */
-function asHidden(attr: Attr): Attr {
-  return { ...attr, nlink: attr.nlink + 1 };
-}
-
-/** The path of an operation on an open handle is null once the file's directory is removed. */
-function openPath(path: string | null): string {
-  if (path === null) throw FsError.of('EBADF', 'no handle and no path');
-  return path;
+export interface CacheTimeouts extends Timeouts {
+  /** How long the kernel may remember that a name does not exist (0: not at all). */
+  readonly negative: number;
 }
 
 export interface OpsContext {
   readonly vfs: Vfs;
-  readonly paths: PathTable;
-  readonly reply: Replier;
+  readonly counts: LookupCounts;
+  readonly dirs: DirStreams;
+  readonly timeouts: CacheTimeouts;
   readonly readOnly: boolean;
-  /** The uid/gid of the process making the current request: call synchronously at handler entry. */
-  readonly caller: () => Caller;
+  readonly stats: StatsFile | undefined;
 }
 
 const S_IFMT = 0o170000;
@@ -40,203 +32,285 @@ const NODE_OF_MODE = new Map<number, 'file' | 'fifo' | 'socket' | 'blockdev' | '
   [constants.S_IFREG, 'file'], [constants.S_IFIFO, 'fifo'], [constants.S_IFSOCK, 'socket'],
   [constants.S_IFBLK, 'blockdev'], [constants.S_IFCHR, 'chardev'],
 ]);
-/** chown's "leave unchanged" ((uid_t)-1 as the binding passes it). */
-const NO_ID = 0xffffffff;
+/** setattr's to_set bits (fuse_lowlevel.h). */
+const SET = { MODE: 1, UID: 2, GID: 4, SIZE: 8, ATIME: 16, MTIME: 32, ATIME_NOW: 128, MTIME_NOW: 256 } as const;
+const RENAME_FLAGS = 1 | 2; // RENAME_NOREPLACE | RENAME_EXCHANGE
+/**
+ * Bytes a directory entry takes in a reply at least (fuse_dirent or fuse_direntplus, without
+ * the name): a request of `size` bytes holds fewer entries than size / this.
+ */
+const DIRENT_MIN_BYTES = 24;
+const DIRENTPLUS_MIN_BYTES = 152;
 
-export function buildOps(ctx: OpsContext): Record<string, unknown> {
-  const { vfs, paths, reply } = ctx;
+const caller = (r: Request): Caller => ({ uid: r.uid, gid: r.gid });
+const nameOf = (r: Request): Buffer => r.name as Buffer;
+const fhOf = (r: Request): number => r.fh ?? -1;
+
+export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
+  const { vfs, counts, dirs, timeouts, stats } = ctx;
   const writable = () => { if (ctx.readOnly) throw FsError.EROFS('mounted read-only'); };
-  /**
-   * The name libfuse hid last. Its rename flow hides an open target, then renames onto it, back
-   * to back; when both names are links of one file the rename must not happen at all.
-   */
-  let justHidden: { path: string; parent: number; name: Buffer; ino: number } | undefined;
+  const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
+  const notStatsName = (parent: number, name: Buffer) => { if (StatsFile.isName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
 
-  // Directories open here, by the path libfuse passes to readdir (the binding gives readdir no
-  // handle): a directory renamed by another host after opendir still lists its entries, as an
-  // open directory stream should, instead of failing ENOENT (which glibc shows as empty).
-  const openDirs = new Map<string, { ino: number; opens: number }>();
+  /** Answers an entry and counts the kernel's new reference (only if the kernel took it). */
+  const entry = (r: Request, b: Binding, attr: Attr) => {
+    if (b.replyEntry(r.req, entryArray(attr, timeouts)) === 0) counts.add(attr.ino);
+  };
 
-  async function getattr(path: string): Promise<FuseStat> {
-    const { ino, attr, hidden } = await paths.resolveAttr(path);
-    const found = attr ?? await vfs.getattr(ino);
-    return toFuseStat(hidden === true ? asHidden(found) : found);
-  }
+  /** create(2) of a name that exists: without O_EXCL, open(2) opens it (checks as open would). */
+  const openExisting = async (r: Request, b: Binding, flags: number) => {
+    const attr = await vfs.lookup(r.ino, nameOf(r));
+    if (attr.type === 'directory') throw FsError.EISDIR('is a directory');
+    vfs.checkAccess(caller(r), attr, accessOf(flags));
+    if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
+    const fh = await vfs.open(attr.ino, flags);
+    const fresh = await vfs.fgetattr(fh);
+    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, 0) === 0) counts.add(fresh.ino);
+    else await vfs.release(fh);
+  };
 
-  return {
-    init: (cb: Done) => cb(0),
-    access: (path: string, _mode: number, cb: Done) => reply.done('access', cb, () => paths.resolve(path)),
-    statfs: (_path: string, cb: ValueCallback<Record<string, number>>) => reply.value('statfs', cb, async () => toFuseStatfs(await vfs.statfs())),
-    getattr: (path: string, cb: ValueCallback<FuseStat>) => reply.value('getattr', cb, () => getattr(path)),
-    fgetattr: (path: string | null, fd: number, cb: ValueCallback<FuseStat>) => reply.value('fgetattr', cb, async () => {
-      if (fd > 0) {
-        // No path: libfuse could not name it, which only happens to hidden files (see paths.ts).
-        const attr = await vfs.fgetattr(fd);
-        return toFuseStat(path === null || paths.isHidden(path) ? asHidden(attr) : attr);
+  const ops: Partial<Record<OpCode, Handler>> = {
+    [Op.LOOKUP]: async (r, b) => {
+      if (stats !== undefined && StatsFile.isName(r.ino, nameOf(r))) {
+        b.replyEntry(r.req, entryArray(await stats.attr(), { attr: 0, entry: timeouts.entry }));
+        return;
       }
-      return getattr(openPath(path));
-    }),
-    opendir: (path: string, _flags: number, cb: ValueCallback<number>) => reply.value('opendir', cb, async () => {
-      const ino = await paths.resolve(path);
-      const open = openDirs.get(path);
-      openDirs.set(path, { ino, opens: (open?.ino === ino ? open.opens : 0) + 1 });
-      return 0;
-    }),
-    releasedir: (path: string | null, _fd: number, cb: Done) => {
-      const open = path === null ? undefined : openDirs.get(path);
-      if (open !== undefined && --open.opens <= 0) openDirs.delete(path as string);
-      cb(0);
-    },
-    fsyncdir: (_path: string | null, _datasync: boolean, _fd: number, cb: Done) => cb(0),
-    readdir: (path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void) => {
-      reply.value('readdir', (code, value?: { names: string[]; stats: FuseStat[] }) => cb(code, value?.names, value?.stats), async () => {
-        const epoch = paths.epoch; // entries listed before a removal here are not remembered
-        const opened = openDirs.get(path)?.ino;
-        const ino = opened ?? await paths.resolve(path);
-        // Entries are remembered under `path` only while the path still leads to this directory.
-        const current = opened === undefined ? ino : await paths.resolve(path).catch(() => undefined);
-        const names = ['.', '..'];
-        const stats: FuseStat[] = [];
-        const self = toFuseStat(await vfs.getattr(ino));
-        stats.push(self, self);
-        const base = path === '/' ? '' : path;
-        for await (const e of vfs.readdir(ino)) {
-          const name = bytesToPath(e.name);
-          names.push(name);
-          stats.push(toFuseStat(e.attr));
-          if (current === ino) paths.remember(`${base}/${name}`, e.ino, epoch);
+      let attr: Attr;
+      try {
+        attr = await vfs.lookup(r.ino, nameOf(r));
+      } catch (err) {
+        if (err instanceof FsError && err.code === 'ENOENT' && timeouts.negative > 0) {
+          b.replyEntry(r.req, negativeEntry(timeouts.negative));
+          return;
         }
-        return { names, stats };
-      });
+        throw err;
+      }
+      entry(r, b, attr);
     },
-    open: (path: string, flags: number, cb: ValueCallback<number>) => reply.value('open', cb, async () => {
-      if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
-      return vfs.open(await paths.resolve(path), flags);
-    }),
-    create: (path: string, mode: number, cb: ValueCallback<number>) => reply.value('create', cb, async () => {
-      const who = ctx.caller(); // only valid before the first await
+    [Op.GETATTR]: async (r, b) => {
+      const fh = fhOf(r);
+      if (StatsFile.is(r.ino) && stats !== undefined) {
+        b.replyAttr(r.req, attrArray(stats.isHandle(fh) ? stats.fgetattr(fh) : await stats.attr()), 0);
+        return;
+      }
+      const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : await vfs.getattr(r.ino);
+      b.replyAttr(r.req, attrArray(attr), timeouts.attr);
+    },
+    [Op.SETATTR]: async (r, b) => {
+      notStats(r.ino);
       writable();
-      const { parent, name } = await paths.resolveParent(path);
-      const { fh, attr } = await vfs.create(who, parent, name, mode & 0o7777, constants.O_RDWR);
-      paths.remember(path, attr.ino);
-      return fh;
-    }),
-    read: (_path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('read', cb, async () => {
-      const data = await vfs.read(fd, pos, len);
-      return data.copy(buf, 0, 0, Math.min(len, data.length));
-    }),
-    write: (_path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: CountCallback) => reply.count('write', cb, () => {
-      // The binding's buffer stays valid until cb: the vfs copies it before its promise settles.
-      return vfs.write(fd, pos, buf.subarray(0, len));
-    }),
-    flush: (_path: string | null, fd: number, cb: Done) => reply.done('flush', cb, () => vfs.flush(fd)),
-    fsync: (_path: string | null, _datasync: boolean, fd: number, cb: Done) => reply.done('fsync', cb, () => vfs.fsync(fd)),
-    release: (_path: string | null, fd: number, cb: Done) => reply.done('release', cb, () => vfs.release(fd)),
-    truncate: (path: string, size: number, cb: Done) => reply.done('truncate', cb, async () => {
+      const attr = await vfs.setattr(r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array));
+      b.replyAttr(r.req, attrArray(vfs.withLocalWrites(attr)), timeouts.attr);
+    },
+    [Op.READLINK]: async (r, b) => { b.replyReadlink(r.req, await vfs.readlink(r.ino)); },
+    [Op.MKNOD]: async (r, b) => {
       writable();
-      await vfs.setattr(await paths.resolve(path), { length: size });
-    }),
-    ftruncate: (path: string | null, fd: number, size: number, cb: Done) => reply.done('ftruncate', cb, async () => {
-      writable();
-      const ino = fd > 0 ? vfs.inodeOf(fd) : await paths.resolve(openPath(path));
-      await vfs.setattr(ino, { length: size });
-    }),
-    utimens: (path: string, atime: UtimeArg, mtime: UtimeArg, cb: Done) => reply.done('utimens', cb, async () => {
-      writable();
-      const a = fromUtime(atime);
-      const m = fromUtime(mtime);
-      await vfs.setattr(await paths.resolve(path), { ...(a === undefined ? {} : { atime: a }), ...(m === undefined ? {} : { mtime: m }) });
-    }),
-    chmod: (path: string, mode: number, cb: Done) => reply.done('chmod', cb, async () => {
-      writable();
-      await vfs.setattr(await paths.resolve(path), { mode: mode & 0o7777 });
-    }),
-    chown: (path: string, uid: number, gid: number, cb: Done) => reply.done('chown', cb, async () => {
-      writable();
-      await vfs.setattr(await paths.resolve(path), {
-        ...(uid === NO_ID || uid === -1 ? {} : { uid }),
-        ...(gid === NO_ID || gid === -1 ? {} : { gid }),
-      });
-    }),
-    readlink: (path: string, cb: ValueCallback<string>) => reply.value('readlink', cb, async () => bytesToPath(await vfs.readlink(await paths.resolve(path)))),
-    mknod: (path: string, mode: number, dev: number, cb: Done) => reply.done('mknod', cb, async () => {
-      const who = ctx.caller();
-      writable();
+      notStatsName(r.ino, nameOf(r));
+      const mode = r.mode ?? 0;
       const type = NODE_OF_MODE.get(mode & S_IFMT);
       if (type === undefined) throw FsError.EINVAL(`mknod of mode ${mode.toString(8)}`);
-      const { parent, name } = await paths.resolveParent(path);
-      paths.created(path, await vfs.mknod(who, parent, name, type, mode & 0o7777, dev));
-    }),
-    mkdir: (path: string, mode: number, cb: Done) => reply.done('mkdir', cb, async () => {
-      const who = ctx.caller();
+      entry(r, b, await vfs.mknod(caller(r), r.ino, nameOf(r), type, mode & 0o7777, r.rdev ?? 0));
+    },
+    [Op.MKDIR]: async (r, b) => {
       writable();
-      const { parent, name } = await paths.resolveParent(path);
-      paths.created(path, await vfs.mkdir(who, parent, name, mode & 0o7777));
-    }),
-    symlink: (target: string, path: string, cb: Done) => reply.done('symlink', cb, async () => {
-      const who = ctx.caller();
+      notStatsName(r.ino, nameOf(r));
+      entry(r, b, await vfs.mkdir(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777));
+    },
+    [Op.SYMLINK]: async (r, b) => {
       writable();
-      const { parent, name } = await paths.resolveParent(path);
-      paths.created(path, await vfs.symlink(who, parent, name, pathBytes(target)));
-    }),
-    link: (src: string, dest: string, cb: Done) => reply.done('link', cb, async () => {
+      notStatsName(r.ino, nameOf(r));
+      entry(r, b, await vfs.symlink(caller(r), r.ino, nameOf(r), r.name2 as Buffer));
+    },
+    [Op.LINK]: async (r, b) => {
       writable();
-      const ino = await paths.resolve(src);
-      const { parent, name } = await paths.resolveParent(dest);
-      paths.created(dest, await vfs.link(ino, parent, name));
-    }),
-    unlink: (path: string, cb: Done) => reply.done('unlink', cb, async () => {
-      // libfuse's last unlink of a hidden open file: the inode was unlinked when it was hidden
-      // and is deleted at its last release, which has happened by now.
-      if (paths.unhide(path) !== undefined) return;
+      notStats(r.ino);
+      notStatsName(r.ino2 ?? 0, nameOf(r));
+      entry(r, b, await vfs.link(r.ino, r.ino2 ?? 0, nameOf(r)));
+    },
+    [Op.UNLINK]: async (r, b) => {
       writable();
-      const { parent, name } = await paths.resolveParent(path);
-      paths.forget(path);
-      await vfs.unlink(parent, name);
-    }),
-    rmdir: (path: string, cb: Done) => reply.done('rmdir', cb, async () => {
+      notStatsName(r.ino, nameOf(r));
+      await vfs.unlink(r.ino, nameOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.RMDIR]: async (r, b) => {
       writable();
-      const { parent, name } = await paths.resolveParent(path);
-      paths.forget(path);
-      await vfs.rmdir(parent, name);
-    }),
-    rename: (src: string, dest: string, cb: Done) => reply.done('rename', cb, async () => {
+      notStatsName(r.ino, nameOf(r));
+      await vfs.rmdir(r.ino, nameOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.RENAME]: async (r, b) => {
+      const flags = r.flags ?? 0;
+      if ((flags & ~RENAME_FLAGS) !== 0) throw FsError.EINVAL(`rename flags ${flags} (RENAME_WHITEOUT is not supported)`);
       writable();
-      const from = await paths.resolveParent(src);
-      const to = splitParent(dest);
-      if (HIDDEN_NAME.test(to.name) && to.parentPath === splitParent(src).parentPath) {
-        // libfuse hiding a file that is unlinked while open, or that a rename is about to
-        // replace (see paths.ts).
-        const ino = await paths.resolve(src);
-        paths.forget(src);
-        await vfs.unlink(from.parent, from.name);
-        paths.hide(dest, from.parent, ino);
-        justHidden = { path: src, parent: from.parent, name: from.name, ino };
+      notStatsName(r.ino, nameOf(r));
+      notStatsName(r.ino2 ?? 0, r.name2 as Buffer);
+      await vfs.rename(r.ino, nameOf(r), r.ino2 ?? 0, r.name2 as Buffer, flags);
+      b.replyErr(r.req, 0);
+    },
+    [Op.OPEN]: async (r, b) => {
+      const flags = r.flags ?? 0;
+      if (StatsFile.is(r.ino) && stats !== undefined) {
+        const fh = await stats.open(flags);
+        if (fh === 'denied') throw FsError.of('EACCES', '.stats is read-only');
+        b.replyOpen(r.req, fh, OpenReply.DIRECT_IO | OpenReply.NOFLUSH);
         return;
       }
-      const hidden = justHidden;
-      justHidden = undefined;
-      const toParent = await paths.resolve(to.parentPath);
-      if (hidden?.path === dest && await paths.resolve(src) === hidden.ino) {
-        // A rename onto another name of the same file is a no-op (POSIX), but libfuse hid that
-        // name first because it was open: give it back.
-        paths.created(dest, await vfs.link(hidden.ino, hidden.parent, hidden.name));
-        return;
+      if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
+      const fh = await vfs.open(r.ino, flags);
+      // A read-only handle has nothing to commit at close: the kernel may skip FLUSH.
+      if (b.replyOpen(r.req, fh, (flags & 3) === constants.O_RDONLY ? OpenReply.NOFLUSH : 0) !== 0) await vfs.release(fh);
+    },
+    [Op.CREATE]: async (r, b) => {
+      writable();
+      notStatsName(r.ino, nameOf(r));
+      const flags = r.flags ?? 0;
+      let created: { fh: number; attr: Attr };
+      try {
+        created = await vfs.create(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777, flags);
+      } catch (err) {
+        // The kernel sends CREATE for a name it believed missing (a negative entry): another
+        // host may have created it since. Without O_EXCL that is an open, never EEXIST.
+        if (err instanceof FsError && err.code === 'EEXIST' && (flags & constants.O_EXCL) === 0) return openExisting(r, b, flags);
+        throw err;
       }
-      paths.forget(src);
-      paths.forget(dest);
-      const result = await vfs.rename(from.parent, from.name, toParent, pathBytes(to.name));
-      paths.remember(dest, result.ino);
-    }),
-    setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: Done) => reply.done('setxattr', cb, async () => {
+      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, 0) === 0) counts.add(created.attr.ino);
+      else await vfs.release(created.fh);
+    },
+    [Op.READ]: async (r, b) => {
+      const fh = fhOf(r);
+      const data = stats?.isHandle(fh) ? stats.read(fh, r.off ?? 0, r.size ?? 0) : await vfs.read(fh, r.off ?? 0, r.size ?? 0);
+      b.replyData(r.req, data);
+      return data.length;
+    },
+    [Op.WRITE]: async (r, b) => {
+      // The binding's copy of the payload is ours: the vfs may keep it without copying again.
+      const n = await vfs.write(fhOf(r), r.off ?? 0, r.data as Buffer);
+      b.replyWrite(r.req, n);
+      return n;
+    },
+    [Op.FLUSH]: async (r, b) => {
+      if (!stats?.isHandle(fhOf(r))) await vfs.flush(fhOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.FSYNC]: async (r, b) => {
+      await vfs.fsync(fhOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.RELEASE]: async (r, b) => {
+      const fh = fhOf(r);
+      if (stats?.isHandle(fh)) stats.release(fh);
+      else await vfs.release(fh);
+      b.replyErr(r.req, 0);
+    },
+    [Op.OPENDIR]: (r, b) => { b.replyOpen(r.req, dirs.open(r.ino), 0); },
+    [Op.RELEASEDIR]: (r, b) => {
+      dirs.release(fhOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.FSYNCDIR]: (r, b) => { b.replyErr(r.req, 0); },
+    [Op.READDIR]: async (r, b) => readdir(r, b),
+    [Op.STATFS]: async (r, b) => { b.replyStatfs(r.req, statfsArray(await vfs.statfs())); },
+    [Op.SETXATTR]: async (r, b) => {
+      notStats(r.ino);
       writable();
-      await vfs.setxattr(await paths.resolve(path), pathBytes(name), Buffer.from(value), flags);
-    }),
-    getxattr: (path: string, name: string, _position: number, cb: ValueCallback<Buffer>) => reply.value('getxattr', cb, async () => vfs.getxattr(await paths.resolve(path), pathBytes(name))),
-    listxattr: (path: string, cb: ValueCallback<Buffer[]>) => reply.value('listxattr', cb, async () => vfs.listxattr(await paths.resolve(path))),
-    removexattr: (path: string, name: string, cb: Done) => reply.done('removexattr', cb, async () => {
+      await vfs.setxattr(r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0);
+      b.replyErr(r.req, 0);
+    },
+    [Op.GETXATTR]: async (r, b) => {
+      if (StatsFile.is(r.ino)) throw FsError.ENODATA('.stats has no extended attributes');
+      sized(r, b, await vfs.getxattr(r.ino, nameOf(r)));
+    },
+    [Op.LISTXATTR]: async (r, b) => {
+      const names = StatsFile.is(r.ino) ? [] : await vfs.listxattr(r.ino);
+      sized(r, b, Buffer.concat(names.flatMap((n) => [n, Buffer.alloc(1)])));
+    },
+    [Op.REMOVEXATTR]: async (r, b) => {
+      notStats(r.ino);
       writable();
-      await vfs.removexattr(await paths.resolve(path), pathBytes(name));
-    }),
+      await vfs.removexattr(r.ino, nameOf(r));
+      b.replyErr(r.req, 0);
+    },
+    [Op.FALLOCATE]: async (r, b) => {
+      notStats(r.ino);
+      writable();
+      await vfs.fallocate(fhOf(r), r.mode ?? 0, r.off ?? 0, r.length ?? 0);
+      b.replyErr(r.req, 0);
+    },
+    [Op.LSEEK]: async (r, b) => { b.replyLseek(r.req, await vfs.seekData(fhOf(r), r.off ?? 0, r.whence ?? 0)); },
+    [Op.COPY_FILE_RANGE]: async (r, b) => {
+      writable();
+      if ((r.flags ?? 0) !== 0) throw FsError.EINVAL('copy_file_range flags must be 0');
+      // The kernel drops its cached pages of the target's range itself once we answer.
+      b.replyWrite(r.req, await vfs.copyFileRange(fhOf(r), r.off ?? 0, r.fh2 ?? -1, r.off2 ?? 0, r.size ?? 0));
+    },
   };
+
+  /** Directory listing: '.', '..' and a page of names, as many as fit in the kernel's buffer. */
+  async function readdir(r: Request, b: Binding): Promise<void> {
+    const fh = fhOf(r);
+    const plus = r.plus ?? 0;
+    const from = r.off ?? 0;
+    const names: Buffer[] = [];
+    const attrs: Attr[] = [];
+    const self = dotAttr(r.ino);
+    if (from === 0) { names.push(DOT); attrs.push(self); }
+    if (from <= 1) { names.push(DOTDOT); attrs.push(self); }
+    const dots = names.length;
+    const room = Math.ceil((r.size ?? 0) / (plus !== 0 ? DIRENTPLUS_MIN_BYTES : DIRENT_MIN_BYTES));
+    const listed: readonly DirEntry[] = room > dots ? await dirs.entriesFrom(fh, Math.max(from, DOTS), room - dots) : [];
+    for (const e of listed) {
+      names.push(e.name);
+      attrs.push(e.attr);
+    }
+    const out = new Float64Array(names.length * DIRENT_LEN);
+    // names[i] is entry `from + i` of the stream; the kernel resumes after it from `from + i + 1`.
+    for (let i = 0; i < names.length; i++) packDirent(out, i, from + i + 1, attrs[i] as Attr, timeouts, i >= dots);
+    const packed = b.replyDirectory(r.req, r.size ?? 0, plus, names, out);
+    if (packed < 0) return;
+    const namesTaken = Math.max(0, packed - dots);
+    if (plus !== 0) for (let i = dots; i < dots + namesTaken; i++) counts.add((attrs[i] as Attr).ino);
+    dirs.consumed(fh, Math.max(from, DOTS), namesTaken, names[dots + namesTaken - 1]);
+  }
+
+  return ops;
+}
+
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+
+/** Attributes for '.' and '..' in a listing: only the inode and type are used. */
+function dotAttr(ino: number): Attr {
+  return { ino, type: 'directory', mode: 0o755, uid: 0, gid: 0, nlink: 2, length: 0, rdev: 0, atime: 0n, mtime: 0n, ctime: 0n, parent: ROOT_INO };
+}
+
+/** getxattr/listxattr: size 0 asks for the length; a too small buffer is ERANGE. */
+function sized(r: Request, b: Binding, value: Buffer): void {
+  const size = r.size ?? 0;
+  if (size === 0) b.replyXattrSize(r.req, value.length);
+  else if (value.length > size) throw FsError.of('ERANGE', `value of ${value.length} bytes, buffer of ${size}`);
+  else b.replyData(r.req, value);
+}
+
+function accessOf(flags: number): number {
+  const mode = flags & 3;
+  return mode === constants.O_RDONLY ? constants.R_OK : mode === constants.O_WRONLY ? constants.W_OK : constants.R_OK | constants.W_OK;
+}
+
+function timeOf(values: Float64Array, at: number): bigint {
+  return BigInt(values[at] as number) * 1_000_000_000n + BigInt(values[at + 1] as number);
+}
+
+/** setattr's bits and values → the vfs's changes. */
+export function setattrChanges(toSet: number, v: Float64Array): AttrChanges {
+  const changes: { -readonly [K in keyof AttrChanges]: AttrChanges[K] } = {};
+  if (toSet & SET.MODE) changes.mode = (v[0] as number) & 0o7777;
+  if (toSet & SET.UID) changes.uid = v[1] as number;
+  if (toSet & SET.GID) changes.gid = v[2] as number;
+  if (toSet & SET.SIZE) changes.length = v[3] as number;
+  if (toSet & SET.ATIME_NOW) changes.atime = 'now';
+  else if (toSet & SET.ATIME) changes.atime = timeOf(v, 4);
+  if (toSet & SET.MTIME_NOW) changes.mtime = 'now';
+  else if (toSet & SET.MTIME) changes.mtime = timeOf(v, 6);
+  return changes;
 }

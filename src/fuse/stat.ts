@@ -1,75 +1,88 @@
-/** Conversions between vfs values and the binding's stat/statfs/time shapes. */
+/** Conversions between vfs values and the binding's Float64Array layouts (see native.ts). */
 import { stMode, type Attr, type StatFs } from '../vfs/index.js';
-
-/** The stat object the (patched) binding takes: times as bigint ns since the epoch. */
-export interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  dev: number;
-  nlink: number;
-  ino: number;
-  rdev: number;
-  blksize: number;
-  blocks: number;
-  atime: bigint;
-  mtime: bigint;
-  ctime: bigint;
-}
+import { ATTR_LEN, DIRENT_LEN, ENTRY_LEN } from './native.js';
 
 /** Preferred I/O size reported to programs (cp, dd pick their buffer from it). */
 export const IO_BLOCK = 1 << 20;
+const NS = 1_000_000_000n;
 
-export function toFuseStat(attr: Attr): FuseStat {
-  return {
-    mode: stMode(attr),
-    uid: attr.uid,
-    gid: attr.gid,
-    size: attr.length,
-    dev: 0,
-    nlink: attr.nlink,
-    ino: attr.ino,
-    rdev: attr.rdev,
-    blksize: IO_BLOCK,
-    blocks: Math.ceil(attr.length / 512),
-    atime: attr.atime,
-    mtime: attr.mtime,
-    ctime: attr.ctime,
-  };
+/** A time in ns as (seconds, nanoseconds) with 0 <= nanoseconds < 1e9, also before 1970. */
+function splitTime(t: bigint, out: Float64Array, at: number): void {
+  let s = t / NS;
+  let n = t % NS;
+  if (n < 0n) {
+    s -= 1n;
+    n += NS;
+  }
+  out[at] = Number(s);
+  out[at + 1] = Number(n);
 }
 
-/** statfs fields are 32-bit in the binding: report in 1 MiB fragments so petabytes fit. */
-export const STATFS_FRAGMENT = 1 << 20;
-const U32_MAX = 0xffffffff;
-
-export function toFuseStatfs(s: StatFs): Record<string, number> {
-  const blocks = Math.min(U32_MAX, Math.floor(s.totalSpace / STATFS_FRAGMENT));
-  const free = Math.min(U32_MAX, Math.floor(s.availSpace / STATFS_FRAGMENT));
-  const files = Math.min(U32_MAX, s.totalInodes);
-  return {
-    bsize: STATFS_FRAGMENT,
-    frsize: STATFS_FRAGMENT,
-    blocks,
-    bfree: free,
-    bavail: free,
-    // Capped at 32 bits, but keeping total - free = used (df -i shows what is in use).
-    files,
-    ffree: files - Math.min(files, s.usedInodes),
-    favail: files - Math.min(files, s.usedInodes),
-    fsid: 0,
-    flag: 0,
-    namemax: 255,
-  };
+/** Writes `attr` in the ATTR layout at `at`. */
+export function packAttr(attr: Attr, out: Float64Array, at = 0): Float64Array {
+  out[at] = attr.ino;
+  out[at + 1] = stMode(attr);
+  out[at + 2] = attr.nlink;
+  out[at + 3] = attr.uid;
+  out[at + 4] = attr.gid;
+  out[at + 5] = attr.rdev;
+  out[at + 6] = attr.length;
+  out[at + 7] = IO_BLOCK;
+  out[at + 8] = Math.ceil(attr.length / 512);
+  splitTime(attr.atime, out, at + 9);
+  splitTime(attr.mtime, out, at + 11);
+  splitTime(attr.ctime, out, at + 13);
+  return out;
 }
 
-/** A time from utimens: bigint ns, or the UTIME_NOW / UTIME_OMIT markers. */
-export type UtimeArg = bigint | number | 'now' | 'omit' | undefined;
+export function attrArray(attr: Attr): Float64Array {
+  return packAttr(attr, new Float64Array(ATTR_LEN));
+}
 
-/** utimens argument → setattr value (undefined leaves the time alone). */
-export function fromUtime(t: UtimeArg): bigint | 'now' | undefined {
-  if (t === 'omit' || t === undefined) return undefined;
-  if (t === 'now') return 'now';
-  if (typeof t === 'bigint') return t;
-  return BigInt(Math.round(t)) * 1_000_000n; // an unpatched binding's milliseconds
+export interface Timeouts {
+  readonly attr: number;
+  readonly entry: number;
+}
+
+/** Writes an entry (nodeid = the inode, generation 0: inode numbers are never reused). */
+export function packEntry(attr: Attr, timeouts: Timeouts, out: Float64Array, at = 0): void {
+  out[at] = attr.ino;
+  out[at + 1] = 0;
+  out[at + 2] = timeouts.attr;
+  out[at + 3] = timeouts.entry;
+  packAttr(attr, out, at + 4);
+}
+
+export function entryArray(attr: Attr, timeouts: Timeouts): Float64Array {
+  const out = new Float64Array(ENTRY_LEN);
+  packEntry(attr, timeouts, out);
+  return out;
+}
+
+/** A negative entry: "no such name", cached by the kernel for `timeout` seconds. */
+export function negativeEntry(timeout: number): Float64Array {
+  const out = new Float64Array(ENTRY_LEN);
+  out[3] = timeout;
+  return out;
+}
+
+/**
+ * A directory entry at index `i` of `out`: `next` is the offset a listing resumes from after it;
+ * `lookup` false leaves the nodeid 0 ('.' and '..': the kernel takes no reference on them).
+ */
+export function packDirent(out: Float64Array, i: number, next: number, attr: Attr, timeouts: Timeouts, lookup: boolean): void {
+  const at = i * DIRENT_LEN;
+  out[at] = next;
+  packEntry(attr, timeouts, out, at + 1);
+  if (!lookup) out[at + 1] = 0;
+}
+
+/** statfs in 4 KiB blocks (64-bit fields: no capping needed). */
+export const STATFS_BLOCK = 4096;
+
+export function statfsArray(s: StatFs): Float64Array {
+  const blocks = Math.floor(s.totalSpace / STATFS_BLOCK);
+  const free = Math.floor(s.availSpace / STATFS_BLOCK);
+  const freeInodes = Math.max(0, s.totalInodes - s.usedInodes);
+  return Float64Array.from([STATFS_BLOCK, STATFS_BLOCK, blocks, free, free, s.totalInodes, freeInodes, freeInodes, 0, 0, 255]);
 }

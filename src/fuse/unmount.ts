@@ -1,14 +1,17 @@
 /** Unmounting without the binding: clearing dead mounts and detaching busy ones. */
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Lazily unmounts a mount point that a dead daemon left "not connected". Returns true if it did. */
+/**
+ * Lazily unmounts a mount point that a dead daemon left "not connected". Returns true if it did.
+ * statfs always reaches the filesystem (stat may be answered from the kernel's attribute cache).
+ */
 export async function clearStaleMount(mountPoint: string): Promise<boolean> {
   try {
-    await stat(mountPoint);
+    await statfs(mountPoint);
     return false;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -11,8 +11,9 @@
  *
  * Payload (text, at most NOTIFY's 8000 bytes): `<origin> <item>,<item>,…`, where origin is a
  * random id of the sending feed (a client ignores its own announcements) and an item is an inode
- * number whose attributes or data changed, or `~<ino>` for an inode that also lost a name
- * (renamed, unlinked, replaced): only those invalidate resolved paths.
+ * number whose attributes or data changed, `~<ino>` for an inode that also lost a name
+ * (renamed, unlinked, replaced), or `@<parent>/<name in hex>` for a directory entry that was
+ * added, removed or replaced (a mount drops the kernel's cached entry, positive or negative).
  */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -23,12 +24,20 @@ export const CHANGE_CHANNEL = 'objectfs_changes';
 /** NOTIFY payloads must stay below 8000 bytes. */
 const MAX_PAYLOAD = 7900;
 
+/** A directory entry: the name `name` in directory `parent`. */
+export interface EntryName {
+  readonly parent: number;
+  readonly name: Buffer;
+}
+
 /** Inodes another client changed. */
 export interface Change {
   /** Attributes, data or entries of these inodes changed (includes `renamed`). */
   readonly inos: ReadonlySet<number>;
   /** These inodes lost a name (renamed, unlinked, replaced): paths that led to them are stale. */
   readonly renamed: ReadonlySet<number>;
+  /** Names that were added, removed or now lead elsewhere. */
+  readonly entries: readonly EntryName[];
 }
 
 /** What a client does with announcements of other clients. */
@@ -44,8 +53,9 @@ export type Listen = (channel: string, handlers: ChannelHandlers) => ChannelList
 export function encodeChanges(origin: string, change: Change): string[] {
   const out: string[] = [];
   let current = '';
-  for (const ino of change.inos) {
-    const item = change.renamed.has(ino) ? `~${ino}` : String(ino);
+  const items = [...[...change.inos].map((ino) => (change.renamed.has(ino) ? `~${ino}` : String(ino))),
+    ...change.entries.map((e) => `@${e.parent}/${e.name.toString('hex')}`)];
+  for (const item of items) {
     if (current !== '' && origin.length + 1 + current.length + 1 + item.length > MAX_PAYLOAD) {
       out.push(`${origin} ${current}`);
       current = '';
@@ -62,14 +72,23 @@ export function decodeChanges(payload: string): { origin: string; change: Change
   if (space <= 0) return undefined;
   const inos = new Set<number>();
   const renamed = new Set<number>();
+  const entries: EntryName[] = [];
   for (const item of payload.slice(space + 1).split(',')) {
+    if (item.startsWith('@')) {
+      const slash = item.indexOf('/');
+      const parent = Number(item.slice(1, slash));
+      const hex = item.slice(slash + 1);
+      if (slash < 0 || !Number.isSafeInteger(parent) || parent <= 0 || !/^([0-9a-f]{2})+$/.test(hex)) return undefined;
+      entries.push({ parent, name: Buffer.from(hex, 'hex') });
+      continue;
+    }
     const named = item.startsWith('~');
     const ino = Number(named ? item.slice(1) : item);
     if (item === '' || !Number.isSafeInteger(ino) || ino <= 0) return undefined;
     inos.add(ino);
     if (named) renamed.add(ino);
   }
-  return { origin: payload.slice(0, space), change: { inos, renamed } };
+  return { origin: payload.slice(0, space), change: { inos, renamed, entries } };
 }
 
 export class ChangeFeed {
@@ -80,6 +99,7 @@ export class ChangeFeed {
   #channel: ChannelListener | undefined;
   #pending = new Set<number>();
   #pendingRenamed = new Set<number>();
+  #pendingEntries: EntryName[] = [];
   #sending: Promise<void> | undefined;
   #closed = false;
 
@@ -92,8 +112,9 @@ export class ChangeFeed {
    * Announces that `inos` changed and `renamed` lost a name (the change is committed). Best
    * effort, batched.
    */
-  publish(inos: Iterable<number | undefined>, renamed: Iterable<number | undefined> = []): void {
+  publish(inos: Iterable<number | undefined>, renamed: Iterable<number | undefined> = [], entries: readonly EntryName[] = []): void {
     if (this.#closed) return;
+    this.#pendingEntries.push(...entries);
     for (const ino of inos) if (ino !== undefined && ino > 0) this.#pending.add(ino);
     for (const ino of renamed) {
       if (ino === undefined || ino <= 0) continue;
@@ -123,11 +144,12 @@ export class ChangeFeed {
 
   async #send(): Promise<void> {
     try {
-      while (this.#pending.size > 0) {
+      while (this.#pending.size > 0 || this.#pendingEntries.length > 0) {
         await new Promise<void>((resolve) => setImmediate(resolve)); // let operations finishing now join the batch
-        const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed };
+        const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed, entries: this.#pendingEntries };
         this.#pending = new Set();
         this.#pendingRenamed = new Set();
+        this.#pendingEntries = [];
         for (const payload of encodeChanges(this.#origin, batch)) {
           // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
           await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).catch(() => undefined);

@@ -1,10 +1,11 @@
-/** Chunk slice lists: reading one, and committing a written slice (one statement). */
-import { sql } from 'kysely';
+/** Chunk slice lists: reading one, committing a written slice (one statement), appending shared or zero entries (one transaction). */
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { nodeRow } from './lookup.js';
-import { NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
-import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry } from './slice-list.js';
-import { statement } from './tx.js';
+import { NODE_COLUMNS, NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
+import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry, type SliceEntry } from './slice-list.js';
+import { inTransaction, statement } from './tx.js';
 import { NODE_TYPE_CODE, type Attr } from './types.js';
 import type { MetaContext } from './context.js';
 import type { ChunkRecord, SliceCommit } from './index.js';
@@ -57,4 +58,55 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
     throw FsError.EINVAL(`inode ${ino} is not a regular file`);
   }
   return toAttr(row);
+}
+
+/** An entry to append to chunk `index` of a file (see appendSlices). */
+export interface ChunkAppend {
+  readonly index: number;
+  readonly entry: SliceEntry;
+}
+
+/**
+ * Appends entries to several chunks of one file, adds one reference per entry to each slice
+ * they name, and grows the file to at least `length`, in one transaction: fallocate's zero
+ * entries (id 0) change the file all at once or not at all.
+ */
+export async function appendSlices(ctx: MetaContext, ino: number, appends: readonly ChunkAppend[], length: number): Promise<Attr> {
+  const mtime = ctx.now();
+  const row = await inTransaction(ctx, async (tx) => {
+    const old = (await sql<{ type: number }>`SELECT type FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx)).rows[0];
+    if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+    if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
+    return appendInTransaction(tx, ino, appends, length, mtime);
+  });
+  return toAttr(row);
+}
+
+/**
+ * appendSlices' writes inside a caller's transaction, which holds the node row locked: chunk
+ * lists in ascending index order, then slice references in ascending id order (a fixed lock
+ * order), then the length and times.
+ */
+export async function appendInTransaction(tx: Transaction<Database>, ino: number, appends: readonly ChunkAppend[], length: number, mtime: bigint): Promise<NodeRow> {
+  if (length > MAX_FILE_LENGTH) throw FsError.EFBIG(`length ${length}`);
+  const byChunk = new Map<number, Buffer[]>();
+  const refs = new Map<number, { size: number; n: number }>();
+  for (const { index, entry } of appends) {
+    if (!Number.isInteger(index) || index < 0 || index * CHUNK_SIZE >= MAX_FILE_LENGTH) throw FsError.EFBIG(`chunk index ${index}`);
+    byChunk.set(index, [...(byChunk.get(index) ?? []), encodeSliceEntry(entry)]);
+    if (entry.id !== 0) refs.set(entry.id, { size: entry.size, n: (refs.get(entry.id)?.n ?? 0) + 1 });
+  }
+  for (const [index, entries] of [...byChunk].sort((a, b) => a[0] - b[0])) {
+    await sql`
+      INSERT INTO chunk (inode, idx, slices, version) VALUES (${ino}, ${index}, ${Buffer.concat(entries)}, 1)
+      ON CONFLICT (inode, idx) DO UPDATE SET slices = chunk.slices || EXCLUDED.slices, version = chunk.version + 1`.execute(tx);
+  }
+  for (const [id, { size, n }] of [...refs].sort((a, b) => a[0] - b[0])) {
+    await sql`
+      INSERT INTO slice_ref (id, size, refs) VALUES (${id}::int8, ${size}::int, ${n})
+      ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + ${n}`.execute(tx);
+  }
+  return (await sql<NodeRow>`
+    UPDATE node SET length = GREATEST(length, ${length}::int8), mtime = ${mtime}, ctime = ${mtime}
+    WHERE inode = ${ino} RETURNING ${NODE_COLUMNS}`.execute(tx)).rows[0] as NodeRow;
 }

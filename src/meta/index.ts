@@ -13,6 +13,8 @@ import type {
 import type { Metrics } from '../metrics/index.js';
 import type { Logger } from '../util/log.js';
 import type { SliceEntry } from './slice-list.js';
+import type { ChunkAppend } from './chunks.js';
+import type { CopyResult } from './range-copy.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 import type { ChangeListener } from './change-feed.js';
 import type { MetaMaintenance } from './maintenance.js';
@@ -74,6 +76,17 @@ export interface MetaEngine {
   commitSlice(commit: SliceCommit): Promise<Attr>;
   /** A new, never used slice id (allocated from the database in batches). */
   newSliceId(): Promise<number>;
+  /**
+   * Appends entries to chunks of a file and grows it to at least `length`, in one transaction;
+   * each entry naming a slice adds a reference to it (copy_file_range shares slices; fallocate
+   * appends holes).
+   */
+  appendSlices(ino: number, appends: readonly ChunkAppend[], length: number): Promise<Attr>;
+  /**
+   * copy_file_range in metadata: up to `len` bytes of `src` at `srcOff` appear in `dst` at
+   * `dstOff` by reference to the same slices (one transaction; no object is read or written).
+   */
+  copyRange(src: number, srcOff: number, dst: number, dstOff: number, len: number): Promise<CopyResult>;
 
   /**
    * Compaction's swap: replaces chunk (ino, index)'s list by `replacement` if its version is
@@ -122,12 +135,14 @@ export interface MetaEngine {
 
 export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
+export type { ChunkAppend } from './chunks.js';
+export { zeroAppends, type CopyResult } from './range-copy.js';
 export type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } from './slice-list.js';
 export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
-export type { Change, ChangeListener } from './change-feed.js';
+export type { Change, ChangeListener, EntryName } from './change-feed.js';
 
 /** Settings written by `objectfs format`. */
 export interface FormatSettings {

@@ -1,7 +1,7 @@
 /** MetaStore: the MetaEngine over Kysely. Each method delegates to its operation family. */
 import type { OpenDatabase } from '../db/index.js';
 import * as attr from './attr.js';
-import { ChangeFeed, type ChangeListener } from './change-feed.js';
+import { ChangeFeed, type ChangeListener, type EntryName } from './change-feed.js';
 import * as chunks from './chunks.js';
 import { nowNs, type MetaContext } from './context.js';
 import { UsageCounters } from './counters.js';
@@ -11,6 +11,8 @@ import { MaintenanceStore } from './maintenance-store.js';
 import type { MetaMaintenance } from './maintenance.js';
 import * as lookup from './lookup.js';
 import { OpenFiles } from './open-files.js';
+import * as rangeCopy from './range-copy.js';
+import type { CopyResult } from './range-copy.js';
 import * as readdir from './readdir.js';
 import * as remove from './remove.js';
 import * as rename from './rename.js';
@@ -69,9 +71,9 @@ export class MetaStore implements MetaEngine {
    * Runs a mutating operation, then announces the inodes it touched and those that lost a name
    * (from its result) to other clients.
    */
-  async #announce<T>(op: Promise<T>, touched: (result: T) => Iterable<number | undefined>, renamed?: (result: T) => Iterable<number | undefined>): Promise<T> {
+  async #announce<T>(op: Promise<T>, touched: (result: T) => Iterable<number | undefined>, renamed?: (result: T) => Iterable<number | undefined>, entries: readonly EntryName[] = []): Promise<T> {
     const result = await op;
-    this.#feed?.publish(touched(result), renamed?.(result));
+    this.#feed?.publish(touched(result), renamed?.(result), entries);
     return result;
   }
 
@@ -79,16 +81,23 @@ export class MetaStore implements MetaEngine {
   getattr(ino: number): Promise<Attr> { return statement(() => lookup.getattr(this.#ctx.db, ino), this.#ctx); }
   lookup(parent: number, name: Buffer): Promise<Attr> { return statement(() => lookup.lookup(this.#ctx.db, parent, name), this.#ctx); }
   mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr> {
-    return this.#announce(create.mknod(this.#ctx, caller, parent, name, type, mode, rdev), () => [parent]);
+    return this.#announce(create.mknod(this.#ctx, caller, parent, name, type, mode, rdev), () => [parent], undefined, [{ parent, name }]);
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.#announce(create.mkdir(this.#ctx, caller, parent, name, mode), () => [parent]); }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.#announce(create.symlink(this.#ctx, caller, parent, name, target), () => [parent]); }
-  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#announce(create.link(this.#ctx, ino, parent, name), () => [ino, parent]); }
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+    return this.#announce(create.mkdir(this.#ctx, caller, parent, name, mode), () => [parent], undefined, [{ parent, name }]);
+  }
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+    return this.#announce(create.symlink(this.#ctx, caller, parent, name, target), () => [parent], undefined, [{ parent, name }]);
+  }
+  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#announce(create.link(this.#ctx, ino, parent, name), () => [ino, parent], undefined, [{ parent, name }]); }
   readlink(ino: number): Promise<Buffer> { return statement(() => lookup.readlink(this.#ctx.db, ino), this.#ctx); }
-  unlink(parent: number, name: Buffer): Promise<UnlinkResult> { return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino]); }
-  rmdir(parent: number, name: Buffer): Promise<number> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (ino) => [ino]); }
+  unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
+    return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino], [{ parent, name }]);
+  }
+  rmdir(parent: number, name: Buffer): Promise<number> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (ino) => [ino], [{ parent, name }]); }
   rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags), () => [srcParent, dstParent], (r) => [r.ino, r.replaced]);
+    return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags), () => [srcParent, dstParent], (r) => [r.ino, r.replaced],
+      [{ parent: srcParent, name: srcName }, { parent: dstParent, name: dstName }]);
   }
   setattr(ino: number, changes: AttrChanges): Promise<Attr> { return this.#announce(attr.setattr(this.#ctx, ino, changes), () => [ino]); }
   readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage> { return statement(() => readdir.readdir(this.#ctx, ino, options), this.#ctx); }
@@ -103,6 +112,12 @@ export class MetaStore implements MetaEngine {
   readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index), this.#ctx); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }
   newSliceId(): Promise<number> { return statement(() => this.#ctx.sliceIds.next(), this.#ctx); }
+  appendSlices(ino: number, appends: readonly chunks.ChunkAppend[], length: number): Promise<Attr> {
+    return this.#announce(chunks.appendSlices(this.#ctx, ino, appends, length), () => [ino]);
+  }
+  copyRange(src: number, srcOff: number, dst: number, dstOff: number, len: number): Promise<CopyResult> {
+    return this.#announce(rangeCopy.copyRange(this.#ctx, src, srcOff, dst, dstOff, len), (r) => (r.copied > 0 ? [dst] : []));
+  }
 
   swapChunk(ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean> {
     return this.#announce(release.swapChunk(this.#ctx, ino, index, expectVersion, replacement), (swapped) => (swapped ? [ino] : []));

@@ -12,17 +12,21 @@ export async function readdir(ctx: MetaContext, ino: number, options: { after?: 
   const after = options.after;
   // The first page checks that this is a directory; later pages trust the caller's cursor.
   if (after === undefined) await getDirectory(ctx.db, ino);
+  // Whether each entry has extended attributes at all: one index probe per row, and `ls -l`
+  // (which asks for two of them per file) needs no further round trip for most files.
   const { rows } = after === undefined
-    ? await sql<NodeRow & { name: Buffer }>`
-        SELECT e.name, ${NODE_COLUMNS_N} FROM edge e JOIN node n ON n.inode = e.inode
+    ? await sql<NodeRow & { name: Buffer; xattrs: boolean }>`
+        SELECT e.name, ${NODE_COLUMNS_N}, EXISTS (SELECT 1 FROM xattr x WHERE x.inode = n.inode) AS xattrs
+        FROM edge e JOIN node n ON n.inode = e.inode
         WHERE e.parent = ${ino} ORDER BY e.name LIMIT ${limit + 1}`.execute(ctx.db)
-    : await sql<NodeRow & { name: Buffer }>`
-        SELECT e.name, ${NODE_COLUMNS_N} FROM edge e JOIN node n ON n.inode = e.inode
+    : await sql<NodeRow & { name: Buffer; xattrs: boolean }>`
+        SELECT e.name, ${NODE_COLUMNS_N}, EXISTS (SELECT 1 FROM xattr x WHERE x.inode = n.inode) AS xattrs
+        FROM edge e JOIN node n ON n.inode = e.inode
         WHERE e.parent = ${ino} AND e.name > ${after} ORDER BY e.name LIMIT ${limit + 1}`.execute(ctx.db);
   const more = rows.length > limit;
   const entries: DirEntry[] = rows.slice(0, limit).map((r) => {
     const attr = toAttr(r);
-    return { name: r.name, ino: attr.ino, type: attr.type, attr };
+    return { name: r.name, ino: attr.ino, type: attr.type, attr, xattrs: r.xattrs };
   });
   const last = entries[entries.length - 1];
   return more && last !== undefined ? { entries, next: last.name } : { entries };

@@ -70,6 +70,8 @@ export interface DirEntry {
   readonly ino: number;
   readonly type: NodeType;
   readonly attr: Attr;
+  /** Whether the inode has extended attributes (false: none, as of the listing). */
+  readonly xattrs?: boolean;
 }
 
 /** A page of a directory listing, in ascending byte order of names. */

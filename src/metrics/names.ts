@@ -24,6 +24,10 @@ export const METRIC_DEFS = Object.freeze({
   fuseOpSeconds: def('objectfs_fuse_op_duration_seconds', 'histogram', ['op'], 'Time from a FUSE request to its reply, by operation.'),
   fuseReadBytes: def('objectfs_fuse_read_bytes_total', 'counter', [], 'Bytes returned by FUSE reads.'),
   fuseWrittenBytes: def('objectfs_fuse_written_bytes_total', 'counter', [], 'Bytes accepted by FUSE writes.'),
+  fuseKernelInodes: def('objectfs_fuse_kernel_inodes', 'gauge', [], 'Inodes the kernel holds lookup references to (given by entry replies, not yet forgotten).'),
+  fuseDirStreams: def('objectfs_fuse_dir_streams', 'gauge', [], 'Open directory streams (opendir without releasedir).'),
+  fusePendingRequests: def('objectfs_fuse_pending_requests', 'gauge', [], 'FUSE requests delivered and not answered yet.'),
+  fuseLiveRequests: def('objectfs_fuse_live_requests', 'gauge', [], 'Request structures alive in the native binding (answered ones until JavaScript lets go of them).'),
 
   metaTxSeconds: def('objectfs_meta_tx_duration_seconds', 'histogram', ['kind'], 'Metadata transactions (kind=transaction) and single statements (kind=statement), retries included.'),
   metaTxRestarts: def('objectfs_meta_tx_restarts_total', 'counter', ['kind'], 'Metadata transactions rerun after a serialization failure, deadlock, lost connection or detected race.'),

@@ -1,29 +1,55 @@
 /**
- * Which inodes are known, for a moment, to have no `security.capability` attribute.
+ * Which inodes are known, for a moment, to have no `security.capability` attribute, or no
+ * extended attribute at all.
  *
  * The kernel asks for that attribute before every write(2) to a FUSE file (to strip file
  * capabilities on write), so without this each write syscall waits for one database round trip
- * that almost always answers "none". An answer is remembered for NO_CAPABILITY_MS, forgotten at
- * once when this host changes the inode's xattrs or another host announces a change of the
- * inode, and never remembered from a read that such a change overtook.
+ * that almost always answers "none". A directory listing says for every entry whether it has
+ * any attribute (one index probe per row): `ls -l` asks for two attributes of each file it
+ * lists, which would otherwise cost two round trips per file. Answers are forgotten at once
+ * when this host changes the inode's xattrs or another host announces a change of the inode
+ * (or the announcements may have been missed), and never remembered from a read that such a
+ * change overtook; the time limits bound them only if an announcement is lost.
  */
+import { LRUCache } from 'lru-cache';
+
 export const CAPABILITY_XATTR = 'security.capability';
 /** How long "this inode has no security.capability" is believed without asking again. */
 export const NO_CAPABILITY_MS = 1000;
-const MAX_INODES = 65_536;
+/** How long "this inode has no xattrs" from a listing is believed (a long listing's `ls -l` must outlast it). */
+export const NO_XATTRS_MS = 10_000;
+/** Inodes remembered at most; the least recently used answer goes first (a miss costs one trip). */
+export const MAX_INODES = 262_144;
+
+/** A clock in milliseconds (tests pass their own). */
+export interface Clock {
+  now(): number;
+}
+
+type Known = 'no-capability' | 'no-xattrs';
 
 export class NoCapability {
-  readonly #until = new Map<number, number>();
+  // lru-cache keeps the expiry: an entry older than its ttl is never returned (and is deleted
+  // when looked at). ttlResolution 0 reads the clock on every check instead of caching it for
+  // a millisecond, so an injected clock is obeyed exactly.
+  readonly #known: LRUCache<number, Known>;
   /** Bumped by every forget: an answer read before it may be older than the change. */
   #epoch = 0;
 
+  constructor(clock?: Clock) {
+    this.#known = new LRUCache<number, Known>({
+      max: MAX_INODES, ttl: NO_CAPABILITY_MS, ttlResolution: 0, ...(clock === undefined ? {} : { perf: clock }),
+    });
+  }
+
   /** True while `ino` is known to have no capability attribute. */
-  has(ino: number, now = Date.now()): boolean {
-    const until = this.#until.get(ino);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.#until.delete(ino);
-    return false;
+  has(ino: number): boolean {
+    return this.#known.get(ino) !== undefined;
+  }
+
+  /** True while `ino` is known to have no extended attribute at all. */
+  hasNone(ino: number): boolean {
+    return this.#known.get(ino) === 'no-xattrs';
   }
 
   /** The current epoch, to pass to `remember` for a read starting now. */
@@ -31,17 +57,17 @@ export class NoCapability {
     return this.#epoch;
   }
 
-  /** A read that started at `epoch` found no capability on `ino`. */
-  remember(ino: number, epoch: number, now = Date.now()): void {
+  /** A read that started at `epoch` found no capability on `ino` (`none`: no attribute at all). */
+  remember(ino: number, epoch: number, none = false): void {
     if (epoch !== this.#epoch) return;
-    if (this.#until.size >= MAX_INODES) this.#until.clear(); // a crude bound; misses only cost a trip
-    this.#until.set(ino, now + NO_CAPABILITY_MS);
+    if (none) this.#known.set(ino, 'no-xattrs', { ttl: NO_XATTRS_MS });
+    else if (!this.hasNone(ino)) this.#known.set(ino, 'no-capability');
   }
 
   /** The xattrs of these inodes changed (undefined: maybe of any inode). */
   forget(inos?: Iterable<number>): void {
     this.#epoch++;
-    if (inos === undefined) this.#until.clear();
-    else for (const ino of inos) this.#until.delete(ino);
+    if (inos === undefined) this.#known.clear();
+    else for (const ino of inos) this.#known.delete(ino);
   }
 }

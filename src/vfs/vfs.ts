@@ -13,7 +13,9 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import type { Attr, AttrChanges, Caller, ChunkRecord, DirEntry, MetaEngine, RenameResult, StatFs, UnlinkResult } from '../meta/index.js';
+import { CHUNK_SIZE, zeroAppends, type Attr, type AttrChanges, type Caller, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { checkAccess } from './access.js';
+import { SEEK_DATA, SEEK_HOLE, seekIn } from './seek.js';
 import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
@@ -33,6 +35,12 @@ export const DEFAULT_READAHEAD = 32 << 20;
 export const MAX_UNCOMMITTED_MS = 5 * 60_000;
 
 const CAPABILITY_NAME = Buffer.from(CAPABILITY_XATTR);
+const ACL_PREFIX = 'system.posix_acl_';
+
+/** fallocate(2) modes (linux/falloc.h). */
+const FALLOC_KEEP_SIZE = 0x01;
+const FALLOC_PUNCH_HOLE = 0x02;
+const FALLOC_ZERO_RANGE = 0x10;
 
 /** open(2)'s access-mode bits (not exported by node:fs). */
 const O_ACCMODE = 3;
@@ -65,8 +73,6 @@ interface Handle {
   readonly writable: boolean;
   readonly append: boolean;
   readonly readahead: Readahead;
-  /** Attributes returned by the create that opened this handle, until the first fstat uses them. */
-  created: Attr | undefined;
 }
 
 export class Vfs {
@@ -78,7 +84,7 @@ export class Vfs {
   readonly #handles = new Map<number, Handle>();
   #nextFh = 1;
   #background: Promise<unknown> = Promise.resolve();
-  readonly #invalidationListeners: ((renamed: ReadonlySet<number> | undefined) => void)[] = [];
+  readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
   readonly #noCapability = new NoCapability();
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
@@ -91,8 +97,8 @@ export class Vfs {
     };
     this.#metrics = options.metrics;
     meta.onChange({
-      onChange: (change) => this.#changedElsewhere(change.inos, change.renamed),
-      onReset: () => this.#changedElsewhere(undefined, undefined),
+      onChange: (change) => this.#changedElsewhere(change),
+      onReset: () => this.#changedElsewhere(undefined),
     });
   }
 
@@ -107,12 +113,17 @@ export class Vfs {
   }
 
   /**
-   * Calls `listener` when another host took names from these inodes (renamed, unlinked,
-   * replaced; undefined: anything may have changed), after this vfs dropped its own caches;
-   * upper layers drop theirs (resolved paths).
+   * Calls `listener` with each change another host announced (undefined: announcements may
+   * have been missed, anything may have changed), after this vfs dropped its own caches; upper
+   * layers drop theirs (the kernel's).
    */
-  onInvalidate(listener: (renamed: ReadonlySet<number> | undefined) => void): void {
-    this.#invalidationListeners.push(listener);
+  onRemoteChange(listener: (change: Change | undefined) => void): void {
+    this.#remoteListeners.push(listener);
+  }
+
+  /** Throws EACCES unless `caller` may access `attr` for `mask` (R_OK | W_OK | X_OK). */
+  checkAccess(caller: Caller, attr: Attr, mask: number): void {
+    checkAccess(caller, attr, mask);
   }
 
   /**
@@ -131,7 +142,6 @@ export class Vfs {
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
       readahead: new Readahead(this.chunks.blockSize, this.#options.readaheadBytes),
-      created: undefined,
     };
     const st = this.#state(ino, attr);
     st.attr.observe(attr); // another open may have made `st` meanwhile
@@ -148,8 +158,6 @@ export class Vfs {
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
     const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
-    // libfuse asks for the new file's attributes right away: answer from these.
-    this.#handle(fh).created = attr;
     return { fh, attr };
   }
 
@@ -228,12 +236,9 @@ export class Vfs {
     return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.meta.getattr(ino))));
   }
 
-  /** getattr of an open handle; the first one after create costs no database trip. */
+  /** getattr of an open handle (also after its last name is gone). */
   async fgetattr(fh: number): Promise<Attr> {
-    const h = this.#handle(fh);
-    const created = h.created;
-    h.created = undefined;
-    return created === undefined ? this.getattr(h.ino) : this.withLocalWrites(created);
+    return this.getattr(this.#handle(fh).ino);
   }
 
   /**
@@ -283,6 +288,8 @@ export class Vfs {
   async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
   statfs(): Promise<StatFs> { return this.meta.statfs(); }
   async getxattr(ino: number, name: Buffer): Promise<Buffer> {
+    // POSIX ACLs are never stored (setxattr refuses them): no need to ask.
+    if (this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
     if (!name.equals(CAPABILITY_NAME)) return this.meta.getxattr(ino, name);
     if (this.#noCapability.has(ino)) throw FsError.ENODATA(`no xattr ${CAPABILITY_XATTR} on ${ino}`);
     const epoch = this.#noCapability.epoch;
@@ -299,7 +306,7 @@ export class Vfs {
    * makes those tools fall back to the mode bits.
    */
   async setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
-    if (name.toString('latin1').startsWith('system.posix_acl_')) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
+    if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
     this.#noCapability.forget([ino]);
     try {
       return await this.meta.setxattr(ino, name, value, flags);
@@ -307,7 +314,7 @@ export class Vfs {
       this.#noCapability.forget([ino]); // also for reads that overlapped the change
     }
   }
-  listxattr(ino: number): Promise<Buffer[]> { return this.meta.listxattr(ino); }
+  async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.meta.listxattr(ino); }
   async removexattr(ino: number, name: Buffer): Promise<void> {
     try {
       return await this.meta.removexattr(ino, name);
@@ -327,6 +334,84 @@ export class Vfs {
     const result = await this.meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
+  }
+
+  /** Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed lengths. */
+  async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
+    const epoch = this.#noCapability.epoch;
+    const page = await this.meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
+    for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, true);
+    return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
+  }
+
+  /**
+   * fallocate(2): mode 0 (grow to off + len; space is not reserved in an object store),
+   * KEEP_SIZE alone (nothing to do), PUNCH_HOLE | KEEP_SIZE and ZERO_RANGE (optionally
+   * KEEP_SIZE) as holes appended in metadata. Anything else is EOPNOTSUPP.
+   */
+  async fallocate(fh: number, mode: number, off: number, len: number): Promise<void> {
+    const h = this.#handle(fh);
+    if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
+    if (off < 0 || len <= 0) throw FsError.EINVAL(`fallocate range ${off}+${len}`);
+    const keepSize = (mode & FALLOC_KEEP_SIZE) !== 0;
+    const zeroing = mode & (FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE);
+    if ((mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE)) !== 0 || zeroing === (FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE) ||
+      (zeroing === FALLOC_PUNCH_HOLE && !keepSize)) {
+      throw FsError.of('EOPNOTSUPP', `fallocate mode ${mode}`);
+    }
+    const st = this.#inodes.get(h.ino) as InodeState;
+    if (st.writer?.dirty) await st.writer.flush(); // pending writes land before the holes
+    const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
+    const newLength = keepSize ? length : Math.max(length, off + len);
+    const end = keepSize ? Math.min(off + len, length) : off + len;
+    if (zeroing === 0 && newLength === length) return;
+    const appends = zeroing === 0 || end <= off ? [] : zeroAppends(off, end - off);
+    await st.attr.track(() => this.meta.appendSlices(h.ino, appends, newLength));
+    st.chunkMaps.clear();
+    st.writer?.truncated(newLength);
+  }
+
+  /** lseek(2) SEEK_DATA / SEEK_HOLE from `off` (ENXIO at or past the end). */
+  async seekData(fh: number, off: number, whence: number): Promise<number> {
+    if (whence !== SEEK_DATA && whence !== SEEK_HOLE) throw FsError.EINVAL(`lseek whence ${whence}`);
+    const h = this.#handle(fh);
+    const st = this.#inodes.get(h.ino) as InodeState;
+    if (st.writer?.dirty) await st.writer.flush();
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
+    if (off < 0 || off >= length) throw FsError.of('ENXIO', `offset ${off} of a file of ${length} bytes`);
+    const map = (index: number) => this.#chunkMap(st, index);
+    for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
+      const from = Math.max(off, base);
+      const end = Math.min(length, base + CHUNK_SIZE);
+      const at = seekIn(await mapRange(from, end, length, map), from, end, whence);
+      if (at !== undefined && (whence === SEEK_DATA || at < end)) return at;
+    }
+    if (whence === SEEK_DATA) throw FsError.of('ENXIO', `no data after ${off}`);
+    return length;
+  }
+
+  /**
+   * copy_file_range(2) in metadata: the target shares the source's slices (no block is read
+   * or written). Pending writes of both files are committed first. Returns the bytes copied.
+   */
+  async copyFileRange(fhIn: number, offIn: number, fhOut: number, offOut: number, len: number): Promise<number> {
+    const src = this.#handle(fhIn);
+    const dst = this.#handle(fhOut);
+    if (!src.readable || !dst.writable || dst.append) throw FsError.of('EBADF', 'copy_file_range needs a readable source and a writable, non-append target');
+    if (offIn < 0 || offOut < 0) throw FsError.EINVAL('negative offset');
+    const from = this.#inodes.get(src.ino) as InodeState;
+    const to = this.#inodes.get(dst.ino) as InodeState;
+    if (from.writer?.dirty) await from.writer.flush();
+    if (to.writer?.dirty) await to.writer.flush();
+    if (len === 0) return 0;
+    let copied = 0;
+    await to.attr.track(async () => {
+      const result = await this.#stillThere(src.ino, () => this.meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
+      copied = result.copied;
+      return result.attr;
+    });
+    to.chunkMaps.clear();
+    return copied;
   }
 
   /** Every entry of a directory, page by page (the caller may stop early). */
@@ -407,15 +492,15 @@ export class Vfs {
     }
   }
 
-  /** Another host changed `inos` (undefined: maybe anything): drop what is cached about them. */
-  #changedElsewhere(inos: ReadonlySet<number> | undefined, renamed: ReadonlySet<number> | undefined): void {
+  /** Another host changed what `change` names (undefined: maybe anything): drop what is cached about it. */
+  #changedElsewhere(change: Change | undefined): void {
+    const inos = change?.inos;
     this.#noCapability.forget(inos);
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
       st.attr.markStale();
     }
-    if (renamed !== undefined && renamed.size === 0) return;
-    for (const listener of this.#invalidationListeners) listener(renamed);
+    for (const listener of this.#remoteListeners) listener(change);
   }
 
   /** A deleted inode nobody has open here: drop what this host kept for it. */

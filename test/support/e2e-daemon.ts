@@ -102,7 +102,7 @@ export async function killAll(): Promise<void> {
     if (alive(d.pid)) process.kill(d.pid, 'SIGKILL');
     await waitFor(() => !alive(d.pid), 5000);
     if (isMounted(d.mnt)) {
-      try { execFileSync('fusermount', ['-uz', d.mnt], { stdio: 'ignore' }); } catch { /* gone already */ }
+      try { execFileSync('fusermount3', ['-uz', d.mnt], { stdio: 'ignore' }); } catch { /* gone already */ }
     }
   }
   started.clear();

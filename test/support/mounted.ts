@@ -88,7 +88,7 @@ export async function startMount(label: string, spec: MountSpec = {}): Promise<T
   };
   const detach = () => {
     if (!isMounted(mnt)) return;
-    try { execFileSync('fusermount', ['-uz', mnt], { stdio: 'ignore' }); } catch { /* gone already */ }
+    try { execFileSync('fusermount3', ['-uz', mnt], { stdio: 'ignore' }); } catch { /* gone already */ }
   };
   await launch(spec.args ?? []);
   const stop = async () => {

@@ -145,12 +145,15 @@ describe('bad input gives a clear message and a non-zero exit', () => {
     const cases: [string[], number, RegExp][] = [
       [['status', 'mysql://u@h/db'], 1, /unsupported metadata URL scheme/],
       [['status', 'pglite://relative'], 1, /absolute directory/],
-      [['format', meta, 'v', '--storage', 'ftp://h/x'], 1, /invalid storage URL/],
-      [['format', meta, 'v', '--storage', 'file://relative/dir'], 1, /invalid storage URL/],
-      [['format', meta, 'bad name', '--storage', `file://${dir}/d`], 1, /invalid volume name/],
-      [['format', meta, 'v', '--storage', `file://${dir}/d`, '--block-size', '3M'], 1, /power of two/],
+      // Bad values of flags and arguments are usage errors (exit 2), naming the flag.
+      [['format', meta, 'v', '--storage', 'ftp://h/x'], 2, /^objectfs: option '--storage <URL>' is invalid: invalid storage URL/],
+      // The value is shown redacted: a URL may carry credentials.
+      [['format', meta, 'v', '--storage', 'ftp://AKIDEXAMPLE:hunter2secret@h/x'], 2, /^objectfs: option '--storage <URL>' is invalid: invalid storage URL "ftp:\/\/\*\*\*@h\/x"/],
+      [['format', meta, 'v', '--storage', 'file://relative/dir'], 2, /--storage.*invalid storage URL/],
+      [['format', meta, 'bad name', '--storage', `file://${dir}/d`], 2, /^objectfs: invalid volume name/],
+      [['format', meta, 'v', '--storage', `file://${dir}/d`, '--block-size', '3M'], 2, /--block-size.*power of two/],
       [['format', meta, 'v', '--storage', `file://${dir}/d`, '--block-size', 'lots'], 2, /block-size/],
-      [['format', meta, 'v', '--storage', `file://${dir}/d`, '--compress', 'zstd'], 1, /compression/],
+      [['format', meta, 'v', '--storage', `file://${dir}/d`, '--compress', 'zstd'], 2, /--compress.*Allowed choices are lz4, none/],
       [['format', meta, 'v', '--storage', `file://${dir}/d`, '--trash-days', '-1'], 2, /trash-days/],
       [['format', meta, 'v'], 2, /--storage/],
       [['format', meta, 'v', '--storage', `file://${dir}/d`, '--no-such-flag'], 2, /unknown option/],

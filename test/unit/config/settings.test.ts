@@ -63,10 +63,27 @@ test('config/objectfs.example.yaml documents every setting, and uncommented it i
   assert.equal(Object.keys(parsed).length, Object.keys(SETTINGS).length);
 });
 
-test('meta-retry-timeout: 60 s by default, seconds from a file, the environment or a flag', () => {
+test('times take units in files, the environment and flags; a bare number is seconds', () => {
+  assert.deepEqual(parseConfigText('attr-timeout: 500ms\ndelete-delay: 30m\nentry-timeout: 2\nnegative-timeout: 1.5\n', 'f.yaml'),
+    { attrTimeout: 0.5, deleteDelay: 1800, entryTimeout: 2, negativeTimeout: 1.5 });
+  const r = resolveSettings({ env: { OBJECTFS_DELETE_DELAY: '1h30m' }, flags: { attrTimeout: '250ms' } });
+  assert.equal(r.settings.deleteDelay, 5400);
+  assert.equal(r.settings.attrTimeout, 0.25);
+  assert.throws(() => parseConfigText('attr-timeout: soon\n', 'f.yaml'), (e: unknown) => e instanceof ConfigError && /attr-timeout \(f\.yaml\).*not a duration/.test(e.message));
+  assert.throws(() => parseConfigText('delete-delay: -5\n', 'f.yaml'), ConfigError);
+});
+
+test('a zero write buffer is refused wherever it comes from, naming the flag or variable', () => {
+  assert.throws(() => resolveSettings({ flags: { bufferSize: 0 } }), (e: unknown) => e instanceof ConfigError && /buffer-size \(--buffer-size\): 0 must be at least 1 B/.test(e.message));
+  assert.throws(() => resolveSettings({ env: { OBJECTFS_BUFFER_SIZE: '0' } }), /OBJECTFS_BUFFER_SIZE/);
+  assert.equal(resolveSettings({ flags: { bufferSize: '1M' } }).settings.bufferSize, 1 << 20);
+  assert.equal(resolveSettings({ flags: { readahead: 0 } }).settings.readahead, 0, '0 still means "none" where it has a meaning');
+});
+
+test('meta-retry-timeout: 60 s by default, a duration from a file, the environment or a flag', () => {
   assert.equal(resolveSettings({}).settings.metaRetryTimeout, 60);
   assert.equal(resolveSettings({ file: parseConfigText('meta-retry-timeout: 2.5\n', 'f.yaml') }).settings.metaRetryTimeout, 2.5);
-  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '120' } }).settings.metaRetryTimeout, 120);
+  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '2m' } }).settings.metaRetryTimeout, 120);
   assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '120' }, flags: { metaRetryTimeout: 3 } }).settings.metaRetryTimeout, 3);
   assert.throws(() => resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: 'forever' } }), /meta-retry-timeout/);
 });

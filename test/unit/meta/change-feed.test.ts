@@ -4,7 +4,7 @@ import { decodeChanges, encodeChanges } from '../../../src/meta/change-feed.js';
 
 describe('change feed payloads', () => {
   test('round-trip: changed inodes and renamed ones, origin kept', () => {
-    const [payload, ...rest] = encodeChanges('abc123', { inos: new Set([1, 42, 7]), renamed: new Set([42]) });
+    const [payload, ...rest] = encodeChanges('abc123', { inos: new Set([1, 42, 7]), renamed: new Set([42]), entries: [] });
     assert.deepEqual(rest, []);
     assert.equal(payload, 'abc123 1,~42,7');
     const back = decodeChanges(payload!);
@@ -16,7 +16,7 @@ describe('change feed payloads', () => {
   test('large batches split below NOTIFY\'s 8000-byte limit and lose nothing', () => {
     const inos = new Set(Array.from({ length: 5000 }, (_, i) => 1_000_000_000 + i));
     const renamed = new Set([...inos].filter((i) => i % 3 === 0));
-    const payloads = encodeChanges('o', { inos, renamed });
+    const payloads = encodeChanges('o', { inos, renamed, entries: [] });
     assert.ok(payloads.length > 1);
     for (const p of payloads) assert.ok(Buffer.byteLength(p) < 8000, `payload of ${Buffer.byteLength(p)} bytes`);
     const seen = new Set<number>();
@@ -30,12 +30,23 @@ describe('change feed payloads', () => {
     assert.deepEqual([...seenRenamed].sort(), [...renamed].sort());
   });
 
+  test('entry names travel as raw bytes (any byte, up to 255 of them) and split like inodes', () => {
+    const odd = Buffer.from([0xff, 0x00, 0x2c, 0x40, 0x2f, 0x20]); // not UTF-8, with , @ / and space
+    const long = Buffer.alloc(255, 0x61);
+    const entries = [{ parent: 1, name: odd }, ...Array.from({ length: 40 }, (_, i) => ({ parent: 100 + i, name: long }))];
+    const payloads = encodeChanges('o', { inos: new Set([5]), renamed: new Set(), entries });
+    assert.ok(payloads.length > 1, 'forty 255-byte names do not fit one payload');
+    const back = payloads.map((p) => decodeChanges(p)!.change);
+    assert.deepEqual(back.flatMap((c) => c.entries), entries);
+    assert.deepEqual(back.flatMap((c) => [...c.inos]), [5]);
+  });
+
   test('an empty change sends nothing', () => {
-    assert.deepEqual(encodeChanges('o', { inos: new Set(), renamed: new Set() }), []);
+    assert.deepEqual(encodeChanges('o', { inos: new Set(), renamed: new Set(), entries: [] }), []);
   });
 
   test('malformed payloads are refused (the receiver then drops everything)', () => {
-    for (const bad of ['', 'noinodes', ' 1,2', 'o 1,,2', 'o x', 'o -3', 'o ~', 'o 1.5', 'o 0']) {
+    for (const bad of ['', 'noinodes', ' 1,2', 'o 1,,2', 'o x', 'o -3', 'o ~', 'o 1.5', 'o 0', 'o @1', 'o @0/61', 'o @1/6', 'o @1/zz', 'o @x/61']) {
       assert.equal(decodeChanges(bad), undefined, JSON.stringify(bad));
     }
   });
