@@ -115,14 +115,14 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (first: string, second: string | undefined, flags: MountFlags, cmd: Command) => {
-      const { metaUrl, mountPoint } = metaUrlAndMountPoint(first, second, flags.metaUrlFile);
-      const mnt = resolve(mountPoint);
-      await refuseLiveMount(mnt);
       const given = givenFlags(flags, cmd);
       const fuseOptions = asUsageError(() => splitMountOptions(flags.options ?? [], given));
       const configOption = flags.config ?? (typeof given.config === 'string' ? given.config : undefined);
       const configFile = configOption === undefined ? undefined : resolve(configOption);
       const resolved = await settingsFrom(configFile, given);
+      const { metaUrl, mountPoint } = metaUrlAndMountPoint(first, second, flags.metaUrlFile);
+      const mnt = resolve(mountPoint);
+      await refuseLiveMount(mnt);
       if (flags.background) {
         await startDaemon(daemonArgs(argv, metaUrl), metaUrl, mnt, resolved.settings.log, flags.json === true);
         return;
