@@ -4,7 +4,7 @@
  * path could take the first down); so the check runs before anything is spawned or mounted.
  * A mount left "not connected" by a crashed daemon is not live: the new mount clears it.
  */
-import { stat } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { CliError } from '../errors.js';
 import { daemonOf, isObjectfsMount } from '../fuse/index.js';
 import { EXIT_FAILURE } from './errors.js';
@@ -12,9 +12,10 @@ import { EXIT_FAILURE } from './errors.js';
 /** Errors of stat on a FUSE mount whose daemon is gone. */
 const DEAD_MOUNT = new Set(['ENOTCONN', 'ECONNABORTED', 'ENXIO']);
 
+/** statfs always reaches the filesystem (stat may be answered from the kernel's attribute cache). */
 async function isDeadMount(mountPoint: string): Promise<boolean> {
   try {
-    await stat(mountPoint);
+    await statfs(mountPoint);
     return false;
   } catch (err) {
     return DEAD_MOUNT.has((err as NodeJS.ErrnoException).code ?? '');
