@@ -3,7 +3,8 @@
  * PostgreSQL and S3:
  *  - a second `objectfs mount` on a live ObjectFS mount point is refused up front (exit 1, also
  *    with --background), and the first mount keeps serving reads and writes;
- *  - `objectfs umount` returns only once the daemon process has exited;
+ *  - `objectfs umount` returns only once the daemon process has exited, and fails saying so when
+ *    its --timeout runs out first;
  *  - the database password never reaches a command line: a --background daemon gets the URL on
  *    its standard input, `--meta-url-file` keeps it off the foreground mount's, and a password
  *    given on the command line is warned about once.
@@ -114,6 +115,21 @@ describe('objectfs umount', () => {
     assert.equal(stillThere, false, `the daemon's pid ${pid} still existed when umount returned after ${Date.now() - started} ms`);
     assert.equal(isMounted(p.mnt), false);
     assert.match(await readFile(p.log, 'utf8'), /"msg":"stopped"/);
+  });
+});
+
+describe('objectfs umount --timeout', () => {
+  test('that runs out first fails (exit 1) saying the daemon has not finished; the daemon still exits', async () => {
+    const p = place('umount-timeout');
+    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
+    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
+    if (pid > 0) track(pid, p.mnt);
+    assert.equal(r.code, 0, r.stderr);
+    const u = await cli(['umount', '--timeout', '1ms', p.mnt]);
+    assert.equal(u.code, 1, `${u.stdout}${u.stderr}`);
+    assert.match(u.stderr, new RegExp(`the daemon \\(pid ${pid}\\) (did not finish within|is still finishing after)`));
+    assert.ok(await waitFor(() => !alive(pid), 30_000), 'the daemon finishes on its own');
+    assert.equal(isMounted(p.mnt), false);
   });
 });
 
