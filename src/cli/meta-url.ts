@@ -32,3 +32,18 @@ export function hasPassword(url: string): boolean {
 
 /** The one warning for a password on the command line (every user can read it in ps). */
 export const PASSWORD_WARNING = 'objectfs: warning: the metadata URL on the command line holds a password, which every user of this host can read (ps); use PGPASSWORD, ~/.pgpass or --meta-url-file FILE instead\n';
+
+/** Help of the META_URL argument of commands that also take --meta-url-file. */
+export const META_URL_HELP = 'metadata URL of the volume (or --meta-url-file)';
+/** Help of --meta-url-file. */
+export const META_URL_FILE_HELP = 'read the metadata URL from FILE (- for standard input) instead of the command line, where every user can see it in ps';
+
+/** The metadata URL of a command that takes `[META_URL]` or `--meta-url-file FILE`: exactly one. */
+export function metaUrlOf(arg: string | undefined, file: string | undefined): string {
+  if (file !== undefined) {
+    if (arg !== undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
+    return readMetaUrlFile(file);
+  }
+  if (arg === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing META_URL (or --meta-url-file FILE)');
+  return arg;
+}
