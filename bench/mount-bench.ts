@@ -5,7 +5,7 @@
  *
  *   node dist/bench/mount-bench.js [--size-mib 1024] [--files 10000] [--small-files 2000]
  *        [--random-reads 2000] [--only objectfs,s3fs,rclone,local] [--phase-timeout 300]
- *        [--attr-timeout 1] [--rclone-cache-mode writes] [--rclone-write-back 0s] [--seed S]
+ *        [--attr-timeout S] [--rclone-cache-mode writes] [--rclone-write-back 0s] [--seed S]
  *        [--objectfs-cpu-prof DIR] [--json-out FILE]
  *
  * It starts s3rver and (for ObjectFS) a private PostgreSQL in a temp root, formats the ObjectFS
@@ -50,7 +50,7 @@ const USAGE = `usage: node dist/bench/mount-bench.js [options]
   --random-reads N          4 KiB random reads (default 2000)
   --only LIST               filesystems, in this order (default objectfs,s3fs,rclone,local)
   --phase-timeout S         cap of every phase per filesystem, seconds (default 300)
-  --attr-timeout S          ObjectFS --attr-timeout (default 1)
+  --attr-timeout S          ObjectFS --attr-timeout (default: not passed, the product's default)
   --rclone-cache-mode M     rclone --vfs-cache-mode (default writes)
   --rclone-write-back D     rclone --vfs-write-back (default 0s)
   --seed S                  seed of the random offsets (default 1)
@@ -66,7 +66,8 @@ interface Config {
   readonly randomReads: number;
   readonly only: readonly FsName[];
   readonly capSec: number;
-  readonly attrTimeout: number;
+  /** ObjectFS --attr-timeout; undefined: the product's default (not passed). */
+  readonly attrTimeout: number | undefined;
   readonly rcloneCacheMode: string;
   readonly rcloneWriteBack: string;
   readonly seed: number;
@@ -106,7 +107,7 @@ function parseConfig(argv: string[]): Config {
     randomReads: positive('random-reads', values['random-reads'], 2000),
     only: [...new Set(only)] as FsName[],
     capSec: positive('phase-timeout', values['phase-timeout'], 300),
-    attrTimeout: positive('attr-timeout', values['attr-timeout'], 1, false),
+    attrTimeout: values['attr-timeout'] === undefined ? undefined : positive('attr-timeout', values['attr-timeout'], 1, false),
     rcloneCacheMode: values['rclone-cache-mode'] ?? 'writes',
     rcloneWriteBack: values['rclone-write-back'] ?? '0s',
     seed: positive('seed', values.seed, 1),
@@ -277,9 +278,9 @@ async function main(): Promise<number> {
         objectfs: packageVersion('objectfs', ROOT),
         s3fs: toolVersion('s3fs', ['--version']),
         rclone: toolVersion('rclone', ['version']),
-        fusermount: toolVersion('fusermount', ['-V']),
+        fusermount: toolVersion('fusermount3', ['-V']),
         s3rver: packageVersion('s3rver'),
-        fuseNative: packageVersion('fuse-native'),
+        libfuse: toolVersion('pkg-config', ['--modversion', 'fuse3']),
         node: process.version,
         ...(pgInfo === undefined ? {} : { postgres: pgInfo.version }),
       },

@@ -4,8 +4,8 @@
  *
  *   node --import dist/bench/support/daemon-probe.js dist/src/cli/bin.js mount …
  *
- * - FUSE operations: every `_op_<name>` of fuse-native's Fuse class is wrapped, counting the
- *   calls and the time from dispatch on the main thread to the reply (the daemon's share of
+ * - FUSE operations: the binding's dispatch and reply functions are wrapped, counting the
+ *   requests and the time from delivery on the main thread to the reply (the daemon's share of
  *   the operation: what the kernel, libfuse's thread hand-off and the caller add is outside).
  * - Database round trips: `pg.Client#query` calls (as bench/support/round-trips.ts counts
  *   them) and the time until each one settles; each is also charged to the FUSE operation
@@ -15,8 +15,8 @@
  * sequence number), so the bench can take a snapshot before and after a phase.
  */
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import pg from 'pg';
+import { loadBinding, OP_NAMES, type Request } from '../../src/fuse/native.js';
 
 interface OpStat { n: number; ns: number; queries: number }
 
@@ -37,31 +37,40 @@ const reads = { sequential: 0, other: 0 };
 const lastEnd = new Map<number, number>();
 let seq = 0;
 
-const require = createRequire(import.meta.url);
-const Fuse = require('fuse-native') as { prototype: Record<string, unknown> };
-for (const key of Object.getOwnPropertyNames(Fuse.prototype)) {
-  if (!key.startsWith('_op_') || key === '_op_init' || key === '_op_error') continue;
-  const original = Fuse.prototype[key] as (this: unknown, signal: (...r: unknown[]) => unknown, ...args: unknown[]) => unknown;
-  const name = key.slice(4);
-  const stat: OpStat = (ops[name] = { n: 0, ns: 0, queries: 0 });
-  Fuse.prototype[key] = function probed(this: unknown, signal: (...r: unknown[]) => unknown, ...args: unknown[]): unknown {
-    const t0 = process.hrtime.bigint();
+// The binding is one object shared by every importer: wrap its mount (to see each delivered
+// request) and its replies (to see when each is answered).
+const binding = loadBinding() as unknown as Record<string, (...args: unknown[]) => unknown>;
+const inFlight = new Map<unknown, { stat: OpStat; t0: bigint }>();
+const mount = binding['mount'] as (...args: unknown[]) => unknown;
+binding['mount'] = (mnt: unknown, argv: unknown, config: unknown, dispatch: unknown) => mount(mnt, argv, config, (batch: Request[]) => {
+  for (const r of batch) {
+    if (r.req === undefined) continue;
+    const name = OP_NAMES[r.op] ?? String(r.op);
+    const stat = (ops[name] ??= { n: 0, ns: 0, queries: 0 });
     stat.n++;
     if (name === 'read') {
-      // _op_read(signal, path, fd, buf, len, offsetLow, offsetHigh)
-      const [, fd, , len, low, high] = args as [string, number, Buffer, number, number, number];
-      const off = high * 2 ** 32 + (low >>> 0);
-      if (lastEnd.get(fd) === off) reads.sequential++;
+      const fh = r.fh ?? 0;
+      if (lastEnd.get(fh) === r.off) reads.sequential++;
       else reads.other++;
-      lastEnd.set(fd, off + len);
+      lastEnd.set(fh, (r.off ?? 0) + (r.size ?? 0));
     }
+    inFlight.set(r.req, { stat, t0: process.hrtime.bigint() });
     active.unshift(stat);
-    return original.call(this, (...r: unknown[]) => {
-      stat.ns += Number(process.hrtime.bigint() - t0);
-      const i = active.indexOf(stat);
+  }
+  (dispatch as (b: Request[]) => void)(batch);
+});
+for (const key of Object.keys(binding)) {
+  if (!key.startsWith('reply')) continue;
+  const reply = binding[key] as (...args: unknown[]) => unknown;
+  binding[key] = (req: unknown, ...rest: unknown[]) => {
+    const started = inFlight.get(req);
+    if (started !== undefined) {
+      inFlight.delete(req);
+      started.stat.ns += Number(process.hrtime.bigint() - started.t0);
+      const i = active.indexOf(started.stat);
       if (i >= 0) active.splice(i, 1);
-      return signal(...r);
-    }, ...args);
+    }
+    return reply(req, ...rest);
   };
 }
 

@@ -236,7 +236,8 @@ export interface ObjectFsSettings {
   /** The objectfs executable (dist/src/cli/bin.js). */
   readonly bin: string;
   readonly metaUrl: string;
-  readonly attrTimeout: number;
+  /** --attr-timeout; undefined: not passed (the product's default). */
+  readonly attrTimeout: number | undefined;
   /** Run the daemon under `node --cpu-prof`, profiles in this directory (one per mount). */
   readonly cpuProfDir?: string;
   /** Preload bench/support/daemon-probe.js (compiled) into the daemon. */
@@ -254,7 +255,7 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     ...(s.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', s.cpuProfDir]),
     ...(s.probeScript === undefined ? [] : ['--import', s.probeScript]),
   ];
-  const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, '--attr-timeout', String(s.attrTimeout), '--log-level', 'warn'];
+  const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, ...(s.attrTimeout === undefined ? [] : ['--attr-timeout', String(s.attrTimeout)]), '--log-level', 'warn'];
   const env = cleanEnv({ ...S3_ENV, OBJECTFS_RUNTIME_DIR: join(dir, 'run'), OBJECTFS_BENCH_PROBE_FILE: probeFile });
   const readProbe = (): ProbeSnapshot | undefined => {
     try {

@@ -287,11 +287,17 @@ export class Vfs {
   readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
   async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
   statfs(): Promise<StatFs> { return this.meta.statfs(); }
+  /**
+   * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
+   * (setxattr refuses them), and recent listings and misses are remembered (see NoCapability).
+   */
+  knownWithoutXattr(ino: number, name: Buffer): boolean {
+    return this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino));
+  }
+
   async getxattr(ino: number, name: Buffer): Promise<Buffer> {
-    // POSIX ACLs are never stored (setxattr refuses them): no need to ask.
-    if (this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
+    if (this.knownWithoutXattr(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
     if (!name.equals(CAPABILITY_NAME)) return this.meta.getxattr(ino, name);
-    if (this.#noCapability.has(ino)) throw FsError.ENODATA(`no xattr ${CAPABILITY_XATTR} on ${ino}`);
     const epoch = this.#noCapability.epoch;
     try {
       return await this.meta.getxattr(ino, name);

@@ -153,7 +153,8 @@ print(first[:1].decode(), again[:100] == b'B' * 100, again[100:101].decode(), st
       left = await metric('objectfs_fuse_kernel_inodes');
     }
     assert.equal(left, 0, 'inodes still counted after the kernel forgot everything');
-    assert.equal(await metric('objectfs_fuse_pending_requests'), 0);
+    // The one request unanswered while .stats renders is the open of .stats itself.
+    assert.equal(await metric('objectfs_fuse_pending_requests'), 1);
   });
 
   test('a 1 MiB write arrives as one request, and a cold 1 MiB-block read in 1 MiB requests', async () => {
