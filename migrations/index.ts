@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as storageClass from './0002-storage-class.js';
+import * as usageJournal from './0003-usage-journal.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
   '0002-storage-class': storageClass,
+  '0003-usage-journal': usageJournal,
 });

@@ -8,6 +8,7 @@ import { STORAGE_CLASSES } from '../config/schema.js';
 import { configureVolume, type VolumeChanges, type VolumeRecord } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { byteSizeOption, trashDaysOption, wholeNumberOption } from './options.js';
+import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 
 interface ConfigFlags {
@@ -37,13 +38,15 @@ function describe(v: VolumeRecord): string[] {
 export function registerConfig(program: Command, out: Output): void {
   program.command('config')
     .description('show or change the mutable settings of a volume')
-    .argument('<META_URL>', 'metadata URL of the volume')
+    .argument('[META_URL]', META_URL_HELP)
+    .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--trash-days <N>', 'days deleted files stay in the trash (0 = off, at most 3650)', trashDaysOption)
     .option('--capacity <SIZE>', 'space quota reported by statfs (0 = unlimited)', byteSizeOption)
     .option('--inodes <N>', 'inode quota (0 = unlimited)', wholeNumberOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')}, or default); mounts started afterwards use it`, storageClassOption)
     .option('--json', 'print the volume record (before and after) as JSON')
-    .action(async (metaUrl: string, flags: ConfigFlags) => {
+    .action(async (metaUrlArg: string | undefined, flags: ConfigFlags & { metaUrlFile?: string }) => {
+      const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
       const changes: VolumeChanges = {
         ...(flags.trashDays === undefined ? {} : { trashDays: flags.trashDays }),
         ...(flags.capacity === undefined ? {} : { capacity: flags.capacity }),

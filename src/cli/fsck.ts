@@ -6,6 +6,7 @@ import { formatBytes } from '../util/bytes.js';
 import { EXIT_FAILURE } from './errors.js';
 import { peakRss, withToolVolume } from './maintenance-volume.js';
 import { positiveIntOption } from './options.js';
+import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 import { streamProgress } from './progress.js';
 
@@ -35,14 +36,16 @@ function printReport(out: Output, r: FsckReport, peak: number): void {
 export function registerFsck(program: Command, out: Output): void {
   program.command('fsck')
     .description('check the metadata and data of a volume; exit status 1 if it is not healthy')
-    .argument('<META_URL>', 'metadata URL of the volume')
+    .argument('[META_URL]', META_URL_HELP)
+    .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--path <PATH>', 'check only this subtree (volume-wide counts are then skipped)')
     .option('--repair', 'fix link counts, usage counters, reference counts; move orphans to /lost+found')
     .option('--verify', 'also download and decode every block a file needs')
     .option('--threads <N>', 'parallel downloads with --verify (default 8)', positiveIntOption)
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress output on stderr')
-    .action(async (metaUrl: string, flags: FsckFlags) => {
+    .action(async (metaUrlArg: string | undefined, flags: FsckFlags & { metaUrlFile?: string }) => {
+      const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
       const report = await withToolVolume(metaUrl, (volume) => runFsck(volume, {
         path: flags.path, repair: flags.repair, verify: flags.verify, threads: flags.threads,
         progress: flags.progress ? streamProgress('fsck') : undefined,

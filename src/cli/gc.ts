@@ -5,6 +5,7 @@ import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { peakRss, withToolVolume } from './maintenance-volume.js';
 import { durationOption, positiveIntOption } from './options.js';
+import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 import { streamProgress } from './progress.js';
 
@@ -45,14 +46,16 @@ function printReport(out: Output, r: GcReport, peak: number): void {
 export function registerGc(program: Command, out: Output): void {
   program.command('gc')
     .description('find leaked and pending objects of a volume; delete them with --delete')
-    .argument('<META_URL>', 'metadata URL of the volume')
+    .argument('[META_URL]', META_URL_HELP)
+    .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--delete', 'delete leaked objects and run deferred deletion (only what is older than the window)')
     .option('--compact', 'compact every chunk made of more than one slice')
     .option('--threads <N>', 'parallel deletions and compactions (default 8)', positiveIntOption)
     .option('--window <DURATION>', `safety window: nothing younger is deleted (default ${formatDuration(DEFAULT_GC_WINDOW_MS / 1000)}; 30m, 2h, or seconds)`, durationOption)
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress output on stderr')
-    .action(async (metaUrl: string, flags: GcFlags) => {
+    .action(async (metaUrlArg: string | undefined, flags: GcFlags & { metaUrlFile?: string }) => {
+      const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
       const report = await withToolVolume(metaUrl, (volume) => runGc(volume, {
         delete: flags.delete, compact: flags.compact, threads: flags.threads,
         windowMs: flags.window === undefined ? undefined : flags.window * 1000,

@@ -6,7 +6,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { CliError, errnoName } from '../errors.js';
-import { forgetDaemon, isObjectfsMount, mountFuse, recordDaemon, type MountedFs } from '../fuse/index.js';
+import { forgetDaemon, isObjectfsMount, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
 import { Metrics } from '../metrics/index.js';
 import { createLogger } from '../util/log.js';
 import { openVolume } from '../volume/open-volume.js';
@@ -72,6 +72,8 @@ export async function serve(req: ServeRequest): Promise<void> {
     uploadBytesPerSecond: settings.uploadLimit,
     downloadBytesPerSecond: settings.downloadLimit,
     storageClass: settings.storageClass,
+    retryTimeoutMs: settings.metaRetryTimeout * 1000,
+    log,
     metrics,
   });
   let mounted: MountedFs;
@@ -84,6 +86,7 @@ export async function serve(req: ServeRequest): Promise<void> {
       negativeTimeout: settings.negativeTimeout,
       allowOther: settings.allowOther,
       writebackCache: settings.writebackCache,
+      opTimeouts: opTimeouts(settings.metaRetryTimeout * 1000),
       fuseOptions: req.fuseOptions,
       fsName: `objectfs:${volume.meta.volume.name}`,
       log: {

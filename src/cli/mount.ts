@@ -3,6 +3,8 @@
  * optional YAML file (--config), then either serves the mount in the foreground
  * (mount-serve.ts) or, with `--background`, starts the same command detached with its log in
  * a file and returns once the mount is up (or fails with the daemon's last log lines).
+ * A mount point that a live ObjectFS mount serves is refused before either. The daemon gets
+ * the metadata URL on its standard input, never on its command line (which `ps` shows).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -17,13 +19,15 @@ import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type 
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
 import { byteSizeOption, durationOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
+import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
+import { refuseLiveMount } from './mount-busy.js';
 import { serve } from './mount-serve.js';
 
 /** The objectfs executable (the background daemon is started through it). */
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 
 /** Raw values of settings, writable (filled from flags and -o items). */
-export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; json?: boolean };
+export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; json?: boolean; metaUrlFile?: string };
 
 function ratioOption(value: string): number {
   const n = Number(value);
@@ -77,8 +81,10 @@ export function splitMountOptions(items: readonly string[], flags: MountFlags): 
 export function registerMount(program: Command, argv: readonly string[]): void {
   program.command('mount')
     .description('mount a volume with FUSE (foreground unless --background)')
-    .argument('<META_URL>', 'metadata URL of the volume')
-    .argument('<MOUNTPOINT>', 'directory to mount on (created if missing)')
+    .usage('[options] META_URL MOUNTPOINT\n       objectfs mount [options] --meta-url-file FILE MOUNTPOINT')
+    .argument('<META_URL>', 'metadata URL of the volume (left out with --meta-url-file)')
+    .argument('[MOUNTPOINT]', 'directory to mount on (created if missing)')
+    .option('--meta-url-file <FILE>', 'read the metadata URL from FILE (- for standard input) instead of the command line, where every user can see it in ps')
     .option('--config <FILE>', 'YAML settings file (see config/objectfs.example.yaml); reloaded on SIGHUP and when it changes')
     .option('-d, --background', 'run as a daemon; logs go to --log')
     .option('--json', 'with --background: print the mount point, daemon pid and log file as JSON')
@@ -106,20 +112,61 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
     .option('--delete-delay <DURATION>', 'safety delay before released objects are deleted: 30m, 2h, or seconds (default 1h)', durationOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
+    .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
-    .action(async (metaUrl: string, mountPoint: string, flags: MountFlags, cmd: Command) => {
-      const mnt = resolve(mountPoint);
+    .action(async (first: string, second: string | undefined, flags: MountFlags, cmd: Command) => {
       const given = givenFlags(flags, cmd);
       const fuseOptions = asUsageError(() => splitMountOptions(flags.options ?? [], given));
       const configOption = flags.config ?? (typeof given.config === 'string' ? given.config : undefined);
       const configFile = configOption === undefined ? undefined : resolve(configOption);
       const resolved = await settingsFrom(configFile, given);
+      const { metaUrl, mountPoint } = metaUrlAndMountPoint(first, second, flags.metaUrlFile);
+      const mnt = resolve(mountPoint);
+      await refuseLiveMount(mnt);
       if (flags.background) {
-        await startDaemon(argv, mnt, resolved.settings.log, flags.json === true);
+        await startDaemon(daemonArgs(argv, metaUrl), metaUrl, mnt, resolved.settings.log, flags.json === true);
         return;
       }
       await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
     });
+}
+
+/**
+ * META_URL and MOUNTPOINT from the positional arguments, or the URL from --meta-url-file and the
+ * one positional as MOUNTPOINT. A password on the command line is warned about (once).
+ */
+function metaUrlAndMountPoint(first: string, second: string | undefined, urlFile: string | undefined): { metaUrl: string; mountPoint: string } {
+  if (urlFile !== undefined) {
+    if (second !== undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
+    return { metaUrl: readMetaUrlFile(urlFile), mountPoint: first };
+  }
+  if (second === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing MOUNTPOINT (objectfs mount META_URL MOUNTPOINT)');
+  if (hasPassword(first)) process.stderr.write(PASSWORD_WARNING);
+  return { metaUrl: first, mountPoint: second };
+}
+
+/**
+ * The daemon's arguments: this program's own (not process.argv, which may be the mount(8)
+ * helper's) without the background switch and without the metadata URL, which it reads from
+ * standard input instead (`--meta-url-file -`).
+ */
+export function daemonArgs(argv: readonly string[], metaUrl: string): string[] {
+  const out: string[] = [];
+  let urlDropped = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '-d' || a === '--background' || a.startsWith('--meta-url-file=')) continue;
+    if (a === '--meta-url-file') {
+      i++;
+      continue;
+    }
+    if (!urlDropped && a === metaUrl) {
+      urlDropped = true;
+      continue;
+    }
+    out.push(a);
+  }
+  return [...out, '--meta-url-file', '-'];
 }
 
 /** The settings given as flags (not commander's defaults). */
@@ -147,14 +194,14 @@ async function settingsFrom(configFile: string | undefined, flags: RawSettings):
   return asUsageError(() => resolveSettings({ file, flags, env: process.env }));
 }
 
-async function startDaemon(argv: readonly string[], mnt: string, log: string | undefined, json: boolean): Promise<void> {
+async function startDaemon(args: readonly string[], metaUrl: string, mnt: string, log: string | undefined, json: boolean): Promise<void> {
   const logFile = resolve(log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
-  // The same command in the foreground: this program's own arguments (not process.argv, which
-  // may be the mount(8) helper's) without the background switch.
-  const args = [BIN, ...argv.filter((a) => a !== '-d' && a !== '--background')];
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['pipe', out, out] });
   closeSync(out);
+  // A daemon that dies before reading reports itself through its exit below, not here.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(`${metaUrl}\n`);
   let exited: number | null | undefined;
   child.on('exit', (code) => { exited = code; });
   child.unref();

@@ -5,14 +5,17 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../util/bytes.js';
 import { volumeStatus } from '../volume/volume-status.js';
+import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
   program.command('status')
     .description('show the volume record, usage, pending deletions and sessions with their pending uploads')
-    .argument('<META_URL>', 'metadata URL of the volume')
+    .argument('[META_URL]', META_URL_HELP)
+    .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--json', 'print JSON')
-    .action(async (metaUrl: string, flags: { json?: boolean }) => {
+    .action(async (metaUrlArg: string | undefined, flags: { json?: boolean; metaUrlFile?: string }) => {
+      const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
       const status = await volumeStatus(metaUrl);
       if (flags.json) {
         out.json(status);

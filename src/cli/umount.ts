@@ -1,8 +1,11 @@
 /**
  * `objectfs umount MOUNTPOINT`: asks the daemon serving the mount point to commit pending
- * writes and unmount (SIGTERM), and waits for it. With --lazy, or when no daemon answers, the
- * kernel mount is detached with fusermount3 -uz.
+ * writes and unmount (SIGTERM), and returns once the daemon process has exited (its session
+ * ended, its database connections closed), or says that it is still finishing when --timeout
+ * runs out. With --lazy, or when no daemon answers, the kernel mount is detached with
+ * fusermount3 -uz at once.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
@@ -33,20 +36,64 @@ export function registerUmount(program: Command, out: Output): void {
       }
       if (!isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'ENOTMOUNTED', `${mnt} is not an ObjectFS mount`);
       const pid = await daemonOf(mnt);
+      const deadline = Date.now() + flags.timeout * 1000;
       if (pid !== undefined && !flags.lazy) {
         process.kill(pid, 'SIGTERM');
-        const deadline = Date.now() + flags.timeout * 1000;
-        while (Date.now() < deadline) {
-          if (!isObjectfsMount(mnt) && (await daemonOf(mnt)) === undefined) {
-            done('daemon', pid, `unmounted ${mnt}`);
-            return;
-          }
-          await sleep(100);
+        // The kernel mount and the pid file go before the process has finished closing: wait
+        // for the process itself.
+        if (await exitedBy(pid, deadline, () => !isObjectfsMount(mnt))) {
+          done('daemon', pid, `unmounted ${mnt}`);
+          return;
         }
-        throw new CliError(EXIT_FAILURE, 'ETIMEDOUT', `the daemon (pid ${pid}) did not finish within ${formatDuration(flags.timeout)}; try again or use --lazy`);
+        throw new CliError(EXIT_FAILURE, 'ETIMEDOUT', isObjectfsMount(mnt)
+          ? `the daemon (pid ${pid}) did not finish within ${formatDuration(flags.timeout)}; try again or use --lazy`
+          : `${mnt} is unmounted, but the daemon (pid ${pid}) is still finishing after ${formatDuration(flags.timeout)}; it exits on its own`);
       }
       await lazyUnmount(mnt);
       if (isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'EBUSY', `could not unmount ${mnt}`);
-      done('detached', pid, `unmounted ${mnt}${pid === undefined ? ' (no daemon found: detached)' : ''}`);
+      // --lazy is asked not to wait: say so if the daemon is still at work.
+      const finishing = pid !== undefined && processState(pid) === 'running';
+      done('detached', pid, `unmounted ${mnt}${pid === undefined ? ' (no daemon found: detached)' : finishing ? ` (detached; the daemon, pid ${pid}, is still finishing)` : ''}`);
     });
+}
+
+/** How long umount waits for a daemon that has exited to be reaped (see processState). */
+const REAP_GRACE_MS = 5000;
+
+/**
+ * `gone`, `running`, or `zombie`: exited, but still in the process table until its parent
+ * reaps it. A --background daemon's parent is the init process (its starter exited), which
+ * may reap only about once a second; until then `ps` and `kill -0` still show the pid.
+ */
+function processState(pid: number): 'gone' | 'running' | 'zombie' {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return 'gone';
+  }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'gone'; // gone between the two looks
+  }
+  // "pid (comm) S …": the state follows the last ')' (comm may hold spaces and parentheses).
+  const end = stat.lastIndexOf(')');
+  return stat.slice(end + 2, end + 3) === 'Z' ? 'zombie' : 'running';
+}
+
+/**
+ * Waits until `pid` has exited and `also()` holds, or `deadline` (ms) passes; true if it did.
+ * An exited daemon is then given a moment to be reaped, so that its pid is gone on return
+ * (if nobody reaps it, it has still exited: true after the grace).
+ */
+async function exitedBy(pid: number, deadline: number, also: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (processState(pid) !== 'running' && also()) break;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  const reapBy = Date.now() + REAP_GRACE_MS;
+  while (processState(pid) === 'zombie' && Date.now() < reapBy) await sleep(20);
+  return true;
 }

@@ -7,6 +7,7 @@ import type { FuseMountOptions, MountedFs } from './mount.js';
 
 export type { FuseMountOptions, MountedFs } from './mount.js';
 export type { ReplyLog } from './session.js';
+export { opTimeouts } from './deadlines.js';
 export { clearStaleMount, lazyUnmount } from './unmount.js';
 export { checkFuseOptions } from './fuse-options.js';
 export { recordDaemon, forgetDaemon, daemonOf, isObjectfsMount, runtimeDir, runtimeFileOf } from './mount-table.js';

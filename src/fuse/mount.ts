@@ -18,6 +18,7 @@ import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
 import { isObjectfsMount } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
+import { opTimeouts } from './deadlines.js';
 import { FuseSession, type OpTimeouts, type ReplyLog } from './session.js';
 import { StatsFile } from './stats-file.js';
 import { clearStaleMount } from './unmount.js';
@@ -41,7 +42,7 @@ export interface FuseMountOptions {
   readonly log: ReplyLog;
   /** Content of the read-only `.stats` file at the mount root (absent: no such file). */
   readonly statsText?: () => Promise<string>;
-  /** Answer deadlines per operation in ms (defaults: DEFAULT_OP_TIMEOUTS). */
+  /** Answer deadlines per operation in ms (default: opTimeouts()). */
   readonly opTimeouts?: OpTimeouts;
 }
 
@@ -54,16 +55,6 @@ export interface MountedFs {
   /** Inodes the kernel holds references to, open directory streams, unanswered requests. */
   stats(): { kernelInodes: number; dirStreams: number; pending: number; outstanding: number; live: number };
 }
-
-/**
- * Metadata operations wait out a database restart for up to a minute (the retry budget):
- * answer EIO only after that. Data operations that commit (write, flush, fsync, release,
- * setattr, create) may wait on a slow object store and are never cut off.
- */
-export const DEFAULT_OP_TIMEOUTS: OpTimeouts = {
-  default: 90_000, read: 120_000, write: 0, flush: 0, fsync: 0, release: 0, setattr: 0, create: 0,
-  fallocate: 0, copy_file_range: 0, lseek: 0,
-};
 
 /** Largest FUSE request (and kernel readahead window): 1 MiB, libfuse 3's maximum (256 pages). */
 export const MAX_REQUEST = 1 << 20;
@@ -96,7 +87,7 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
     handlers: ops,
     onForget: (ino, n) => counts.forget(ino, n),
     onEnded: () => markEnded(),
-    timeouts: options.opTimeouts ?? DEFAULT_OP_TIMEOUTS,
+    timeouts: options.opTimeouts ?? opTimeouts(),
     log: options.log,
   });
   // Another host changed these: the kernel may hold them cached (with 1 s timeouts or longer).

@@ -102,7 +102,7 @@ export async function checkCounts(scan: MaintenanceScan, log: ProblemLog, progre
   }
   const u = await scan.usage();
   if (u.storedSpace !== u.space || u.storedInodes !== u.inodes) {
-    log.add({ kind: 'usage', detail: `usage counters say ${u.storedSpace} bytes / ${u.storedInodes} inodes, the inodes add up to ${u.space} bytes / ${u.inodes} inodes` }, { kind: 'usage' });
+    log.add({ kind: 'usage', detail: `usage counters say ${u.storedSpace} bytes / ${u.storedInodes} inodes, the inodes add up to ${u.space} bytes / ${u.inodes} inodes (every transaction journals its usage change, so this is damage, not changes in flight)` }, { kind: 'usage' });
   }
   phase.add(1);
   phase.end();

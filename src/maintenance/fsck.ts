@@ -65,8 +65,6 @@ async function repairAll(volume: Pick<Volume, 'meta'>, log: ProblemLog, progress
       phase.add(todo.length);
       continue;
     }
-    // Creating /lost+found counted an inode in memory: write it before the counters are recomputed.
-    if (kind === 'usage') await volume.meta.flushCounters();
     for (const r of todo) {
       const fix = r.fix;
       const res = fix.kind === 'link-count' ? await m.repairLinkCount(fix.ino)

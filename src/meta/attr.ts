@@ -5,7 +5,6 @@
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { alignedSpace } from './counters.js';
 import { lockNodes } from './lookup.js';
 import { NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
 import { CHUNK_SIZE, encodeSliceEntry } from './slice-list.js';
@@ -57,7 +56,6 @@ export async function setattr(ctx: MetaContext, ino: number, changes: AttrChange
     const old = Number(row.length);
     if (length < old) await cutChunks(ctx, tx, ino, length, old);
     const updated = await updateAttrs(ctx, tx, ino, changes, { length });
-    ctx.usage.add(alignedSpace(length) - alignedSpace(old), 0);
     return toAttr(updated as NodeRow);
   });
 }

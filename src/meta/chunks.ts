@@ -2,7 +2,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/index.js';
 import { FsError } from '../errors.js';
-import { alignedSpace } from './counters.js';
 import { nodeRow } from './lookup.js';
 import { NODE_COLUMNS, NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
 import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry, type SliceEntry } from './slice-list.js';
@@ -37,13 +36,13 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
   if (commit.length > MAX_FILE_LENGTH) throw FsError.EFBIG(`length ${commit.length}`);
   const encoded = encodeSliceEntry(entry);
   const mtime = commit.mtime ?? ctx.now();
-  const rows = await statement(async () => (await sql<NodeRow & { old_length: bigint }>`
+  const rows = await statement(async () => (await sql<NodeRow>`
     WITH o AS (
-      SELECT inode, length AS old_length FROM node WHERE inode = ${ino} AND type = ${NODE_TYPE_CODE.file} FOR UPDATE
+      SELECT inode FROM node WHERE inode = ${ino} AND type = ${NODE_TYPE_CODE.file} FOR UPDATE
     ), n AS (
       UPDATE node SET length = GREATEST(node.length, ${commit.length}::int8), mtime = ${mtime}, ctime = ${mtime}
       FROM o WHERE node.inode = o.inode
-      RETURNING node.*, o.old_length
+      RETURNING node.*
     ), c AS (
       INSERT INTO chunk (inode, idx, slices, version) SELECT inode, ${index}, ${encoded}, 1 FROM n
       ON CONFLICT (inode, idx) DO UPDATE SET slices = chunk.slices || EXCLUDED.slices, version = chunk.version + 1
@@ -51,14 +50,13 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
       INSERT INTO slice_ref (id, size, refs) SELECT ${entry.id}::int8, ${entry.size}::int, 1 FROM n WHERE ${entry.id}::int8 <> 0
       ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1
     )
-    SELECT ${NODE_COLUMNS_N}, n.old_length FROM n`.execute(ctx.db)).rows, ctx);
+    SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db)).rows, ctx);
   const row = rows[0];
   if (row === undefined) {
     const node = await nodeRow(ctx.db, ino);
     if (node === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     throw FsError.EINVAL(`inode ${ino} is not a regular file`);
   }
-  ctx.usage.add(alignedSpace(Number(row.length)) - alignedSpace(Number(row.old_length)), 0);
   return toAttr(row);
 }
 
@@ -76,13 +74,12 @@ export interface ChunkAppend {
 export async function appendSlices(ctx: MetaContext, ino: number, appends: readonly ChunkAppend[], length: number): Promise<Attr> {
   const mtime = ctx.now();
   const row = await inTransaction(ctx, async (tx) => {
-    const old = (await sql<{ type: number; length: bigint }>`SELECT type, length FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx)).rows[0];
+    const old = (await sql<{ type: number }>`SELECT type FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx)).rows[0];
     if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
-    return { updated: await appendInTransaction(tx, ino, appends, length, mtime), oldLength: Number(old.length) };
+    return appendInTransaction(tx, ino, appends, length, mtime);
   });
-  ctx.usage.add(alignedSpace(Number(row.updated.length)) - alignedSpace(row.oldLength), 0);
-  return toAttr(row.updated);
+  return toAttr(row);
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { RetryPolicy } from '../util/retry.js';
 import type { IdAllocator } from './ids.js';
 import type { UsageCounters } from './counters.js';
 import type { OpenFiles } from './open-files.js';
@@ -25,6 +26,8 @@ export interface MetaContext {
   now(): bigint;
   /** Where transaction latency and restarts are recorded, if anywhere. */
   readonly metrics?: Metrics | undefined;
+  /** How operations are retried on lost connections and conflicts (tx.ts metaRetryPolicy). */
+  readonly retry: RetryPolicy;
 }
 
 /** Wall-clock time in ns (ms precision from Date, plus the sub-ms part from hrtime). */

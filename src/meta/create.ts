@@ -10,7 +10,6 @@
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { isUniqueViolation } from '../db/index.js';
-import { alignedSpace } from './counters.js';
 import { lockNodes, missingNameError } from './lookup.js';
 import { checkNewName, showName, toAttr, type NodeRow, NODE_COLUMNS_N } from './rows.js';
 import { inTransaction, statement } from './tx.js';
@@ -28,7 +27,8 @@ interface NewNode {
 
 async function createNode(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, node: NewNode): Promise<Attr> {
   checkNewName(name);
-  const ino = await ctx.inodeIds.next();
+  // Retried like the statement: an outage may begin with the refill of the id batch.
+  const ino = await statement(() => ctx.inodeIds.next(), ctx);
   const isDir = node.type === 'directory';
   const typeCode = NODE_TYPE_CODE[node.type];
   const mode = node.mode & 0o7777;
@@ -61,7 +61,6 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
       return rows[0];
     }, ctx);
     if (row === undefined) throw await missingNameError(ctx.db, parent, name);
-    ctx.usage.add(alignedSpace(length), 1);
     return toAttr(row);
   } catch (err) {
     if (isUniqueViolation(err, 'edge_pkey')) throw FsError.EEXIST(`${showName(name)} exists in ${parent}`);

@@ -11,6 +11,7 @@ import type {
   UnlinkResult, VolumeRecord,
 } from './types.js';
 import type { Metrics } from '../metrics/index.js';
+import type { Logger } from '../util/log.js';
 import type { SliceEntry } from './slice-list.js';
 import type { ChunkAppend } from './chunks.js';
 import type { CopyResult } from './range-copy.js';
@@ -121,11 +122,14 @@ export interface MetaEngine {
    */
   onChange(listener: ChangeListener): () => void;
 
-  /** Writes accumulated usage counters to the database now. */
+  /** Folds the usage journal into the counters now (usage is exact without it; this keeps the journal short). */
   flushCounters(): Promise<void>;
   /** Scans and repairs for fsck and gc (maintenance.ts). */
   maintenance(): MetaMaintenance;
-  /** Flushes counters, ends this session (if any: releasing what it kept open) and releases the database. */
+  /**
+   * Folds the usage journal, ends this session (if any: releasing what it kept open) and
+   * releases the database. Never throws: what fails is logged (a session not ended expires).
+   */
   close(): Promise<void>;
 }
 
@@ -156,7 +160,7 @@ export interface MetaOptions {
   readonly heartbeatSeconds?: number;
   /** Seconds after the last heartbeat when a session counts as dead (default 60). */
   readonly sessionTimeoutSeconds?: number;
-  /** Milliseconds between usage-counter flushes (default 1000). */
+  /** Milliseconds between folds of the usage journal (default 1000; 0: never, for one-shot tools). */
   readonly counterFlushMs?: number;
   /** Maximum database connections of this engine (default 10; PGlite always 1). */
   readonly maxConnections?: number;
@@ -164,7 +168,17 @@ export interface MetaOptions {
   readonly metrics?: Metrics;
   /** Figures this client publishes in its session record at each heartbeat (`objectfs status`). */
   readonly sessionStats?: () => SessionStats;
+  /**
+   * How long an operation keeps retrying a lost connection (or a conflict) before it fails,
+   * in ms (default 60 s, `--meta-retry-timeout`).
+   */
+  readonly retryTimeoutMs?: number;
+  /** Where the engine reports trouble that no caller sees (background work, close). */
+  readonly log?: MetaLog;
 }
+
+/** The part of a logger the engine uses. */
+export type MetaLog = Pick<Logger, 'info' | 'warn'>;
 
 export { openMeta, formatMeta, readVolume, type FormatResult } from './open-meta.js';
 export { configureVolume, type VolumeChanges } from './volume-config.js';

@@ -102,8 +102,8 @@ export class PinnedScan implements MaintenanceScan {
 
   async usage(): Promise<UsageAudit> {
     const { rows } = await sql<{ stored_space: bigint | null; stored_inodes: bigint | null; space: bigint; inodes: bigint }>`
-      SELECT (SELECT value FROM counter WHERE name = 'used_space') AS stored_space,
-             (SELECT value FROM counter WHERE name = 'used_inodes') AS stored_inodes,
+      SELECT (SELECT value FROM counter WHERE name = 'used_space') + (SELECT coalesce(sum(space), 0) FROM usage_delta) AS stored_space,
+             (SELECT value FROM counter WHERE name = 'used_inodes') + (SELECT coalesce(sum(inodes), 0) FROM usage_delta) AS stored_inodes,
              (SELECT coalesce(sum((length + 4095) / 4096 * 4096), 0)::int8 FROM node) AS space,
              (SELECT count(*) FROM node) AS inodes`.execute(this.#db);
     const r = rows[0];

@@ -19,9 +19,9 @@ import * as rename from './rename.js';
 import * as sessions from './sessions.js';
 import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
-import { statement } from './tx.js';
+import { metaRetryPolicy, statement } from './tx.js';
 import * as xattr from './xattr.js';
-import type { ChunkRecord, MetaEngine, MetaOptions, SliceCommit } from './index.js';
+import type { ChunkRecord, MetaEngine, MetaLog, MetaOptions, SliceCommit } from './index.js';
 import type { SliceEntry } from './slice-list.js';
 import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 
@@ -36,6 +36,7 @@ export class MetaStore implements MetaEngine {
   readonly #heartbeatMs: number;
   readonly #sessionTimeoutMs: number;
   readonly #sessionStats: (() => SessionStats) | undefined;
+  readonly #log: MetaLog | undefined;
   #sessionInfo: SessionInfo | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
@@ -49,17 +50,19 @@ export class MetaStore implements MetaEngine {
     this.#heartbeatMs = (options.heartbeatSeconds ?? 12) * 1000;
     this.#sessionTimeoutMs = (options.sessionTimeoutSeconds ?? 60) * 1000;
     this.#sessionStats = options.sessionStats;
+    this.#log = options.log;
     const db = database.db;
     this.#ctx = {
       db,
       volume,
       inodeIds: new IdAllocator(db, 'next_inode', INODE_BATCH),
       sliceIds: new IdAllocator(db, 'next_slice', SLICE_BATCH),
-      usage: new UsageCounters(db, options.counterFlushMs ?? 1000),
+      usage: new UsageCounters(db, options.counterFlushMs ?? 1000, options.log),
       openFiles: new OpenFiles(),
       sid: undefined,
       now: nowNs,
       metrics: options.metrics,
+      retry: metaRetryPolicy(options.retryTimeoutMs),
     };
     this.#feed = database.listen === undefined ? undefined : new ChangeFeed(db, database.listen);
   }
@@ -75,8 +78,8 @@ export class MetaStore implements MetaEngine {
   }
 
   // Reads are retried like writes (statement): a database restart is waited out, not an EIO.
-  getattr(ino: number): Promise<Attr> { return statement(() => lookup.getattr(this.#ctx.db, ino)); }
-  lookup(parent: number, name: Buffer): Promise<Attr> { return statement(() => lookup.lookup(this.#ctx.db, parent, name)); }
+  getattr(ino: number): Promise<Attr> { return statement(() => lookup.getattr(this.#ctx.db, ino), this.#ctx); }
+  lookup(parent: number, name: Buffer): Promise<Attr> { return statement(() => lookup.lookup(this.#ctx.db, parent, name), this.#ctx); }
   mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr> {
     return this.#announce(create.mknod(this.#ctx, caller, parent, name, type, mode, rdev), () => [parent], undefined, [{ parent, name }]);
   }
@@ -87,7 +90,7 @@ export class MetaStore implements MetaEngine {
     return this.#announce(create.symlink(this.#ctx, caller, parent, name, target), () => [parent], undefined, [{ parent, name }]);
   }
   link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#announce(create.link(this.#ctx, ino, parent, name), () => [ino, parent], undefined, [{ parent, name }]); }
-  readlink(ino: number): Promise<Buffer> { return statement(() => lookup.readlink(this.#ctx.db, ino)); }
+  readlink(ino: number): Promise<Buffer> { return statement(() => lookup.readlink(this.#ctx.db, ino), this.#ctx); }
   unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
     return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino], [{ parent, name }]);
   }
@@ -97,18 +100,18 @@ export class MetaStore implements MetaEngine {
       [{ parent: srcParent, name: srcName }, { parent: dstParent, name: dstName }]);
   }
   setattr(ino: number, changes: AttrChanges): Promise<Attr> { return this.#announce(attr.setattr(this.#ctx, ino, changes), () => [ino]); }
-  readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage> { return statement(() => readdir.readdir(this.#ctx, ino, options)); }
+  readdir(ino: number, options?: { after?: Buffer; limit?: number }): Promise<DirPage> { return statement(() => readdir.readdir(this.#ctx, ino, options), this.#ctx); }
 
-  getxattr(ino: number, name: Buffer): Promise<Buffer> { return statement(() => xattr.getxattr(this.#ctx, ino, name)); }
+  getxattr(ino: number, name: Buffer): Promise<Buffer> { return statement(() => xattr.getxattr(this.#ctx, ino, name), this.#ctx); }
   setxattr(ino: number, name: Buffer, value: Buffer, flags?: number): Promise<void> { return this.#announce(xattr.setxattr(this.#ctx, ino, name, value, flags), () => [ino]); }
-  listxattr(ino: number): Promise<Buffer[]> { return statement(() => xattr.listxattr(this.#ctx, ino)); }
+  listxattr(ino: number): Promise<Buffer[]> { return statement(() => xattr.listxattr(this.#ctx, ino), this.#ctx); }
   removexattr(ino: number, name: Buffer): Promise<void> { return this.#announce(xattr.removexattr(this.#ctx, ino, name), () => [ino]); }
 
-  statfs(): Promise<StatFs> { return statement(() => statfs(this.#ctx)); }
+  statfs(): Promise<StatFs> { return statement(() => statfs(this.#ctx), this.#ctx); }
 
-  readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index)); }
+  readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index), this.#ctx); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }
-  newSliceId(): Promise<number> { return this.#ctx.sliceIds.next(); }
+  newSliceId(): Promise<number> { return statement(() => this.#ctx.sliceIds.next(), this.#ctx); }
   appendSlices(ino: number, appends: readonly chunks.ChunkAppend[], length: number): Promise<Attr> {
     return this.#announce(chunks.appendSlices(this.#ctx, ino, appends, length), () => [ino]);
   }
@@ -157,12 +160,20 @@ export class MetaStore implements MetaEngine {
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     // A heartbeat still in flight would re-create the session after endSession removed it.
     await this.#beating;
+    // Each step runs whatever happened before it (an earlier failure, a database outage): the
+    // session must end on every clean unmount, and nothing here may stop the database closing.
     try {
-      await this.#feed?.close();
+      await this.#feed?.close().catch((err: unknown) => this.#log?.warn('closing the change feed failed', { error: (err as Error).message }));
       await this.#ctx.usage.close();
       const sid = this.#ctx.sid;
-      if (sid !== undefined) await sessions.endSession(this.#ctx, sid);
-      this.#ctx.sid = undefined;
+      if (sid !== undefined) {
+        try {
+          await sessions.endSession(this.#ctx, sid);
+          this.#ctx.sid = undefined;
+        } catch (err) {
+          this.#log?.warn(`session ${sid} could not be ended; it expires ${this.#sessionTimeoutMs / 1000} s after its last heartbeat and another client cleans it up`, { error: (err as Error).message });
+        }
+      }
     } finally {
       await this.#database.close();
     }

@@ -113,7 +113,6 @@ export async function formatMeta(metaUrl: string, settings: FormatSettings, opti
       await sql`
         INSERT INTO node (inode, type, mode, uid, gid, atime, mtime, ctime, nlink, length, rdev, parent)
         VALUES (${ROOT_INO}, ${NODE_TYPE_CODE.directory}, ${0o755}, ${uid}, ${gid}, ${now}, ${now}, ${now}, 2, 0, 0, ${ROOT_INO})`.execute(tx);
-      await sql`UPDATE counter SET value = 1 WHERE name = 'used_inodes'`.execute(tx);
       return { created: true, volume: toVolume(inserted[0] as VolumeRow) };
     });
   } finally {

@@ -10,7 +10,6 @@ import { FsError } from '../errors.js';
 import { MAX_FILE_LENGTH } from './attr.js';
 import { appendInTransaction, type ChunkAppend } from './chunks.js';
 import type { MetaContext } from './context.js';
-import { alignedSpace } from './counters.js';
 import { getattr } from './lookup.js';
 import { toAttr } from './rows.js';
 import { buildChunkView, CHUNK_SIZE, decodeSliceEntries } from './slice-list.js';
@@ -95,7 +94,7 @@ export async function copyRange(ctx: MetaContext, src: number, srcOff: number, d
     if (source === undefined || target === undefined) throw FsError.ENOENT(`no inode ${source === undefined ? src : dst}`);
     if (source.type !== NODE_TYPE_CODE.file || target.type !== NODE_TYPE_CODE.file) throw FsError.EINVAL('copy_file_range between non-regular files');
     const n = Math.max(0, Math.min(len, source.length - srcOff));
-    if (n === 0) return { copied: 0, row: undefined, oldLength: target.length };
+    if (n === 0) return { copied: 0, row: undefined };
     if (dstOff + n > MAX_FILE_LENGTH) throw FsError.EFBIG(`length ${dstOff + n}`);
     if (src === dst && srcOff < dstOff + n && dstOff < srcOff + n) throw FsError.EINVAL('overlapping ranges of one file');
     const first = Math.floor(srcOff / CHUNK_SIZE);
@@ -105,10 +104,9 @@ export async function copyRange(ctx: MetaContext, src: number, srcOff: number, d
     const lists = new Map(rows.map((r) => [Number(r.idx), r.slices]));
     const appends = copyAppends(piecesOf(lists, srcOff, srcOff + n, source.length), srcOff, dstOff, n);
     const row = await appendInTransaction(tx, dst, appends, dstOff + n, mtime);
-    return { copied: n, row, oldLength: target.length };
+    return { copied: n, row };
   });
   if (result.row === undefined) return { copied: 0, attr: await getattr(ctx.db, dst) };
-  ctx.usage.add(alignedSpace(Number(result.row.length)) - alignedSpace(result.oldLength), 0);
   return { copied: result.copied, attr: toAttr(result.row) };
 }
 

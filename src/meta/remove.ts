@@ -6,7 +6,6 @@
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { alignedSpace } from './counters.js';
 import { lockNodes, missingNameError } from './lookup.js';
 import { checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, type NodeRow } from './rows.js';
 import { inTransaction } from './tx.js';
@@ -58,7 +57,6 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
          s AS (DELETE FROM symlink WHERE inode = ${ino}),
          n AS (DELETE FROM node WHERE inode = ${ino})
     INSERT INTO dropped_chunk (inode, slices, dropped_at) SELECT inode, slices, ${now} FROM d`.execute(db);
-  ctx.usage.add(-alignedSpace(length), -1);
 }
 
 /**

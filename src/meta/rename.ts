@@ -143,7 +143,6 @@ async function dropReplaced(ctx: MetaContext, tx: Db, dst: Edge, row: NodeRow, d
     await sql`UPDATE node SET nlink = nlink - 1 WHERE inode = ${dp}`.execute(tx);
     await sql`DELETE FROM node WHERE inode = ${dst.ino}`.execute(tx);
     await sql`DELETE FROM xattr WHERE inode = ${dst.ino}`.execute(tx);
-    ctx.usage.add(0, -1);
     return true;
   }
   const nlink = row.nlink - 1;

@@ -79,13 +79,21 @@ export async function moveToLostFound(ctx: MetaContext, ino: number): Promise<Re
 
 export function repairUsage(ctx: MetaContext): Promise<RepairResult> {
   return inTransaction(ctx, async (tx) => {
+    // Folds (counters.ts) take these locks too: once we hold them none is half done, and the
+    // next statement's snapshot sees every fold that finished.
+    await sql`SELECT name FROM counter WHERE name IN ('used_space', 'used_inodes') FOR UPDATE`.execute(tx);
+    // One snapshot for the nodes and the journal: the counters become the nodes' sums minus
+    // the journal rows not folded yet (changes committed later journal themselves).
     const { rows } = await sql<{ name: string; before: bigint; after: bigint }>`
       WITH computed AS (
         SELECT (SELECT coalesce(sum((length + 4095) / 4096 * 4096), 0)::int8 FROM node) AS space, (SELECT count(*) FROM node) AS inodes
-      ), old AS (SELECT name, value FROM counter WHERE name IN ('used_space', 'used_inodes') FOR UPDATE)
-      UPDATE counter c SET value = CASE c.name WHEN 'used_space' THEN computed.space ELSE computed.inodes END
-      FROM computed, old WHERE c.name = old.name
-      RETURNING c.name, old.value AS before, c.value AS after`.execute(tx);
+      ), journal AS (
+        SELECT coalesce(sum(space), 0)::int8 AS space, coalesce(sum(inodes), 0)::int8 AS inodes FROM usage_delta
+      ), old AS (SELECT name, value FROM counter WHERE name IN ('used_space', 'used_inodes'))
+      UPDATE counter c SET value = CASE c.name WHEN 'used_space' THEN computed.space - journal.space ELSE computed.inodes - journal.inodes END
+      FROM computed, journal, old WHERE c.name = old.name
+      RETURNING c.name, old.value + CASE c.name WHEN 'used_space' THEN journal.space ELSE journal.inodes END AS before,
+                CASE c.name WHEN 'used_space' THEN computed.space ELSE computed.inodes END AS after`.execute(tx);
     const changes = rows.filter((r) => r.before !== r.after).map((r) => `${r.name} ${r.before} → ${r.after}`);
     return { changed: changes.length > 0, detail: changes.length > 0 ? `usage counters: ${changes.join(', ')}` : 'usage counters already right' };
   });

@@ -15,10 +15,10 @@ function storedInfo(info: SessionInfo, now: number): string {
 
 export async function registerSession(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<number> {
   const { rows } = await statement(() => sql<{ value: bigint }>`
-    UPDATE counter SET value = value + 1 WHERE name = 'next_session' RETURNING value`.execute(ctx.db));
+    UPDATE counter SET value = value + 1 WHERE name = 'next_session' RETURNING value`.execute(ctx.db), ctx);
   const sid = Number(rows[0]?.value);
   const now = Date.now();
-  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})`.execute(ctx.db));
+  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})`.execute(ctx.db), ctx);
   ctx.sid = sid;
   return sid;
 }
@@ -30,7 +30,7 @@ export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: 
   const now = Date.now();
   await statement(() => sql`
     INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})
-    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info`.execute(ctx.db));
+    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info`.execute(ctx.db), ctx);
 }
 
 export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {

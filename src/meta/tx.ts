@@ -10,14 +10,14 @@ import { withRetry, type RetryPolicy } from '../util/retry.js';
 import { RaceDetected } from './rows.js';
 import type { MetaContext } from './context.js';
 
-/** Runs `attempt` with TX_RETRY, recording its latency, reruns and failure when metrics are on. */
-async function observed<T>(ctx: Pick<MetaContext, 'metrics'> | undefined, kind: 'transaction' | 'statement', attempt: () => Promise<T>): Promise<T> {
-  const metrics = ctx?.metrics;
-  if (metrics === undefined) return withRetry(TX_RETRY, attempt, transient, lastError);
+/** Runs `attempt` with the engine's retry policy, recording latency, reruns and failure when metrics are on. */
+async function observed<T>(ctx: RetryContext, kind: 'transaction' | 'statement', attempt: () => Promise<T>): Promise<T> {
+  const metrics = ctx.metrics;
+  if (metrics === undefined) return withRetry(ctx.retry, attempt, transient, lastError);
   const start = performance.now();
   let attempts = 0;
   try {
-    const value = await withRetry(TX_RETRY, () => { attempts++; return attempt(); }, transient, lastError);
+    const value = await withRetry(ctx.retry, () => { attempts++; return attempt(); }, transient, lastError);
     metrics.metaTx(kind, (performance.now() - start) / 1000, attempts - 1, false);
     return value;
   } catch (err) {
@@ -26,8 +26,20 @@ async function observed<T>(ctx: Pick<MetaContext, 'metrics'> | undefined, kind: 
   }
 }
 
-/** Up to 30 attempts within 60 s: a database restart is waited out, a dead one is not. */
-const TX_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 30, baseDelayMs: 4, maxDelayMs: 2000, budgetMs: 60_000 });
+/** What a retried operation needs from the engine: its retry policy and where metrics go. */
+export type RetryContext = Pick<MetaContext, 'metrics' | 'retry'>;
+
+/** Default retry budget of metadata operations (`--meta-retry-timeout`): a restart is waited out. */
+export const DEFAULT_META_RETRY_MS = 60_000;
+
+/**
+ * The retry policy of metadata operations: as many attempts as fit in `budgetMs` (a count
+ * limit would end a long outage early: 30 capped at 2 s each gave up after about 24 s), with
+ * backoff from 4 ms doubling to 2 s.
+ */
+export function metaRetryPolicy(budgetMs = DEFAULT_META_RETRY_MS): RetryPolicy {
+  return Object.freeze({ maxAttempts: Infinity, baseDelayMs: 4, maxDelayMs: 2000, budgetMs });
+}
 
 function transient(err: unknown): 'retry' | 'fail' {
   return err instanceof RaceDetected || isRetryableConflict(err) || isConnectionLost(err) ? 'retry' : 'fail';
@@ -40,10 +52,7 @@ export function inTransaction<T>(ctx: MetaContext, fn: (tx: Transaction<Database
   return observed(ctx, 'transaction', () => ctx.db.transaction().execute(fn));
 }
 
-/**
- * Runs a single-statement operation (atomic by itself), retried on transient errors; `ctx`
- * (optional) is where its metrics go.
- */
-export function statement<T>(fn: () => Promise<T>, ctx?: Pick<MetaContext, 'metrics'>): Promise<T> {
+/** Runs a single-statement operation (atomic by itself), retried on transient errors. */
+export function statement<T>(fn: () => Promise<T>, ctx: RetryContext): Promise<T> {
   return observed(ctx, 'statement', fn);
 }

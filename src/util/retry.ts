@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Retry policy. All members are required so a caller's defaults are visible in one place. */
 export interface RetryPolicy {
-  /** Total attempts including the first (>= 1). */
+  /** Total attempts including the first (>= 1; Infinity: the budget alone limits them). */
   readonly maxAttempts: number;
   /** Backoff ceiling of the first retry, in ms; doubles per retry. */
   readonly baseDelayMs: number;
@@ -40,8 +40,10 @@ export async function withRetry<T>(
     } catch (err) {
       signal?.throwIfAborted();
       if (classify(err) === 'fail') throw err;
-      if (n >= policy.maxAttempts || Date.now() >= deadline) throw onExhausted(err, n);
-      await sleep(backoffDelay(policy, n), undefined, signal ? { signal } : undefined).catch(() => {
+      const left = deadline - Date.now();
+      if (n >= policy.maxAttempts || left <= 0) throw onExhausted(err, n);
+      // The last wait ends at the deadline, so the final attempt comes at the budget, not before.
+      await sleep(Math.min(backoffDelay(policy, n), left), undefined, signal ? { signal } : undefined).catch(() => {
         signal?.throwIfAborted();
       });
     }

@@ -79,3 +79,11 @@ test('a zero write buffer is refused wherever it comes from, naming the flag or 
   assert.equal(resolveSettings({ flags: { bufferSize: '1M' } }).settings.bufferSize, 1 << 20);
   assert.equal(resolveSettings({ flags: { readahead: 0 } }).settings.readahead, 0, '0 still means "none" where it has a meaning');
 });
+
+test('meta-retry-timeout: 60 s by default, a duration from a file, the environment or a flag', () => {
+  assert.equal(resolveSettings({}).settings.metaRetryTimeout, 60);
+  assert.equal(resolveSettings({ file: parseConfigText('meta-retry-timeout: 2.5\n', 'f.yaml') }).settings.metaRetryTimeout, 2.5);
+  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '2m' } }).settings.metaRetryTimeout, 120);
+  assert.equal(resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: '120' }, flags: { metaRetryTimeout: 3 } }).settings.metaRetryTimeout, 3);
+  assert.throws(() => resolveSettings({ env: { OBJECTFS_META_RETRY_TIMEOUT: 'forever' } }), /meta-retry-timeout/);
+});
