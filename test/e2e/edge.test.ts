@@ -253,6 +253,13 @@ print(len(names), len(set(names)), set(names) == {'entry-%07d' % i for i in rang
     }
   });
 
+  test('a rename to a name like .fuse_hidden00000001 is an ordinary rename (the content stays, listed, renamed back)', async () => {
+    await bash(`mkdir -p hid && printf 'keep me' > hid/a && mv hid/a hid/.fuse_hidden00000001`, m.mnt);
+    assert.equal(await bash(`ls -A hid && cat hid/.fuse_hidden00000001`, m.mnt), '.fuse_hidden00000001\nkeep me');
+    await bash(`mv hid/.fuse_hidden00000001 hid/b`, m.mnt);
+    assert.equal(await bash(`ls -A hid && cat hid/b`, m.mnt), 'b\nkeep me');
+  });
+
   test('rename over a file open for reading: the reader keeps the old content', async () => {
     const o = fsops();
     await bash(`printf 'old content' > ro-target && head -c 3000000 /dev/urandom > ro-new`, m.mnt);
