@@ -65,7 +65,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   attrTimeout: { kind: 'seconds', live: false, help: 'kernel attribute cache timeout' },
   entryTimeout: { kind: 'seconds', live: false, help: 'kernel name cache timeout' },
   negativeTimeout: { kind: 'seconds', live: false, help: 'kernel cache of missing names' },
-  allowOther: { kind: 'bool', live: false, help: 'let other users access the mount' },
+  allowOther: { kind: 'bool', live: false, help: 'let other users access the mount (default: yes when mounted by root, as JuiceFS does; the kernel still checks permissions)' },
   writebackCache: { kind: 'bool', live: false, help: "the kernel's writeback cache: write(2) returns once the page cache has the data (see docs/decisions.md)" },
   bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound', min: 1 },
   cacheDir: { kind: 'path', live: false, help: 'disk block cache directory' },
@@ -87,7 +87,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
 /** Defaults of settings that have one here (the others default in the layer that uses them). */
 export const DEFAULTS: MountSettings = Object.freeze({
   logLevel: 'info', log: undefined, metrics: '127.0.0.1:9567', readOnly: false,
-  attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: false, writebackCache: false,
+  attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: process.getuid?.() === 0, writebackCache: false,
   bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,

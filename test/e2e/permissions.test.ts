@@ -1,23 +1,24 @@
 /**
  * Ownership and permission checks with non-root callers on a real mount (PostgreSQL + S3,
- * --allow-other so other users may enter it, attribute timeouts 0). Callers are made with
+ * mounted by root with the default allow_other, attribute timeouts 0). Callers are made with
  * `setpriv --reuid --regid --groups` (no passwd entries needed): "alice" 1234:1234, "bob"
  * 2345:2345, and a shared group 3456.
  *
  * New files must belong to the calling process's uid/gid (not the daemon's), and the kernel's
- * default_permissions checks must then follow from those owners. These tests need the binding
- * to pass the caller's uid/gid through (work in progress when they were written).
+ * default_permissions checks must then follow from those owners. A mount by root lets other
+ * users in without --allow-other (JuiceFS does the same); --no-allow-other keeps them out.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod } from 'node:fs/promises';
+import { chmod, readdir } from 'node:fs/promises';
 import { startMount, type TestMount } from '../support/mounted.js';
 import { ok, python } from '../support/e2e-sh.js';
 
 const ALICE = { uid: 1234, gid: 1234, groups: [3456] };
 const BOB = { uid: 2345, gid: 2345, groups: [] as number[] };
 const SHARED_GID = 3456;
-const ARGS = ['--allow-other', '--attr-timeout', '0', '--entry-timeout', '0'];
+// No --allow-other: a mount made by root lets other users in by default.
+const ARGS = ['--attr-timeout', '0', '--entry-timeout', '0'];
 
 let m: TestMount;
 
@@ -61,6 +62,17 @@ os.mkdir('shared'); os.chmod('shared', 0o1777)
 os.mkdir('closed'); os.chmod('closed', 0o755)
 os.mkdir('sgid'); os.chown('sgid', 0, ${SHARED_GID}); os.chmod('sgid', 0o2777)
 print('null')`);
+  });
+
+  test('mounted by root with the defaults: another user reads a 0644 file of root\'s, not a 0600 one', async () => {
+    await as('root', `
+with open('root-0644', 'w') as f: f.write('open to all')
+with open('root-0600', 'w') as f: f.write('root only')
+os.chmod('root-0600', 0o600)
+print('null')`);
+    const r = await as<Record<string, string>>(ALICE, `
+print(json.dumps({'0644': err(lambda: open('root-0644').read()), '0600': err(lambda: open('root-0600').read())}))`);
+    assert.deepEqual(r, { '0644': 'open to all', '0600': 'EACCES' });
   });
 
   test('files, directories, symlinks and FIFOs belong to the calling user and group', async () => {
@@ -151,5 +163,20 @@ print(json.dumps(owner('shared/suid')))`);
     await m.remount();
     const r = await as('root', `print(json.dumps({p: owner('shared/' + p)[:2] for p in ['a-file', 'a-dir', 'private']}))`);
     assert.deepEqual(r, { 'a-file': [BOB.uid, BOB.gid], 'a-dir': [ALICE.uid, ALICE.gid], private: [ALICE.uid, ALICE.gid] });
+  });
+});
+
+describe('--no-allow-other', () => {
+  test('only the mounting user may enter the mount', async () => {
+    const own = await startMount('perm-own', { meta: 'pglite', data: 'file', args: ['--no-allow-other'] });
+    try {
+      await chmod(own.dir, 0o755);
+      const code = `import errno, os\ntry:\n    os.listdir('${own.mnt}')\n    print('ok')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])`;
+      const out = await ok('setpriv', [`--reuid=${ALICE.uid}`, `--regid=${ALICE.gid}`, '--clear-groups', '/usr/bin/python3', '-c', code]);
+      assert.equal(out.trim(), 'EACCES');
+      assert.deepEqual(await readdir(own.mnt), []);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
