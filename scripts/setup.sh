@@ -35,7 +35,9 @@ PACKAGES=(
   build-essential
   pkg-config
   python3
-  # programs the tests run
+  # programs the tests run (util-linux: setpriv, runuser; Essential on Debian, but a
+  # stripped-down image may lack it, so it is installed like the others when missing)
+  util-linux
   git
   iproute2
   rsync
@@ -46,7 +48,7 @@ PACKAGES=(
 # programs are checked below like the others, so a stripped-down image fails here too.
 # (Read by test/unit/scripts/setup-programs.test.ts, not by this script.)
 # shellcheck disable=SC2034
-BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar util-linux)
+BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 

@@ -184,7 +184,8 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       return data.length;
     },
     [Op.WRITE]: async (r, b) => {
-      // The binding's copy of the payload is ours: the vfs may keep it without copying again.
+      // The payload is the binding's copy (libfuse reuses its buffer): no second copy here; the
+      // slice writer copies it into its block, the one copy the data path needs.
       const n = await vfs.write(fhOf(r), r.off ?? 0, r.data as Buffer);
       b.replyWrite(r.req, n);
       return n;

@@ -75,10 +75,6 @@ export class FuseSession {
     this.#sweeper.unref();
   }
 
-  get binding(): Binding {
-    return this.#b;
-  }
-
   /** Unanswered requests here, and request structures alive in the binding (all sessions). */
   stats(): { pending: number; outstanding: number; live: number } {
     const s = this.#b.stats(this.#native);

@@ -436,16 +436,6 @@ export class Vfs {
     for (const st of this.#inodes.values()) st.writer?.sealStartedBefore(before);
   }
 
-  /** Whether some handle on this host still has `ino` open. */
-  isOpen(ino: number): boolean {
-    return (this.#inodes.get(ino)?.opens ?? 0) > 0;
-  }
-
-  /** The ino of an open file handle (fgetattr, ftruncate). */
-  inodeOf(fh: number): number {
-    return this.#handle(fh).ino;
-  }
-
   /** Compacts one chunk now (tests, gc --compact). */
   async compact(ino: number, index: number): Promise<string> {
     let outcome: string = 'failed';

@@ -37,11 +37,11 @@ function fileAttr(ino: number, type: Attr['type'], length: number): Attr {
 }
 
 describe('the binding alone (an in-memory filesystem in this process)', () => {
-  test('a handler that never answers gets EIO after its timeout and leaks nothing', async () => {
+  test('a handler that never answers gets EIO after its timeout, a request dropped unanswered gets EIO when collected, and nothing leaks', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'binding-'));
     const mnt = join(dir, 'mnt');
     await mkdir(mnt);
-    const files = new Map<string, Attr>([['stuck', fileAttr(3, 'symlink', 4)], ['fine', fileAttr(4, 'symlink', 4)]]);
+    const files = new Map<string, Attr>([['stuck', fileAttr(3, 'symlink', 4)], ['fine', fileAttr(4, 'symlink', 4)], ['dropped', fileAttr(5, 'symlink', 4)]]);
     const byIno = new Map([[1, fileAttr(1, 'directory', 0)], ...[...files.values()].map((a) => [a.ino, a] as const)]);
     const unexpected: string[] = [];
     const session = new FuseSession({
@@ -55,9 +55,11 @@ describe('the binding alone (an in-memory filesystem in this process)', () => {
           else b.replyEntry(r.req, entryArray(a, { attr: 1, entry: 1 }));
         },
         [Op.GETATTR]: (r: Request, b: Binding) => { b.replyAttr(r.req, attrArray(byIno.get(r.ino) as Attr), 1); },
-        // 'stuck' never answers; 'fine' does, later.
+        // 'stuck' never answers; 'dropped' returns without answering and keeps no reference to
+        // the request; 'fine' answers, later.
         [Op.READLINK]: (r: Request, b: Binding) => (r.ino === 3 ? new Promise<void>(() => undefined)
-          : sleep(10).then(() => { b.replyReadlink(r.req, Buffer.from('fine')); })),
+          : r.ino === 5 ? undefined
+            : sleep(10).then(() => { b.replyReadlink(r.req, Buffer.from('fine')); })),
       },
       onForget: () => undefined,
       onEnded: () => undefined,
@@ -70,8 +72,17 @@ describe('the binding alone (an in-memory filesystem in this process)', () => {
       const waited = performance.now() - started;
       assert.ok(waited >= 350 && waited < 5_000, `answered after ${Math.round(waited)} ms (timeout 400 ms)`);
       assert.equal(await readlink(join(mnt, 'fine')), 'fine', 'the session still answers');
+      // A request JavaScript let go of unanswered is answered EIO when it is collected.
+      let dropped: string | undefined;
+      const waiting = readlink(join(mnt, 'dropped')).then(() => 'answered', (e: NodeJS.ErrnoException) => e.code ?? 'error').then((v) => { dropped = v; });
+      for (let i = 0; i < 100 && dropped === undefined; i++) {
+        gc();
+        await sleep(20);
+      }
+      await Promise.race([waiting, sleep(1000)]);
+      assert.equal(dropped, 'EIO');
       assert.deepEqual({ pending: session.stats().pending, outstanding: session.stats().outstanding }, { pending: 0, outstanding: 0 });
-      assert.equal(unexpected.length, 1, unexpected.join('\n'));
+      assert.equal(unexpected.length, 1, unexpected.join('\n')); // the deadline; the finalizer logs nothing
       assert.match(unexpected[0] ?? '', /^readlink: no answer within 400 ms/);
     } finally {
       await session.unmount();
