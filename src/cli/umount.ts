@@ -90,8 +90,10 @@ function processState(pid: number): 'gone' | 'running' | 'zombie' {
 async function exitedBy(pid: number, deadline: number, also: () => boolean): Promise<boolean> {
   for (;;) {
     if (processState(pid) !== 'running' && also()) break;
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    // Never sleep past the deadline: a daemon that exits after it did not finish in time.
+    await sleep(Math.min(50, left));
   }
   const reapBy = Date.now() + REAP_GRACE_MS;
   while (processState(pid) === 'zombie' && Date.now() < reapBy) await sleep(20);
