@@ -16,6 +16,7 @@ import { ROOT_INO, type Vfs } from '../vfs/index.js';
 import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
+import { ReadFences } from './read-fences.js';
 import { isObjectfsMount } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
 import { opTimeouts } from './deadlines.js';
@@ -71,7 +72,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const counts = new LookupCounts();
   const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
   const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
-  const ops = buildOps({ vfs, counts, dirs, timeouts, readOnly: options.readOnly ?? false, stats });
+  const fences = new ReadFences();
+  const ops = buildOps({ vfs, counts, dirs, timeouts, readOnly: options.readOnly ?? false, stats, fences });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
     ...(options.readOnly ? ['ro'] : []),
@@ -93,11 +95,11 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   // Another host changed these: the kernel may hold them cached (with 1 s timeouts or longer).
   vfs.onRemoteChange((change) => {
     if (change === undefined) {
-      for (const ino of counts.inodes()) session.invalidateInode(ino);
+      for (const ino of counts.inodes()) fences.after(ino, () => session.invalidateInode(ino));
       session.invalidateInode(ROOT_INO);
       return;
     }
-    for (const ino of change.inos) if (ino === ROOT_INO || counts.has(ino)) session.invalidateInode(ino);
+    for (const ino of change.inos) if (ino === ROOT_INO || counts.has(ino)) fences.after(ino, () => session.invalidateInode(ino));
     for (const e of change.entries) if (e.parent === ROOT_INO || counts.has(e.parent)) session.invalidateEntry(e.parent, e.name);
   });
   await widenReadahead(mountPoint);

@@ -8,6 +8,7 @@ import { FsError } from '../errors.js';
 import { ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
 import { DOTS, type DirStreams } from './dir-streams.js';
 import type { LookupCounts } from './lookup-counts.js';
+import type { ReadFences } from './read-fences.js';
 import { DIRENT_LEN, Op, OpenReply, type Binding, type OpCode, type Request } from './native.js';
 import type { Handler } from './session.js';
 import { attrArray, entryArray, negativeEntry, packDirent, statfsArray, type Timeouts } from './stat.js';
@@ -25,6 +26,7 @@ export interface OpsContext {
   readonly timeouts: CacheTimeouts;
   readonly readOnly: boolean;
   readonly stats: StatsFile | undefined;
+  readonly fences: ReadFences;
 }
 
 const S_IFMT = 0o170000;
@@ -47,7 +49,7 @@ const nameOf = (r: Request): Buffer => r.name as Buffer;
 const fhOf = (r: Request): number => r.fh ?? -1;
 
 export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
-  const { vfs, counts, dirs, timeouts, stats } = ctx;
+  const { vfs, counts, dirs, timeouts, stats, fences } = ctx;
   const writable = () => { if (ctx.readOnly) throw FsError.EROFS('mounted read-only'); };
   const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
   const notStatsName = (parent: number, name: Buffer) => { if (StatsFile.isName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
@@ -179,9 +181,19 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.READ]: async (r, b) => {
       const fh = fhOf(r);
-      const data = stats?.isHandle(fh) ? stats.read(fh, r.off ?? 0, r.size ?? 0) : await vfs.read(fh, r.off ?? 0, r.size ?? 0);
-      b.replyData(r.req, data);
-      return data.length;
+      if (stats?.isHandle(fh)) {
+        const data = stats.read(fh, r.off ?? 0, r.size ?? 0);
+        b.replyData(r.req, data);
+        return data.length;
+      }
+      fences.begin(r.ino);
+      try {
+        const data = await vfs.read(fh, r.off ?? 0, r.size ?? 0);
+        b.replyData(r.req, data);
+        return data.length;
+      } finally {
+        fences.end(r.ino);
+      }
     },
     [Op.WRITE]: async (r, b) => {
       // The payload is the binding's copy (libfuse reuses its buffer): no second copy here; the

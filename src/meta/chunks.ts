@@ -12,17 +12,19 @@ import type { ChunkRecord, SliceCommit } from './index.js';
 import { MAX_FILE_LENGTH } from './attr.js';
 
 /**
- * The slice list of a chunk. ENOENT when the inode itself is gone (deleted by another host while
- * open here): its chunk rows are gone too, and an empty list would read as zeros.
+ * The slice list of a chunk, with the file's length read in the same statement (one snapshot).
+ * ENOENT when the inode itself is gone (deleted by another host while open here): its chunk
+ * rows are gone too, and an empty list would read as zeros.
  */
 export async function readChunk(ctx: MetaContext, ino: number, index: number): Promise<ChunkRecord> {
-  const { rows } = await sql<{ slices: Buffer | null; version: number | null }>`
-    SELECT c.slices, c.version FROM node n LEFT JOIN chunk c ON c.inode = n.inode AND c.idx = ${index}
+  const { rows } = await sql<{ slices: Buffer | null; version: number | null; length: string | number }>`
+    SELECT c.slices, c.version, n.length FROM node n LEFT JOIN chunk c ON c.inode = n.inode AND c.idx = ${index}
     WHERE n.inode = ${ino}`.execute(ctx.db);
   const row = rows[0];
   if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
-  if (row.slices === null || row.version === null) return { slices: [], version: 0 };
-  return { slices: decodeSliceEntries(row.slices), version: row.version };
+  const length = Number(row.length);
+  if (row.slices === null || row.version === null) return { slices: [], version: 0, length };
+  return { slices: decodeSliceEntries(row.slices), version: row.version, length };
 }
 
 /**

@@ -24,6 +24,11 @@ export interface ChunkRecord {
   readonly slices: readonly SliceEntry[];
   /** Bumped on every change of the list (append, truncate, compaction); 0 when never written. */
   readonly version: number;
+  /**
+   * The file's length in the same snapshot as `slices`: only bytes below it are data in this
+   * list (a truncate appends a zero entry over the cut part, which a later write may cover).
+   */
+  readonly length: number;
 }
 
 /** Commit of one written slice into a chunk. */

@@ -16,21 +16,36 @@ export interface SlicePiece {
   readonly len: number;
 }
 
+/** The slice pieces of a file range, and where the range really ends. */
+export interface MappedRange {
+  readonly pieces: SlicePiece[];
+  /**
+   * The end of the range as the chunk maps know it: cut at the file length each map was read
+   * with, so that bytes a truncate left as a zero entry (and a later write on another host
+   * refilled) are never shown under a length read at another time.
+   */
+  readonly end: number;
+}
+
 /**
  * The slice pieces that make up [off, end) of a file of `length` bytes. Bytes not covered by
- * any piece are zeros. `chunkMap` returns a chunk's record (cached by the caller).
+ * any piece (below the returned end) are zeros. `chunkMap` returns a chunk's record (cached by
+ * the caller).
  */
-export async function mapRange(off: number, end: number, length: number, chunkMap: (index: number) => Promise<ChunkRecord>): Promise<SlicePiece[]> {
+export async function mapRange(off: number, end: number, length: number, chunkMap: (index: number) => Promise<ChunkRecord>): Promise<MappedRange> {
   end = Math.min(end, length);
-  if (end <= off) return [];
+  if (end <= off) return { pieces: [], end: off };
   const first = Math.floor(off / CHUNK_SIZE);
   const last = Math.floor((end - 1) / CHUNK_SIZE);
   const records = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => chunkMap(first + i)));
+  for (const record of records) length = Math.min(length, record.length);
+  end = Math.max(off, Math.min(end, length));
   const pieces: SlicePiece[] = [];
   records.forEach((record, i) => {
     const index = first + i;
     const base = index * CHUNK_SIZE;
     const chunkLength = Math.min(CHUNK_SIZE, length - base);
+    if (chunkLength <= 0) return;
     for (const seg of buildChunkView(record.slices, chunkLength)) {
       if (seg.id === 0) continue;
       const from = Math.max(off, base + seg.pos);
@@ -39,7 +54,7 @@ export async function mapRange(off: number, end: number, length: number, chunkMa
       pieces.push({ fileOff: from, id: seg.id, size: seg.size, off: seg.off + (from - base - seg.pos), len: to - from });
     }
   });
-  return pieces;
+  return { pieces, end };
 }
 
 /**

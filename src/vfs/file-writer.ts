@@ -48,7 +48,11 @@ export class FileWriter {
   /** The slice an in-progress write appends to: never sealed under it. */
   #active: OpenSlice | undefined;
   #error: unknown;
-  /** Highest byte offset written here and not yet known to be committed. */
+  /**
+   * Highest byte offset written here and not yet committed; 0 once everything is committed: an
+   * old end must not outlive its commits, or an append after another host truncated the file
+   * would start past the new end and leave zeros nobody wrote.
+   */
   #end = 0;
   #pendingSlices = 0;
   /** Time of the latest write: the mtime its commit records (not the time of the commit). */
@@ -200,7 +204,7 @@ export class FileWriter {
       });
       this.#deps.onCommit(slice.index);
     } finally {
-      this.#pendingSlices--;
+      if (--this.#pendingSlices === 0) this.#end = 0;
     }
   }
 }

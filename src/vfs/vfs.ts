@@ -173,7 +173,7 @@ export class Vfs {
     const ahead = h.readahead.onRead(off, Math.min(off + len, length), length);
     if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
     try {
-      return await this.#stillThere(h.ino, () => this.#readOnce(length, off, len, map));
+      return await this.#stillThere(h.ino, () => this.#readOnce(st, length, off, len, map));
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
@@ -182,17 +182,28 @@ export class Vfs {
       st.chunkMaps.clear();
       const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
       try {
-        return await this.#readOnce(again.length, off, len, map);
+        return await this.#readOnce(st, again.length, off, len, map);
       } catch (err) {
         throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
       }
     }
   }
 
-  async #readOnce(length: number, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
-    const end = Math.min(off + len, length);
-    if (end <= off) return Buffer.alloc(0);
-    return readRange(this.chunks, off, end, await mapRange(off, end, length, map));
+  async #readOnce(st: InodeState, length: number, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
+    const want = Math.min(off + len, length);
+    if (want <= off) return Buffer.alloc(0);
+    let range = await mapRange(off, want, length, map);
+    if (range.end < want) {
+      // A map read when the file was shorter than `length` says (another host truncated it,
+      // maybe rewrote it since): ask for both again, and stop where the maps read now end.
+      st.attr.markStale();
+      const again = await st.attr.fresh(() => this.meta.getattr(st.ino));
+      range = await mapRange(off, Math.min(off + len, again.length), again.length, map);
+      // The kernel fills the rest of a short read's pages with zeros and keeps them if its own
+      // idea of the length changed meanwhile: have it drop this file's pages and attributes.
+      if (range.end < Math.min(off + len, length)) this.#kernelStale(st.ino);
+    }
+    return readRange(this.chunks, off, range.end, range.pieces);
   }
 
   async write(fh: number, off: number, data: Buffer): Promise<number> {
@@ -389,7 +400,7 @@ export class Vfs {
     for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
       const from = Math.max(off, base);
       const end = Math.min(length, base + CHUNK_SIZE);
-      const at = seekIn(await mapRange(from, end, length, map), from, end, whence);
+      const at = seekIn((await mapRange(from, end, length, map)).pieces, from, end, whence);
       if (at !== undefined && (whence === SEEK_DATA || at < end)) return at;
     }
     if (whence === SEEK_DATA) throw FsError.of('ENXIO', `no data after ${off}`);
@@ -499,6 +510,12 @@ export class Vfs {
     for (const listener of this.#remoteListeners) listener(change);
   }
 
+  /** This host's kernel may hold a wrong view of `ino` (pages or attributes): the upper layer drops it. */
+  #kernelStale(ino: number): void {
+    const change: Change = { inos: new Set([ino]), renamed: new Set(), entries: [] };
+    for (const listener of this.#remoteListeners) listener(change);
+  }
+
   /** A deleted inode nobody has open here: drop what this host kept for it. */
   #forgetIfClosed(ino: number): void {
     const st = this.#inodes.get(ino);
@@ -561,7 +578,7 @@ export class Vfs {
 
   async #prefetch(off: number, end: number, length: number, map: (index: number) => Promise<ChunkRecord>): Promise<void> {
     try {
-      for (const p of await mapRange(off, end, length, map)) this.chunks.prefetch(p.id, p.size, p.off, p.len);
+      for (const p of (await mapRange(off, end, length, map)).pieces) this.chunks.prefetch(p.id, p.size, p.off, p.len);
     } catch {
       // Readahead is a hint: a failure here shows up, if at all, on the real read.
     }
