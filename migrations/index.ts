@@ -3,9 +3,11 @@ import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as storageClass from './0002-storage-class.js';
 import * as usageJournal from './0003-usage-journal.js';
+import * as fileLocks from './0004-file-locks.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
   '0002-storage-class': storageClass,
   '0003-usage-journal': usageJournal,
+  '0004-file-locks': fileLocks,
 });

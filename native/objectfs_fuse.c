@@ -22,11 +22,13 @@
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -37,7 +39,7 @@ enum op {
   OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE,
   OP_FSYNC, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR,
   OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_CREATE, OP_FALLOCATE, OP_COPY_FILE_RANGE,
-  OP_LSEEK, OP_ENDED
+  OP_LSEEK, OP_ENDED, OP_GETLK, OP_SETLK, OP_INTERRUPT
 };
 
 /* Float64Array layouts shared with src/fuse/native.ts. */
@@ -59,6 +61,8 @@ typedef struct request {
   int64_t off, off2;
   uint32_t mode, uid, gid, pid, umask;
   int64_t a, b;                         /* op-specific integers: flags, rdev, to_set, whence… */
+  uint64_t owner;                       /* lock owner (locks, flush, release) */
+  uint64_t id;                          /* interruptible requests: the id an INTERRUPT names */
   double values[SETATTR_LEN];           /* setattr */
   char *name, *name2;
   size_t name_len, name2_len;
@@ -209,8 +213,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want |= want & conn->capable;
   /* Every listing is a readdirplus: the entries' attributes come from the same query. */
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-  /* The kernel keeps lock requests local unless we ask for them (until cross-host locks). */
-  conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+  /* Locks are the volume's, across hosts: the kernel sends every lock request here. */
+  conn->want |= (FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS) & conn->capable;
   conn->max_write = s->max_write;
   conn->max_readahead = s->max_readahead;
   if (s->max_background) {
@@ -366,6 +370,7 @@ static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) 
   NEW_OR_FAIL(r, req, OP_FLUSH, NULL, NULL);
   r->ino = ino;
   r->fh = fi->fh;
+  r->owner = fi->lock_owner; /* a close by this owner ends its POSIX locks on the file */
   submit(r);
 }
 
@@ -374,6 +379,8 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   r->ino = ino;
   r->fh = fi->fh;
   r->a = fi->flags;
+  r->b = fi->flock_release; /* the file held a flock: its owner's flock ends here */
+  r->owner = fi->lock_owner;
   submit(r);
 }
 
@@ -505,6 +512,62 @@ static void ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, stru
   submit(r);
 }
 
+/* Ids for interruptible requests (lock waits): an INTERRUPT names the request by this id. */
+static uint64_t next_request_id = 1;
+
+/* FUSE INTERRUPT of a waiting lock request (libfuse calls this on a worker thread, or at once
+ * if the interrupt came first): JavaScript gets a request-less notice naming the waiter's id. */
+static void on_interrupt(fuse_req_t req, void *data) {
+  session *s = fuse_req_userdata(req);
+  request *n = calloc(1, sizeof(request));
+  if (n == NULL) return; /* the wait goes on until the lock is free: no worse than without */
+  n->s = s;
+  n->op = OP_INTERRUPT;
+  n->answered = true;
+  n->id = (uint64_t)(uintptr_t)data;
+  live_add(1);
+  submit(n);
+}
+
+/* A lock request: a = type (F_RDLCK, F_WRLCK, F_UNLCK), off = start, off2 = length (0: to the
+ * end of the file), b = 1 to wait, size = 1 for flock(2), 0 for POSIX/OFD locks. */
+static void lock_request(fuse_req_t req, int op, fuse_ino_t ino, struct fuse_file_info *fi, int type,
+                         off_t start, off_t len, pid_t pid, int wait, int is_flock) {
+  NEW_OR_FAIL(r, req, op, NULL, NULL);
+  r->ino = ino;
+  r->fh = fi->fh;
+  r->owner = fi->lock_owner;
+  r->a = type;
+  r->off = start;
+  r->off2 = len;
+  r->b = wait;
+  r->size = (uint64_t)is_flock;
+  if (pid) r->pid = (uint32_t)pid;
+  if (wait) {
+    /* Registered before the request is queued: the request may be answered (and libfuse's
+     * req freed) as soon as it is. The id, not the struct, is handed over. */
+    pthread_mutex_lock(&live_lock);
+    r->id = next_request_id++;
+    pthread_mutex_unlock(&live_lock);
+    fuse_req_interrupt_func(req, on_interrupt, (void *)(uintptr_t)r->id);
+  }
+  submit(r);
+}
+
+static void ll_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock) {
+  lock_request(req, OP_GETLK, ino, fi, lock->l_type, lock->l_start, lock->l_len, lock->l_pid, 0, 0);
+}
+
+static void ll_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock, int sleep) {
+  lock_request(req, OP_SETLK, ino, fi, lock->l_type, lock->l_start, lock->l_len, lock->l_pid, sleep, 0);
+}
+
+static void ll_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op) {
+  int kind = op & (LOCK_SH | LOCK_EX | LOCK_UN);
+  int type = kind == LOCK_SH ? F_RDLCK : kind == LOCK_EX ? F_WRLCK : F_UNLCK;
+  lock_request(req, OP_SETLK, ino, fi, type, 0, 0, 0, (op & LOCK_NB) == 0 && type != F_UNLCK, 1);
+}
+
 static const struct fuse_lowlevel_ops ll_ops = {
   .init = ll_init, .lookup = ll_lookup, .forget = ll_forget, .forget_multi = ll_forget_multi,
   .getattr = ll_getattr, .setattr = ll_setattr, .readlink = ll_readlink, .mknod = ll_mknod,
@@ -515,7 +578,8 @@ static const struct fuse_lowlevel_ops ll_ops = {
   .fsyncdir = ll_fsyncdir, .statfs = ll_statfs, .setxattr = ll_setxattr, .getxattr = ll_getxattr,
   .listxattr = ll_listxattr, .removexattr = ll_removexattr, .create = ll_create,
   .fallocate = ll_fallocate, .copy_file_range = ll_copy_file_range, .lseek = ll_lseek,
-  /* getlk/setlk/flock stay NULL: the kernel then handles locks on this host by itself. */
+  /* With these, libfuse asks the kernel for every lock request (POSIX, OFD, flock). */
+  .getlk = ll_getlk, .setlk = ll_setlk, .flock = ll_flock,
 };
 
 /* ------------------------------------------------------------------ threads */
@@ -604,6 +668,7 @@ static napi_value request_object(napi_env env, request *r) {
     return obj;
   }
   if (r->op == OP_ENDED) return obj;
+  if (r->op == OP_INTERRUPT) { set_num(env, obj, "id", (double)r->id); return obj; }
   napi_create_external(env, r, request_finalize, NULL, &ext);
   napi_set_named_property(env, obj, "req", ext);
   set_num(env, obj, "ino", (double)r->ino);
@@ -611,6 +676,12 @@ static napi_value request_object(napi_env env, request *r) {
   set_num(env, obj, "gid", r->gid);
   set_num(env, obj, "pid", r->pid);
   if (r->fh != 0 || r->op == OP_READ || r->op == OP_WRITE) set_num(env, obj, "fh", r->fh == UINT64_MAX ? -1 : (double)r->fh);
+  if (r->op == OP_GETLK || r->op == OP_SETLK || r->op == OP_FLUSH || r->op == OP_RELEASE) {
+    napi_value owner;
+    napi_create_bigint_uint64(env, r->owner, &owner); /* 64 bits: more than a double holds */
+    napi_set_named_property(env, obj, "owner", owner);
+  }
+  if (r->op == OP_RELEASE) set_num(env, obj, "flockRelease", (double)r->b);
   if (r->name) set_buf(env, obj, "name", r->name, r->name_len);
   if (r->name2) set_buf(env, obj, "name2", r->name2, r->name2_len);
   switch (r->op) {
@@ -661,6 +732,14 @@ static napi_value request_object(napi_env env, request *r) {
       set_num(env, obj, "flags", (double)r->a);
       break;
     case OP_LSEEK: set_num(env, obj, "off", (double)r->off); set_num(env, obj, "whence", (double)r->a); break;
+    case OP_GETLK: case OP_SETLK:
+      set_num(env, obj, "lockType", (double)r->a);
+      set_num(env, obj, "off", (double)r->off);
+      set_num(env, obj, "length", (double)r->off2);
+      set_num(env, obj, "wait", (double)r->b);
+      set_num(env, obj, "flock", (double)r->size);
+      if (r->id) set_num(env, obj, "id", (double)r->id);
+      break;
     default: break;
   }
   return obj;
@@ -688,7 +767,7 @@ static void deliver(napi_env env, napi_value dispatcher, void *context, void *da
     request *next = r->next;
     r->next = NULL;
     napi_set_element(env, batch, i++, request_object(env, r));
-    if (r->op == OP_FORGET || r->op == OP_ENDED) { request_free(r); session_unref(s); }
+    if (r->op == OP_FORGET || r->op == OP_ENDED || r->op == OP_INTERRUPT) { request_free(r); session_unref(s); }
     r = next;
   }
   napi_get_undefined(env, &undefined);
@@ -816,6 +895,19 @@ static napi_value reply_open(napi_env env, napi_callback_info info) {
 static napi_value reply_write(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(2);
   return int_result(env, fuse_reply_write(req, (size_t)num_arg(env, argv[1])));
+}
+
+/* (request, type, start, length, pid): the lock that conflicts (F_UNLCK: none). */
+static napi_value reply_lock(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(5);
+  struct flock lock;
+  memset(&lock, 0, sizeof(lock));
+  lock.l_type = (short)num_arg(env, argv[1]);
+  lock.l_whence = SEEK_SET;
+  lock.l_start = (off_t)num_arg(env, argv[2]);
+  lock.l_len = (off_t)num_arg(env, argv[3]);
+  lock.l_pid = (pid_t)num_arg(env, argv[4]);
+  return int_result(env, fuse_reply_lock(req, &lock));
 }
 
 /* Data: one Buffer or an array of Buffers (sent with writev, no concatenation). */
@@ -1184,6 +1276,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
     {"replyStatfs", NULL, reply_statfs, NULL, NULL, NULL, napi_default, NULL},
     {"replyXattrSize", NULL, reply_xattr_size, NULL, NULL, NULL, napi_default, NULL},
     {"replyLseek", NULL, reply_lseek, NULL, NULL, NULL, napi_default, NULL},
+    {"replyLock", NULL, reply_lock, NULL, NULL, NULL, napi_default, NULL},
     {"replyDirectory", NULL, reply_directory, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -14,6 +14,7 @@ export const ERRNO_CODES = [
   'EPERM', 'ENOENT', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EACCES', 'EBUSY', 'EEXIST', 'EXDEV',
   'ENOTDIR', 'EISDIR', 'EINVAL', 'EFBIG', 'ENOSPC', 'EROFS', 'EMLINK', 'ERANGE', 'ENAMETOOLONG',
   'ENOSYS', 'ENOTEMPTY', 'ELOOP', 'ENODATA', 'ENOTSUP', 'ETIMEDOUT', 'EINTR', 'ESTALE', 'E2BIG', 'ENXIO', 'EOPNOTSUPP',
+  'ENOLCK', 'EDEADLK',
 ] as const;
 export type ErrnoCode = (typeof ERRNO_CODES)[number];
 

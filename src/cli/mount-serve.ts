@@ -73,6 +73,8 @@ export async function serve(req: ServeRequest): Promise<void> {
     downloadBytesPerSecond: settings.downloadLimit,
     storageClass: settings.storageClass,
     retryTimeoutMs: settings.metaRetryTimeout * 1000,
+    sessionTimeoutSeconds: settings.sessionTimeout,
+    heartbeatSeconds: Math.min(12, settings.sessionTimeout / 5),
     log,
     metrics,
   });

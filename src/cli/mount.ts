@@ -114,6 +114,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--delete-delay <DURATION>', 'safety delay before released objects are deleted: 30m, 2h, or seconds (default 1h)', durationOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
     .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)
+    .option('--session-timeout <DURATION>', 'how long after its last heartbeat this mount is taken for dead by the others (its session ended, its locks released): 20s, 2m, or seconds (default 60s)', durationOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (first: string, second: string | undefined, flags: MountFlags, cmd: Command) => {
       const given = givenFlags(flags, cmd);

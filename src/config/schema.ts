@@ -40,6 +40,7 @@ export interface MountSettings {
   readonly deleteDelay: number | undefined;
   readonly ioRetries: number | undefined;
   readonly metaRetryTimeout: number;
+  readonly sessionTimeout: number;
   readonly uploadLimit: number;
   readonly downloadLimit: number;
   readonly storageClass: StorageClass | undefined;
@@ -79,6 +80,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   deleteDelay: { kind: 'seconds', live: false, help: 'safety delay before released objects are deleted' },
   ioRetries: { kind: 'count', live: false, help: 'attempts per object-store request before it fails with EIO (default 6: about 6 s of backoff)' },
   metaRetryTimeout: { kind: 'seconds', live: false, help: 'how long a metadata operation keeps retrying while PostgreSQL is unreachable before it fails with EIO (default 60s)' },
+  sessionTimeout: { kind: 'seconds', live: false, help: 'how long after its last heartbeat a mount is taken for dead by the others, its session ended and its locks released (default 60s)' },
   uploadLimit: { kind: 'bytes', live: true, help: 'upload rate limit in bytes per second (0 = none)' },
   downloadLimit: { kind: 'bytes', live: true, help: 'download rate limit in bytes per second (0 = none)' },
   storageClass: { kind: 'storageClass', live: false, help: `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')})` },
@@ -91,7 +93,7 @@ export const DEFAULTS: MountSettings = Object.freeze({
   bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
-  metaRetryTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
+  metaRetryTimeout: 60, sessionTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
 });
 
 /** A setting value that failed validation; the message names the setting and where it came from. */

@@ -103,6 +103,17 @@ export interface SustainedTable {
   inode: Int8;
 }
 
+export interface FileLockTable {
+  inode: Int8;
+  sid: Int8;
+  owner: Int8;
+  kind: number;
+  type: number;
+  lo: Int8;
+  hi: Int8;
+  pid: number;
+}
+
 export interface Database {
   volume: VolumeTable;
   counter: CounterTable;
@@ -117,4 +128,5 @@ export interface Database {
   delfile: DelfileTable;
   session: SessionTable;
   sustained: SustainedTable;
+  file_lock: FileLockTable;
 }

@@ -13,7 +13,7 @@ export const Op = {
   RMDIR: 9, SYMLINK: 10, RENAME: 11, LINK: 12, OPEN: 13, READ: 14, WRITE: 15, FLUSH: 16, RELEASE: 17,
   FSYNC: 18, OPENDIR: 19, READDIR: 20, RELEASEDIR: 21, FSYNCDIR: 22, STATFS: 23, SETXATTR: 24,
   GETXATTR: 25, LISTXATTR: 26, REMOVEXATTR: 27, CREATE: 28, FALLOCATE: 29, COPY_FILE_RANGE: 30,
-  LSEEK: 31, ENDED: 32,
+  LSEEK: 31, ENDED: 32, GETLK: 33, SETLK: 34, INTERRUPT: 35,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -57,6 +57,20 @@ export interface Request {
   readonly values?: Float64Array;
   /** forget: (ino, nlookup) pairs. */
   readonly forgets?: Float64Array;
+  /** getlk, setlk, flush, release: the lock owner the kernel gave (64 bits). */
+  readonly owner?: bigint;
+  /** getlk, setlk: F_RDLCK, F_WRLCK or F_UNLCK. */
+  readonly lockType?: number;
+  /** setlk: 1 to wait for a conflicting lock (F_SETLKW, flock without LOCK_NB). */
+  readonly wait?: number;
+  /** setlk: 1 for flock(2), 0 for POSIX and OFD locks. */
+  readonly flock?: number;
+  /** release: 1 when the file held a flock, which ends with it. */
+  readonly flockRelease?: number;
+  /** A waiting setlk: the id an INTERRUPT names; interrupt: the id of the interrupted request. */
+  readonly id?: number;
+  /** Set by the session for interruptible requests: aborted when the kernel interrupts. */
+  signal?: AbortSignal;
 }
 
 export interface MountConfig {
@@ -91,6 +105,8 @@ export interface Binding {
   replyStatfs(req: NativeReq, values: Float64Array): number;
   replyXattrSize(req: NativeReq, size: number): number;
   replyLseek(req: NativeReq, off: number): number;
+  /** The conflicting lock for getlk: type (F_UNLCK: none), start, length (0: to the end), pid. */
+  replyLock(req: NativeReq, type: number, start: number, length: number, pid: number): number;
   /** Returns how many entries fit (>= 0) or a negative errno. */
   replyDirectory(req: NativeReq, size: number, plus: number, names: readonly Buffer[], dirents: Float64Array): number;
 }

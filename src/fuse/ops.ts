@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
-import { ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
+import { LOCK_EOF, ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
 import { DOTS, type DirStreams } from './dir-streams.js';
 import type { LookupCounts } from './lookup-counts.js';
 import type { ReadFences } from './read-fences.js';
@@ -43,6 +43,21 @@ const RENAME_FLAGS = 1 | 2; // RENAME_NOREPLACE | RENAME_EXCHANGE
  */
 const DIRENT_MIN_BYTES = 24;
 const DIRENTPLUS_MIN_BYTES = 152;
+
+/** fcntl lock types (Linux). */
+const F_RDLCK = 0;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+
+/** A lock request's type (undefined: unlock) and byte range [lo, hi). */
+function lockRange(r: Request): { type: 'read' | 'write' | undefined; lo: number; hi: number } {
+  const t = r.lockType;
+  if (t !== F_RDLCK && t !== F_WRLCK && t !== F_UNLCK) throw FsError.EINVAL(`lock type ${t}`);
+  const lo = r.off ?? 0;
+  const len = r.length ?? 0;
+  if (lo < 0 || len < 0) throw FsError.EINVAL(`lock range ${lo}+${len}`);
+  return { type: t === F_RDLCK ? 'read' : t === F_WRLCK ? 'write' : undefined, lo, hi: len === 0 ? LOCK_EOF : Math.min(LOCK_EOF, lo + len) };
+}
 
 const caller = (r: Request): Caller => ({ uid: r.uid, gid: r.gid });
 const nameOf = (r: Request): Buffer => r.name as Buffer;
@@ -160,8 +175,9 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       }
       if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
       const fh = await vfs.open(r.ino, flags);
-      // A read-only handle has nothing to commit at close: the kernel may skip FLUSH.
-      if (b.replyOpen(r.req, fh, (flags & 3) === constants.O_RDONLY ? OpenReply.NOFLUSH : 0) !== 0) await vfs.release(fh);
+      // No NOFLUSH even for read-only handles: a close must reach us to end the closing
+      // process's POSIX locks (the kernel keeps none of its own for a filesystem that locks).
+      if (b.replyOpen(r.req, fh, 0) !== 0) await vfs.release(fh);
     },
     [Op.CREATE]: async (r, b) => {
       writable();
@@ -203,7 +219,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       return n;
     },
     [Op.FLUSH]: async (r, b) => {
-      if (!stats?.isHandle(fhOf(r))) await vfs.flush(fhOf(r));
+      if (!stats?.isHandle(fhOf(r))) await vfs.flush(fhOf(r), r.owner);
       b.replyErr(r.req, 0);
     },
     [Op.FSYNC]: async (r, b) => {
@@ -213,7 +229,19 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.RELEASE]: async (r, b) => {
       const fh = fhOf(r);
       if (stats?.isHandle(fh)) stats.release(fh);
-      else await vfs.release(fh);
+      else await vfs.release(fh, r.flockRelease === 1 ? r.owner : undefined);
+      b.replyErr(r.req, 0);
+    },
+    [Op.GETLK]: async (r, b) => {
+      const { type, lo, hi } = lockRange(r);
+      if (type === undefined) throw FsError.EINVAL('F_GETLK of F_UNLCK');
+      const holder = await vfs.testLock(fhOf(r), r.owner ?? 0n, type, lo, hi, r.pid);
+      if (holder === undefined) b.replyLock(r.req, F_UNLCK, r.off ?? 0, r.length ?? 0, 0);
+      else b.replyLock(r.req, holder.type === 'write' ? F_WRLCK : F_RDLCK, holder.lo, holder.hi === LOCK_EOF ? 0 : holder.hi - holder.lo, holder.pid);
+    },
+    [Op.SETLK]: async (r, b) => {
+      const { type, lo, hi } = lockRange(r);
+      await vfs.setLock(fhOf(r), r.owner ?? 0n, r.flock === 1 ? 'flock' : 'posix', type, lo, hi, r.pid, r.wait === 1, r.signal);
       b.replyErr(r.req, 0);
     },
     [Op.OPENDIR]: (r, b) => { b.replyOpen(r.req, dirs.open(r.ino), 0); },

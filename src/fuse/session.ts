@@ -58,6 +58,9 @@ export class FuseSession {
   readonly #native: NativeSession;
   readonly #pending = new Map<Request, Pending>();
   readonly #deadlines: ReadonlyMap<number, number>;
+  /** Requests that wait (lock waits), by the id an INTERRUPT names. */
+  readonly #interruptible = new Map<number, AbortController>();
+  readonly #earlyInterrupts = new Set<number>();
   #sweeper: NodeJS.Timeout | undefined;
   #unmounting: Promise<void> | undefined;
 
@@ -104,11 +107,25 @@ export class FuseSession {
       try {
         if (r.op === Op.FORGET) this.#forget(r.forgets as Float64Array);
         else if (r.op === Op.ENDED) this.#options.onEnded();
+        else if (r.op === Op.INTERRUPT) this.#interrupt(r.id ?? 0);
         else this.#handle(r);
       } catch (err) {
         // Never let an exception escape into the binding's callback.
         this.#options.log.unexpected(OP_NAMES[r.op] ?? String(r.op), err);
       }
+    }
+  }
+
+  /**
+   * The kernel interrupted a waiting request (a signal reached the process): its handler sees
+   * its signal aborted. An interrupt may arrive before its request; it is kept until then.
+   */
+  #interrupt(id: number): void {
+    const waiting = this.#interruptible.get(id);
+    if (waiting !== undefined) waiting.abort();
+    else {
+      this.#earlyInterrupts.add(id);
+      if (this.#earlyInterrupts.size > 1024) this.#earlyInterrupts.delete(this.#earlyInterrupts.values().next().value as number);
     }
   }
 
@@ -125,17 +142,27 @@ export class FuseSession {
       return;
     }
     const timeout = this.#deadlines.get(r.op) ?? 0;
+    const id = r.id;
+    if (id !== undefined) {
+      const controller = new AbortController();
+      this.#interruptible.set(id, controller);
+      r.signal = controller.signal;
+      if (this.#earlyInterrupts.delete(id)) controller.abort();
+    }
     let result: Promise<number | void> | number | void;
     try {
       result = handler(r, this.#b);
     } catch (err) {
+      if (id !== undefined) this.#interruptible.delete(id);
       this.#fail(r, op, start, err);
       return;
     }
     if (!(result instanceof Promise)) {
+      if (id !== undefined) this.#interruptible.delete(id);
       this.#options.log.done?.(op, performance.now() - start, 0, typeof result === 'number' ? result : undefined);
       return;
     }
+    if (id !== undefined) void result.finally(() => this.#interruptible.delete(id)).catch(() => undefined);
     if (timeout > 0) this.#pending.set(r, { op, start, deadline: start + timeout });
     result.then(
       (bytes) => {

@@ -12,8 +12,10 @@
  * Payload (text, at most NOTIFY's 8000 bytes): `<origin> <item>,<item>,…`, where origin is a
  * random id of the sending feed (a client ignores its own announcements) and an item is an inode
  * number whose attributes or data changed, `~<ino>` for an inode that also lost a name
- * (renamed, unlinked, replaced), or `@<parent>/<name in hex>` for a directory entry that was
- * added, removed or replaced (a mount drops the kernel's cached entry, positive or negative).
+ * (renamed, unlinked, replaced), `@<parent>/<name in hex>` for a directory entry that was
+ * added, removed or replaced (a mount drops the kernel's cached entry, positive or negative),
+ * or `!<ino>` for a file whose locks were released (its waiters try again; nothing cached of
+ * the file changes).
  */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -38,6 +40,8 @@ export interface Change {
   readonly renamed: ReadonlySet<number>;
   /** Names that were added, removed or now lead elsewhere. */
   readonly entries: readonly EntryName[];
+  /** Files whose locks were released (not a change of the file). */
+  readonly locks?: ReadonlySet<number>;
 }
 
 /** What a client does with announcements of other clients. */
@@ -54,7 +58,7 @@ export function encodeChanges(origin: string, change: Change): string[] {
   const out: string[] = [];
   let current = '';
   const items = [...[...change.inos].map((ino) => (change.renamed.has(ino) ? `~${ino}` : String(ino))),
-    ...change.entries.map((e) => `@${e.parent}/${e.name.toString('hex')}`)];
+    ...change.entries.map((e) => `@${e.parent}/${e.name.toString('hex')}`), ...[...(change.locks ?? [])].map((ino) => `!${ino}`)];
   for (const item of items) {
     if (current !== '' && origin.length + 1 + current.length + 1 + item.length > MAX_PAYLOAD) {
       out.push(`${origin} ${current}`);
@@ -73,7 +77,14 @@ export function decodeChanges(payload: string): { origin: string; change: Change
   const inos = new Set<number>();
   const renamed = new Set<number>();
   const entries: EntryName[] = [];
+  const locks = new Set<number>();
   for (const item of payload.slice(space + 1).split(',')) {
+    if (item.startsWith('!')) {
+      const ino = Number(item.slice(1));
+      if (!Number.isSafeInteger(ino) || ino <= 0) return undefined;
+      locks.add(ino);
+      continue;
+    }
     if (item.startsWith('@')) {
       const slash = item.indexOf('/');
       const parent = Number(item.slice(1, slash));
@@ -88,7 +99,7 @@ export function decodeChanges(payload: string): { origin: string; change: Change
     inos.add(ino);
     if (named) renamed.add(ino);
   }
-  return { origin: payload.slice(0, space), change: { inos, renamed, entries } };
+  return { origin: payload.slice(0, space), change: { inos, renamed, entries, ...(locks.size > 0 ? { locks } : {}) } };
 }
 
 export class ChangeFeed {
@@ -100,6 +111,7 @@ export class ChangeFeed {
   #pending = new Set<number>();
   #pendingRenamed = new Set<number>();
   #pendingEntries: EntryName[] = [];
+  #pendingLocks = new Set<number>();
   #sending: Promise<void> | undefined;
   #closed = false;
 
@@ -112,8 +124,9 @@ export class ChangeFeed {
    * Announces that `inos` changed and `renamed` lost a name (the change is committed). Best
    * effort, batched.
    */
-  publish(inos: Iterable<number | undefined>, renamed: Iterable<number | undefined> = [], entries: readonly EntryName[] = []): void {
+  publish(inos: Iterable<number | undefined>, renamed: Iterable<number | undefined> = [], entries: readonly EntryName[] = [], locks: Iterable<number> = []): void {
     if (this.#closed) return;
+    for (const ino of locks) this.#pendingLocks.add(ino);
     this.#pendingEntries.push(...entries);
     for (const ino of inos) if (ino !== undefined && ino > 0) this.#pending.add(ino);
     for (const ino of renamed) {
@@ -144,10 +157,11 @@ export class ChangeFeed {
 
   async #send(): Promise<void> {
     try {
-      while (this.#pending.size > 0 || this.#pendingEntries.length > 0) {
+      while (this.#pending.size > 0 || this.#pendingEntries.length > 0 || this.#pendingLocks.size > 0) {
         await new Promise<void>((resolve) => setImmediate(resolve)); // let operations finishing now join the batch
-        const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed, entries: this.#pendingEntries };
+        const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed, entries: this.#pendingEntries, locks: this.#pendingLocks };
         this.#pending = new Set();
+        this.#pendingLocks = new Set();
         this.#pendingRenamed = new Set();
         this.#pendingEntries = [];
         for (const payload of encodeChanges(this.#origin, batch)) {

@@ -18,6 +18,8 @@ import type { CopyResult } from './range-copy.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 import type { ChangeListener } from './change-feed.js';
 import type { MetaMaintenance } from './maintenance.js';
+import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
+import type { LockType } from './lock-ranges.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
 export interface ChunkRecord {
@@ -118,8 +120,19 @@ export interface MetaEngine {
   /** Pushes this session's expiry forward. */
   heartbeat(): Promise<void>;
   listSessions(): Promise<SessionRow[]>;
-  /** Removes sessions whose heartbeat expired and their leftovers; returns how many. */
+  /** Removes sessions whose heartbeat expired and their leftovers (locks too); returns how many. */
   cleanExpiredSessions(now?: number): Promise<number>;
+  /** This client's session id, once registered. */
+  readonly sessionId: number | undefined;
+  /** Calls `listener` when a heartbeat finds this session was taken for dead (its locks are gone). */
+  onSessionLost(listener: () => void): void;
+
+  /** Sets or clears a lock of this session (one transaction): granted, or the lock in the way. */
+  setLock(req: LockRequest): Promise<LockResult>;
+  /** The first lock of another owner that would stop `req` (F_GETLK). */
+  testLock(req: LockRequest & { type: LockType }): Promise<HeldLock | undefined>;
+  /** Drops the locks of `kind` that `owner` of this session holds on `ino`; true if any. */
+  releaseLocks(ino: number, owner: bigint, kind: LockKind): Promise<boolean>;
 
   /**
    * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the
@@ -147,6 +160,8 @@ export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } fro
 export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
+export type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
+export { LOCK_EOF, type LockType } from './lock-ranges.js';
 export type { Change, ChangeListener, EntryName } from './change-feed.js';
 
 /** Settings written by `objectfs format`. */

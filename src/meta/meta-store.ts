@@ -17,6 +17,9 @@ import * as readdir from './readdir.js';
 import * as remove from './remove.js';
 import * as rename from './rename.js';
 import * as sessions from './sessions.js';
+import * as locks from './locks.js';
+import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
+import type { LockType } from './lock-ranges.js';
 import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
 import { metaRetryPolicy, statement } from './tx.js';
@@ -43,6 +46,7 @@ export class MetaStore implements MetaEngine {
   /** Announcements to and from other clients (PostgreSQL only). */
   readonly #feed: ChangeFeed | undefined;
   #closed = false;
+  readonly #sessionLost: (() => void)[] = [];
 
   constructor(database: OpenDatabase, volume: VolumeRecord, options: MetaOptions = {}) {
     this.volume = volume;
@@ -142,7 +146,25 @@ export class MetaStore implements MetaEngine {
   async heartbeat(): Promise<void> {
     if (this.#sessionInfo === undefined) return;
     const stats = this.#sessionStats?.();
-    await sessions.heartbeat(this.#ctx, stats === undefined ? this.#sessionInfo : { ...this.#sessionInfo, stats }, this.#sessionTimeoutMs);
+    const recreated = await sessions.heartbeat(this.#ctx, stats === undefined ? this.#sessionInfo : { ...this.#sessionInfo, stats }, this.#sessionTimeoutMs);
+    if (recreated) {
+      this.#log?.warn(`session ${this.#ctx.sid} was taken for dead by another client (no heartbeat for ${this.#sessionTimeoutMs / 1000} s) and its locks were dropped; re-created`);
+      for (const listener of this.#sessionLost) listener();
+    }
+  }
+  onSessionLost(listener: () => void): void { this.#sessionLost.push(listener); }
+  get sessionId(): number | undefined { return this.#ctx.sid; }
+
+  async setLock(req: LockRequest): Promise<LockResult> {
+    const result = await locks.setLock(this.#ctx, req);
+    if (result.released) this.#feed?.publish([], [], [], [req.ino]);
+    return result;
+  }
+  testLock(req: LockRequest & { type: LockType }): Promise<HeldLock | undefined> { return locks.testLock(this.#ctx, req); }
+  async releaseLocks(ino: number, owner: bigint, kind: LockKind): Promise<boolean> {
+    const released = await locks.releaseOwner(this.#ctx, ino, owner, kind);
+    if (released) this.#feed?.publish([], [], [], [ino]);
+    return released;
   }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }

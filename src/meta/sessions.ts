@@ -3,6 +3,7 @@
  * (inodes it kept open after their last unlink). Any live client may clean any dead session.
  */
 import { sql } from 'kysely';
+import { CHANGE_CHANNEL, encodeChanges } from './change-feed.js';
 import { destroyInode } from './remove.js';
 import { inTransaction, statement } from './tx.js';
 import type { MetaContext } from './context.js';
@@ -23,14 +24,19 @@ export async function registerSession(ctx: MetaContext, info: SessionInfo, timeo
   return sid;
 }
 
-/** Extends this session; re-creates it if another client already judged it dead and removed it. */
-export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<void> {
+/**
+ * Extends this session; re-creates it if another client already judged it dead and removed it
+ * (and with it this client's locks): returns true then.
+ */
+export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<boolean> {
   const sid = ctx.sid;
-  if (sid === undefined) return;
+  if (sid === undefined) return false;
   const now = Date.now();
-  await statement(() => sql`
+  const { rows } = await statement(() => sql<{ created: boolean }>`
     INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})
-    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info`.execute(ctx.db), ctx);
+    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info
+    RETURNING (xmax = 0) AS created`.execute(ctx.db), ctx);
+  return rows[0]?.created === true;
 }
 
 export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
@@ -49,6 +55,12 @@ export async function endSession(ctx: MetaContext, sid: number, expiredBefore?: 
       ? await sql`DELETE FROM session WHERE sid = ${sid}`.execute(tx)
       : await sql`DELETE FROM session WHERE sid = ${sid} AND expire < ${expiredBefore}`.execute(tx);
     if (expiredBefore !== undefined && gone.numAffectedRows !== 1n) return false;
+    // Its locks go with it; waiters on other hosts are told at commit (NOTIFY is transactional).
+    const { rows: locked } = await sql<{ inode: string }>`DELETE FROM file_lock WHERE sid = ${sid} RETURNING inode`.execute(tx);
+    const inodes = new Set(locked.map((r) => Number(r.inode)));
+    for (const payload of encodeChanges('session-end', { inos: new Set(), renamed: new Set(), entries: [], locks: inodes })) {
+      await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(tx);
+    }
     const { rows } = await sql<{ inode: bigint; length: bigint; nlink: number; others: number }>`
       WITH s AS (DELETE FROM sustained WHERE sid = ${sid} RETURNING inode)
       SELECT n.inode, n.length, n.nlink,

@@ -21,6 +21,7 @@ import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
 import { InodeAttr } from './inode-attr.js';
+import { FileLocks, type LockHolder } from './locks.js';
 import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
 import { Readahead } from './readahead.js';
 import { Serial } from './serial.js';
@@ -73,6 +74,8 @@ interface Handle {
   readonly writable: boolean;
   readonly append: boolean;
   readonly readahead: Readahead;
+  /** Owners that set POSIX locks through this open file: an OFD lock's owner is the open file, and ends with it. */
+  lockOwners?: Set<bigint>;
 }
 
 export class Vfs {
@@ -86,6 +89,7 @@ export class Vfs {
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
   readonly #noCapability = new NoCapability();
+  readonly #locks: FileLocks;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
     this.meta = meta;
@@ -96,9 +100,16 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
+    this.#locks = new FileLocks(meta);
     meta.onChange({
-      onChange: (change) => this.#changedElsewhere(change),
-      onReset: () => this.#changedElsewhere(undefined),
+      onChange: (change) => {
+        if (change.locks !== undefined) this.#locks.released(change.locks);
+        this.#changedElsewhere(change);
+      },
+      onReset: () => {
+        this.#locks.released(undefined);
+        this.#changedElsewhere(undefined);
+      },
     });
   }
 
@@ -165,6 +176,7 @@ export class Vfs {
   async read(fh: number, off: number, len: number): Promise<Buffer> {
     const h = this.#handle(fh);
     if (!h.readable) throw FsError.of('EBADF', 'file not open for reading');
+    this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
@@ -209,6 +221,7 @@ export class Vfs {
   async write(fh: number, off: number, data: Buffer): Promise<number> {
     const h = this.#handle(fh);
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
+    this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     const writer = this.#writer(st);
     const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)))).length, writer.end) : off;
@@ -216,19 +229,39 @@ export class Vfs {
     return data.length;
   }
 
-  /** close(2) and fsync(2) semantics: everything written is stored and committed on return. */
-  async flush(fh: number): Promise<void> {
+  /**
+   * close(2) and fsync(2) semantics: everything written is stored and committed on return. A
+   * close by `lockOwner` (the kernel's owner of the closing process) also ends that owner's
+   * POSIX locks on the file, as any close does (after the data: a waiter sees it).
+   */
+  async flush(fh: number, lockOwner?: bigint): Promise<void> {
     const h = this.#handle(fh);
-    await this.#inodes.get(h.ino)?.writer?.flush();
+    try {
+      await this.#inodes.get(h.ino)?.writer?.flush();
+    } finally {
+      if (lockOwner !== undefined) await this.#locks.release(h.ino, lockOwner, 'posix');
+    }
   }
 
-  fsync(fh: number): Promise<void> {
+  async fsync(fh: number): Promise<void> {
+    this.#locks.checkLost(this.#handle(fh).ino);
     return this.flush(fh);
   }
 
-  async release(fh: number): Promise<void> {
+  /** The last close of an open file; `flockOwner`: the file held a flock, which ends now. */
+  async release(fh: number, flockOwner?: bigint): Promise<void> {
     const h = this.#handle(fh);
     this.#handles.delete(fh);
+    try {
+      await this.#close(h);
+    } finally {
+      // Its OFD locks (owned by this open file) and its flock end with it, after its data.
+      if (flockOwner !== undefined) await this.#locks.release(h.ino, flockOwner, 'flock');
+      for (const owner of h.lockOwners ?? []) await this.#locks.release(h.ino, owner, 'posix');
+    }
+  }
+
+  async #close(h: Handle): Promise<void> {
     const st = this.#inodes.get(h.ino);
     if (st === undefined) return;
     try {
@@ -238,6 +271,22 @@ export class Vfs {
       if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
       await this.meta.closeInode(h.ino);
     }
+  }
+
+  /**
+   * Sets or clears a lock of the open file `fh` for `owner` (F_SETLK/F_SETLKW with kind posix,
+   * flock(2) with kind flock), across every mount of the volume; `wait` waits for a conflicting
+   * lock to go, until `signal` aborts (EINTR). Refused without waiting: EAGAIN.
+   */
+  async setLock(fh: number, owner: bigint, kind: 'posix' | 'flock', type: 'read' | 'write' | undefined, lo: number, hi: number, pid: number, wait: boolean, signal?: AbortSignal): Promise<void> {
+    const h = this.#handle(fh);
+    if (kind === 'posix' && type !== undefined) (h.lockOwners ??= new Set()).add(owner);
+    await this.#locks.set({ ino: h.ino, owner, kind, type, lo, hi, pid }, wait, signal);
+  }
+
+  /** F_GETLK: the first lock of another owner in the way of a `type` lock of [lo, hi), or undefined. */
+  testLock(fh: number, owner: bigint, type: 'read' | 'write', lo: number, hi: number, pid: number): Promise<LockHolder | undefined> {
+    return this.#locks.test({ ino: this.#handle(fh).ino, owner, kind: 'posix', type, lo, hi, pid });
   }
 
   /** Attributes, with the length of this host's unflushed writes. */

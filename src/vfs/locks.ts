@@ -1,0 +1,135 @@
+/**
+ * File locks as this host's processes see them (decision 66): every grant and release is a
+ * transaction in the database (meta/locks.ts), so locks hold across every mount of the volume.
+ * This side keeps what makes them cheap and prompt:
+ *
+ *  - which owners hold locks here, so that a close by an owner holding none (nearly every close)
+ *    costs no round trip;
+ *  - waiters (F_SETLKW, flock without LOCK_NB): a waiter tries again when a lock of its file is
+ *    released on this host or, through the change feed, on another one; a poll every few seconds
+ *    covers a notice that was lost. A signal ends the wait with EINTR, leaving nothing behind;
+ *  - locks lost with the session (another client took this one for dead and dropped them): the
+ *    next operation on each such file fails with EIO once instead of carrying on unprotected.
+ */
+import { FsError } from '../errors.js';
+import type { LockKind, LockType, MetaEngine } from '../meta/index.js';
+
+/** How often a waiter tries again when no release was announced (a lost notice, an expired session). */
+const WAIT_POLL_MS = 5_000;
+
+export interface LockCall {
+  readonly ino: number;
+  readonly owner: bigint;
+  readonly kind: LockKind;
+  /** undefined: unlock. */
+  readonly type: LockType | undefined;
+  readonly lo: number;
+  readonly hi: number;
+  readonly pid: number;
+}
+
+/** What F_GETLK reports: the lock in the way, with its holder's pid on this host (0: another host). */
+export interface LockHolder {
+  readonly type: LockType;
+  readonly lo: number;
+  readonly hi: number;
+  readonly pid: number;
+}
+
+export class FileLocks {
+  readonly #meta: MetaEngine;
+  /** Owners that may hold locks here, by inode (key: kind and owner). */
+  readonly #held = new Map<number, Set<string>>();
+  /** Bumped on every release of a file's locks: a waiter that saw no change sleeps. */
+  readonly #releases = new Map<number, number>();
+  readonly #waiters = new Map<number, Set<() => void>>();
+  /** Files whose locks went with the session: their next operation fails once. */
+  readonly #lost = new Set<number>();
+
+  constructor(meta: MetaEngine) {
+    this.#meta = meta;
+    meta.onSessionLost(() => {
+      for (const ino of this.#held.keys()) this.#lost.add(ino);
+      this.#held.clear();
+      this.released(undefined);
+    });
+  }
+
+  /** Sets or clears a lock; with `wait`, waits for a conflicting one to go (until `signal`). */
+  async set(call: LockCall, wait: boolean, signal?: AbortSignal): Promise<void> {
+    const key = `${call.kind}:${call.owner}`;
+    for (;;) {
+      if (signal?.aborted) throw FsError.of('EINTR', `lock wait on inode ${call.ino} interrupted`);
+      const seen = this.#releases.get(call.ino) ?? 0;
+      if (call.type !== undefined) this.#hold(call.ino, key); // before the grant: a close racing it must ask the database
+      const { conflict, released } = await this.#meta.setLock(call);
+      if (released) this.released(new Set([call.ino]));
+      if (conflict === undefined) return;
+      if (!wait) throw FsError.of('EAGAIN', `inode ${call.ino} is locked`);
+      if ((this.#releases.get(call.ino) ?? 0) === seen) await this.#sleep(call.ino, signal);
+    }
+  }
+
+  /** F_GETLK: the first lock of another owner in the way of `call`, or undefined. */
+  async test(call: LockCall & { type: LockType }): Promise<LockHolder | undefined> {
+    const found = await this.#meta.testLock(call);
+    if (found === undefined) return undefined;
+    const here = found.sid === this.#meta.sessionId;
+    return { type: found.type, lo: found.lo, hi: found.hi, pid: here ? found.pid : 0 };
+  }
+
+  /** Drops `owner`'s locks of `kind` on the file (a close, a release); no round trip if it holds none here. */
+  async release(ino: number, owner: bigint, kind: LockKind): Promise<void> {
+    const owners = this.#held.get(ino);
+    const key = `${kind}:${owner}`;
+    if (owners === undefined || !owners.has(key)) return;
+    owners.delete(key);
+    if (owners.size === 0) this.#held.delete(ino);
+    if (await this.#meta.releaseLocks(ino, owner, kind)) this.released(new Set([ino]));
+  }
+
+  /** Locks of these files were released (here or elsewhere; undefined: maybe any): waiters try again. */
+  released(inos: ReadonlySet<number> | undefined): void {
+    for (const ino of inos ?? [...this.#waiters.keys()]) {
+      this.#releases.set(ino, (this.#releases.get(ino) ?? 0) + 1);
+      const waiters = this.#waiters.get(ino);
+      if (waiters === undefined) continue;
+      this.#waiters.delete(ino);
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Throws EIO once if the file's locks were lost with the session. */
+  checkLost(ino: number): void {
+    if (this.#lost.delete(ino)) throw FsError.EIO(`the locks on inode ${ino} were lost: this mount was taken for dead and its session dropped`);
+  }
+
+  /** Files with owners that may hold locks here (for tests and stats). */
+  get files(): number {
+    return this.#held.size;
+  }
+
+  #hold(ino: number, key: string): void {
+    let owners = this.#held.get(ino);
+    if (owners === undefined) this.#held.set(ino, (owners = new Set()));
+    owners.add(key);
+  }
+
+  #sleep(ino: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let waiters = this.#waiters.get(ino);
+      if (waiters === undefined) this.#waiters.set(ino, (waiters = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        this.#waiters.get(ino)?.delete(wake);
+        if (this.#waiters.get(ino)?.size === 0) this.#waiters.delete(ino);
+      };
+      const wake = () => { done(); resolve(); };
+      const abort = () => { done(); reject(FsError.of('EINTR', `lock wait on inode ${ino} interrupted`)); };
+      const timer = setTimeout(wake, WAIT_POLL_MS);
+      waiters.add(wake);
+      signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+}
