@@ -7,14 +7,17 @@
  *    its --timeout runs out first;
  *  - the database password never reaches a command line: a --background daemon gets the URL on
  *    its standard input, `--meta-url-file` keeps it off the foreground mount's, and a password
- *    given on the command line is warned about once.
+ *    given on the command line is warned about once;
+ *  - a daemon's log file is reopened on SIGUSR1, sent by the shipped logrotate configuration
+ *    (issue 15, item 8), and holds no runtime warning.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMount, isMounted, type TestMount } from '../support/mounted.js';
@@ -186,5 +189,40 @@ describe('the database password', () => {
     assert.doesNotMatch(d.log().replace(warnings[0]!, ''), new RegExp(secret));
     d.child.kill('SIGTERM');
     await d.exited;
+  });
+});
+
+/** The postrotate script of config/objectfs.logrotate, run for this test's runtime directory. */
+async function postrotate(): Promise<void> {
+  const config = await readFile(fileURLToPath(new URL('../../../config/objectfs.logrotate', import.meta.url)), 'utf8');
+  const script = /^\s*postrotate\n([\s\S]*?)^\s*endscript/m.exec(config)?.[1] ?? '';
+  assert.ok(script.includes('/run/objectfs/'), `a postrotate script naming the runtime directory:\n${config}`);
+  const r = await run('sh', ['-c', script.replaceAll('/run/objectfs/', `${runtimeDir}/`)], { env: env(), timeoutMs: 10_000 });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+describe('the log file of a --background daemon', () => {
+  test('is reopened on the shipped logrotate script\'s SIGUSR1: after a rotation the new file gets the new lines', async () => {
+    const p = place('logrotate');
+    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
+    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
+    if (pid > 0) track(pid, p.mnt);
+    assert.equal(r.code, 0, r.stderr);
+    const rotated = `${p.log}.1`;
+    await rename(p.log, rotated);
+    await postrotate();
+    assert.ok(await waitFor(() => existsSync(p.log) && /log file reopened/.test(readFileSync(p.log, 'utf8')), 10_000),
+      `the daemon reopened its log:\n${await readFile(rotated, 'utf8')}`);
+    assert.ok(running(pid), 'SIGUSR1 did not end the daemon');
+    const u = await cli(['umount', p.mnt]); // logs "unmounting" and "stopped"
+    assert.equal(u.code, 0, u.stderr);
+    const before = await readFile(rotated, 'utf8');
+    const after = await readFile(p.log, 'utf8');
+    assert.match(before, /"msg":"mounted"/);
+    assert.doesNotMatch(before, /"msg":"(unmounting|stopped)"/);
+    assert.match(after, /"msg":"stopped"/);
+    for (const text of [before, after]) {
+      assert.doesNotMatch(text, /^\(node:\d+\)|Warning:|Debugger listening/m, 'no runtime warning, no inspector');
+    }
   });
 });
