@@ -5,12 +5,12 @@
  * granted conflicting locks. A flock and a POSIX lock never conflict with each other (as on
  * Linux); OFD locks are POSIX locks whose owner is an open file.
  */
-import { sql, type Transaction } from 'kysely';
-import type { Database } from '../db/index.js';
+import type { Selectable, Transaction } from 'kysely';
+import type { Database, FileLockTable } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { applyLock, conflicts, releasesAny, type LockRange, type LockType } from './lock-ranges.js';
 import { inTransaction, statement } from './tx.js';
-import type { MetaContext } from './context.js';
+import type { Db, MetaContext } from './context.js';
 
 export type LockKind = 'posix' | 'flock';
 
@@ -45,14 +45,16 @@ export interface LockResult {
 const KIND = { posix: 1, flock: 2 } as const;
 const TYPE = { read: 1, write: 2 } as const;
 
-/** owner is unsigned 64-bit from the kernel, int8 in the database. */
-const toDb = (owner: bigint): string => BigInt.asIntN(64, owner).toString();
+/** owner is unsigned 64-bit from the kernel, int8 (signed) in the database. */
+const toDb = (owner: bigint): bigint => BigInt.asIntN(64, owner);
 
-interface LockRow { sid: string; owner: string; type: number; lo: string; hi: string; pid: number }
+/** What a lock query reads of a file_lock row. */
+const LOCK_COLUMNS = ['sid', 'owner', 'type', 'lo', 'hi', 'pid'] as const;
+type LockRow = Pick<Selectable<FileLockTable>, (typeof LOCK_COLUMNS)[number]>;
 
 function held(row: LockRow): HeldLock {
   return {
-    sid: Number(row.sid), owner: BigInt.asUintN(64, BigInt(row.owner)), type: row.type === TYPE.write ? 'write' : 'read',
+    sid: Number(row.sid), owner: BigInt.asUintN(64, row.owner), type: row.type === TYPE.write ? 'write' : 'read',
     lo: Number(row.lo), hi: Number(row.hi), pid: row.pid,
   };
 }
@@ -64,20 +66,27 @@ function sessionOf(ctx: MetaContext): number {
 
 /** Locks the file's node row: lock changes of one file are serialized across hosts. */
 async function lockFile(tx: Transaction<Database>, ino: number): Promise<void> {
-  const { rows } = await sql`SELECT 1 FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx);
-  if (rows.length === 0) throw FsError.ENOENT(`no inode ${ino}`);
+  const row = await tx.selectFrom('node').select('inode').where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
 }
 
 /** The first lock of another owner that conflicts with a `type` lock of [lo, hi). */
 async function firstConflict(db: Transaction<Database> | MetaContext['db'], sid: number, req: LockRequest, type: LockType): Promise<HeldLock | undefined> {
-  const { rows } = await sql<LockRow>`
-    SELECT sid, owner, type, lo, hi, pid FROM file_lock
-    WHERE inode = ${req.ino} AND kind = ${KIND[req.kind]} AND lo < ${req.hi} AND hi > ${req.lo}
-      AND NOT (sid = ${sid} AND owner = ${toDb(req.owner)}::int8)
-      AND (type = ${TYPE.write} OR ${TYPE[type]}::int2 = ${TYPE.write})
-    ORDER BY lo LIMIT 1`.execute(db);
-  const row = rows[0];
+  const row = await db.selectFrom('file_lock').select(LOCK_COLUMNS)
+    .where('inode', '=', BigInt(req.ino)).where('kind', '=', KIND[req.kind])
+    .where('lo', '<', BigInt(req.hi)).where('hi', '>', BigInt(req.lo))
+    .where((eb) => eb.not(eb.and([eb('sid', '=', BigInt(sid)), eb('owner', '=', toDb(req.owner))])))
+    // A write lock is stopped by any lock, a read lock only by write locks.
+    .$if(type === 'read', (qb) => qb.where('type', '=', TYPE.write))
+    .orderBy('lo').limit(1).executeTakeFirst();
   return row === undefined ? undefined : held(row);
+}
+
+/** Deletes the locks of `kind` that (`sid`, `owner`) holds on the file (a query to complete). */
+function ownLocks(db: Db, ino: number, kind: LockKind, sid: number, owner: bigint) {
+  return db.deleteFrom('file_lock')
+    .where('inode', '=', BigInt(ino)).where('kind', '=', KIND[kind])
+    .where('sid', '=', BigInt(sid)).where('owner', '=', toDb(owner));
 }
 
 /** Sets or clears a lock (F_SETLK, flock): granted, or refused with the lock in the way. */
@@ -89,15 +98,13 @@ export async function setLock(ctx: MetaContext, req: LockRequest): Promise<LockR
       const conflict = await firstConflict(tx, sid, req, req.type);
       if (conflict !== undefined) return { conflict, released: false };
     }
-    const { rows } = await sql<LockRow>`
-      DELETE FROM file_lock WHERE inode = ${req.ino} AND kind = ${KIND[req.kind]} AND sid = ${sid} AND owner = ${toDb(req.owner)}::int8
-      RETURNING sid, owner, type, lo, hi, pid`.execute(tx);
+    const rows = await ownLocks(tx, req.ino, req.kind, sid, req.owner).returning(LOCK_COLUMNS).execute();
     const before = rows.map(held).sort((a, b) => a.lo - b.lo);
     // flock holds the whole file: a new flock replaces the old one (a conversion, not atomic on Linux either).
     const after = req.kind === 'flock' ? (req.type === undefined ? [] : [{ type: req.type, lo: req.lo, hi: req.hi }]) : applyLock(before, req.lo, req.hi, req.type);
     if (after.length > 0) {
       await tx.insertInto('file_lock').values(after.map((r) => ({
-        inode: req.ino, sid, owner: BigInt.asIntN(64, req.owner), kind: KIND[req.kind], type: TYPE[r.type], lo: r.lo, hi: r.hi, pid: req.pid,
+        inode: req.ino, sid, owner: toDb(req.owner), kind: KIND[req.kind], type: TYPE[r.type], lo: r.lo, hi: r.hi, pid: req.pid,
       }))).execute();
     }
     return { conflict: undefined, released: releasesAny(before, after) };
@@ -113,9 +120,8 @@ export async function testLock(ctx: MetaContext, req: LockRequest & { type: Lock
 /** Drops every lock of `kind` that `owner` holds on the file (close, release); true if there were any. */
 export async function releaseOwner(ctx: MetaContext, ino: number, owner: bigint, kind: LockKind): Promise<boolean> {
   const sid = sessionOf(ctx);
-  const result = await statement(() => sql`
-    DELETE FROM file_lock WHERE inode = ${ino} AND kind = ${KIND[kind]} AND sid = ${sid} AND owner = ${toDb(owner)}::int8`.execute(ctx.db), ctx);
-  return (result.numAffectedRows ?? 0n) > 0n;
+  const result = await statement(() => ownLocks(ctx.db, ino, kind, sid, owner).executeTakeFirst(), ctx);
+  return result.numDeletedRows > 0n;
 }
 
 export { conflicts };

@@ -39,6 +39,15 @@ function cli(args: readonly string[]) {
   return run(process.execPath, [OBJECTFS_BIN, ...args], { env: env(), timeoutMs: 180_000 });
 }
 
+/** `objectfs mount --background` at `p`, which must succeed; the daemon is tracked for cleanup. */
+async function mountInBackground(p: { mnt: string; cache: string; log: string }, metaUrl = vol.metaUrl): Promise<{ r: Awaited<ReturnType<typeof cli>>; pid: number }> {
+  const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', metaUrl, p.mnt]);
+  const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
+  if (pid > 0) track(pid, p.mnt);
+  assert.equal(r.code, 0, r.stderr);
+  return { r, pid };
+}
+
 /** Running, and not a zombie waiting for a parent that does not reap it. */
 function running(pid: number): boolean {
   if (!alive(pid)) return false;
@@ -104,10 +113,7 @@ describe('a second mount on a live mount point', () => {
 describe('objectfs umount', () => {
   test('returns once the daemon process has exited and its pid is gone', async () => {
     const p = place('umount');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { pid } = await mountInBackground(p);
     await bash(`head -c 8000000 /dev/urandom > data`, p.mnt);
     const started = Date.now();
     const u = await cli(['umount', p.mnt]);
@@ -124,10 +130,7 @@ describe('objectfs umount', () => {
 describe('objectfs umount --timeout', () => {
   test('that runs out first fails (exit 1) saying the daemon has not finished; the daemon still exits', async () => {
     const p = place('umount-timeout');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { pid } = await mountInBackground(p);
     const u = await cli(['umount', '--timeout', '1ms', p.mnt]);
     assert.equal(u.code, 1, `${u.stdout}${u.stderr}`);
     assert.match(u.stderr, new RegExp(`the daemon \\(pid ${pid}\\) (did not finish within|is still finishing after)`));
@@ -144,10 +147,7 @@ describe('the database password', () => {
     const url = withPassword();
     assert.ok(url.includes(secret), `the test URL carries the password: ${vol.metaUrl}`);
     const p = place('secret-bg');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', url, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { r, pid } = await mountInBackground(p, url);
     assert.equal(r.stderr.match(/holds a password/g)?.length, 1, `one warning for the password on the command line: ${r.stderr}`);
     assert.deepEqual(await processesHolding(secret), [], 'no process shows the password');
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -204,10 +204,7 @@ async function postrotate(): Promise<void> {
 describe('the log file of a --background daemon', () => {
   test('is reopened on the shipped logrotate script\'s SIGUSR1: after a rotation the new file gets the new lines', async () => {
     const p = place('logrotate');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { pid } = await mountInBackground(p);
     const rotated = `${p.log}.1`;
     await rename(p.log, rotated);
     await postrotate();
