@@ -82,7 +82,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
     const fh = await vfs.open(attr.ino, flags);
     const fresh = await vfs.fgetattr(fh);
-    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, 0) === 0) counts.add(fresh.ino);
+    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, openReplyFlags(flags)) === 0) counts.add(fresh.ino);
     else await vfs.release(fh);
   };
 
@@ -177,7 +177,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       const fh = await vfs.open(r.ino, flags);
       // No NOFLUSH even for read-only handles: a close must reach us to end the closing
       // process's POSIX locks (the kernel keeps none of its own for a filesystem that locks).
-      if (b.replyOpen(r.req, fh, 0) !== 0) await vfs.release(fh);
+      if (b.replyOpen(r.req, fh, openReplyFlags(flags)) !== 0) await vfs.release(fh);
     },
     [Op.CREATE]: async (r, b) => {
       writable();
@@ -192,7 +192,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         if (err instanceof FsError && err.code === 'EEXIST' && (flags & constants.O_EXCL) === 0) return openExisting(r, b, flags);
         throw err;
       }
-      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, 0) === 0) counts.add(created.attr.ino);
+      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, openReplyFlags(flags)) === 0) counts.add(created.attr.ino);
       else await vfs.release(created.fh);
     },
     [Op.READ]: async (r, b) => {
@@ -335,6 +335,16 @@ function sized(r: Request, b: Binding, value: Buffer): void {
   if (size === 0) b.replyXattrSize(r.req, value.length);
   else if (value.length > size) throw FsError.of('ERANGE', `value of ${value.length} bytes, buffer of ${size}`);
   else b.replyData(r.req, value);
+}
+
+/**
+ * An O_APPEND file is opened for direct I/O: through the page cache the kernel cuts one
+ * write(2) into several requests at page boundaries, and another host's append committed
+ * between them would split the write; direct, it comes whole (up to 1 MiB per request), and the
+ * kernel keeps no pages at offsets that the commit may change (decision 67).
+ */
+function openReplyFlags(flags: number): number {
+  return (flags & constants.O_APPEND) !== 0 && (flags & 3) !== constants.O_RDONLY ? OpenReply.DIRECT_IO : 0;
 }
 
 function accessOf(flags: number): number {

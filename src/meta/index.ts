@@ -13,7 +13,7 @@ import type {
 import type { Metrics } from '../metrics/index.js';
 import type { Logger } from '../util/log.js';
 import type { SliceEntry } from './slice-list.js';
-import type { ChunkAppend } from './chunks.js';
+import type { AppendPlacement, ChunkAppend } from './chunks.js';
 import type { CopyResult } from './range-copy.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 import type { ChangeListener } from './change-feed.js';
@@ -90,6 +90,11 @@ export interface MetaEngine {
    */
   appendSlices(ino: number, appends: readonly ChunkAppend[], length: number): Promise<Attr>;
   /**
+   * Commits slice `id` (all `size` bytes, uploaded) at the end of the file as the database has
+   * it, in one transaction: O_APPEND from several hosts at once loses nothing. Returns where it went.
+   */
+  commitAppend(ino: number, id: number, size: number, mtime: bigint): Promise<AppendPlacement>;
+  /**
    * copy_file_range in metadata: up to `len` bytes of `src` at `srcOff` appear in `dst` at
    * `dstOff` by reference to the same slices (one transaction; no object is read or written).
    */
@@ -153,7 +158,7 @@ export interface MetaEngine {
 
 export * from './types.js';
 export type { SliceEntry } from './slice-list.js';
-export type { ChunkAppend } from './chunks.js';
+export type { AppendPlacement, ChunkAppend } from './chunks.js';
 export { zeroAppends, type CopyResult } from './range-copy.js';
 export type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } from './slice-list.js';

@@ -119,6 +119,9 @@ export class MetaStore implements MetaEngine {
   appendSlices(ino: number, appends: readonly chunks.ChunkAppend[], length: number): Promise<Attr> {
     return this.#announce(chunks.appendSlices(this.#ctx, ino, appends, length), () => [ino]);
   }
+  commitAppend(ino: number, id: number, size: number, mtime: bigint): Promise<chunks.AppendPlacement> {
+    return this.#announce(chunks.commitAppend(this.#ctx, ino, id, size, mtime), () => [ino]);
+  }
   copyRange(src: number, srcOff: number, dst: number, dstOff: number, len: number): Promise<CopyResult> {
     return this.#announce(rangeCopy.copyRange(this.#ctx, src, srcOff, dst, dstOff, len), (r) => (r.copied > 0 ? [dst] : []));
   }

@@ -224,8 +224,10 @@ export class Vfs {
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     const writer = this.#writer(st);
-    const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)))).length, writer.end) : off;
-    await writer.write(at, data);
+    // An O_APPEND write takes its place in the file at commit, at the end the database has then
+    // (so no round trip here); until then it sits where the kernel put it, at the end known here.
+    if (h.append) await writer.append(Math.max(off, st.attr.current.length), data);
+    else await writer.write(off, data);
     return data.length;
   }
 
@@ -599,7 +601,17 @@ export class Vfs {
       chunks: this.chunks,
       // A commit changes only its own chunk's map (#committed drops it).
       commitSlice: (commit) => st.attr.track(() => this.meta.commitSlice(commit), false),
+      commitAppend: async (id, size, mtime) => {
+        let at = 0;
+        await st.attr.track(async () => {
+          const placed = await this.meta.commitAppend(st.ino, id, size, mtime);
+          at = placed.at;
+          return placed.attr;
+        }, false);
+        return at;
+      },
       onCommit: (index) => this.#committed(st, index),
+      onAppendMoved: () => this.#kernelStale(st.ino),
     });
     return st.writer;
   }
