@@ -242,7 +242,10 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.SETLK]: async (r, b) => {
       const { type, lo, hi } = lockRange(r);
       await vfs.setLock(fhOf(r), r.owner ?? 0n, r.flock === 1 ? 'flock' : 'posix', type, lo, hi, r.pid, r.wait === 1, r.signal);
-      b.replyErr(r.req, 0);
+      // A grant hands over the file: the kernel's pages from before it (another host may have
+      // written since) are dropped before the process learns it holds the lock.
+      if (type === undefined) b.replyErr(r.req, 0);
+      else b.replyErrAfterInval(r.req, 0, r.ino);
     },
     [Op.OPENDIR]: (r, b) => { b.replyOpen(r.req, dirs.open(r.ino), 0); },
     [Op.RELEASEDIR]: (r, b) => {

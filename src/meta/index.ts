@@ -18,7 +18,7 @@ import type { CopyResult } from './range-copy.js';
 import type { DeletionBacklog, ReleasedSlice } from './slice-release.js';
 import type { ChangeListener } from './change-feed.js';
 import type { MetaMaintenance } from './maintenance.js';
-import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
+import type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
 
 /** The slice list of one chunk and the version that compaction bumps. */
@@ -138,6 +138,8 @@ export interface MetaEngine {
   testLock(req: LockRequest & { type: LockType }): Promise<HeldLock | undefined>;
   /** Drops the locks of `kind` that `owner` of this session holds on `ino`; true if any. */
   releaseLocks(ino: number, owner: bigint, kind: LockKind): Promise<boolean>;
+  /** Every lock held on the volume (status). */
+  listLocks(): Promise<ListedLock[]>;
 
   /**
    * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the
@@ -165,7 +167,7 @@ export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } fro
 export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
-export type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
+export type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 export { LOCK_EOF, type LockType } from './lock-ranges.js';
 export type { Change, ChangeListener, EntryName } from './change-feed.js';
 

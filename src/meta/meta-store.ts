@@ -169,6 +169,7 @@ export class MetaStore implements MetaEngine {
     if (released) this.#feed?.publish([], [], [], [ino]);
     return released;
   }
+  listLocks(): Promise<locks.ListedLock[]> { return locks.listLocks(this.#ctx); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }
 

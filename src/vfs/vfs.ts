@@ -100,7 +100,7 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
-    this.#locks = new FileLocks(meta);
+    this.#locks = new FileLocks(meta, options.metrics);
     meta.onChange({
       onChange: (change) => {
         if (change.locks !== undefined) this.#locks.released(change.locks);
@@ -143,7 +143,9 @@ export class Vfs {
    */
   async open(ino: number, flags: number, known?: Attr): Promise<number> {
     const open = this.#inodes.get(ino);
-    const attr = known ?? await (open === undefined ? this.meta.getattr(ino) : open.attr.track(() => this.meta.getattr(ino)));
+    // A gone inode is ESTALE: the kernel then looks the name up again (another host may have
+    // replaced the file behind a name it still has cached) instead of failing the open.
+    const attr = known ?? await this.#stillThere(ino, () => (open === undefined ? this.meta.getattr(ino) : open.attr.track(() => this.meta.getattr(ino))));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
     const access = flags & O_ACCMODE;
@@ -282,8 +284,18 @@ export class Vfs {
    */
   async setLock(fh: number, owner: bigint, kind: 'posix' | 'flock', type: 'read' | 'write' | undefined, lo: number, hi: number, pid: number, wait: boolean, signal?: AbortSignal): Promise<void> {
     const h = this.#handle(fh);
+    const st = this.#inodes.get(h.ino) as InodeState;
     if (kind === 'posix' && type !== undefined) (h.lockOwners ??= new Set()).add(owner);
+    // Giving a lock up (unlock, downgrade): what was written under it reaches the database
+    // first, so the next holder on any host reads it. A failed flush still lets the lock go.
+    let unflushed: unknown;
+    if (type !== 'write' && st.writer?.dirty) await st.writer.flush().catch((err: unknown) => { unflushed = err; });
     await this.#locks.set({ ino: h.ino, owner, kind, type, lo, hi, pid }, wait, signal);
+    // Taking one: the previous holder may have written on another host; this host's view of the
+    // file (attributes, chunk maps) is refreshed before reading under it (the FUSE layer drops
+    // the kernel's pages before it replies).
+    if (type !== undefined) st.attr.markStale();
+    if (unflushed !== undefined) throw unflushed;
   }
 
   /** F_GETLK: the first lock of another owner in the way of a `type` lock of [lo, hi), or undefined. */
@@ -294,7 +306,7 @@ export class Vfs {
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
     const st = this.#inodes.get(ino);
-    if (st === undefined) return this.meta.getattr(ino);
+    if (st === undefined) return this.#stillThere(ino, () => this.meta.getattr(ino));
     return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.meta.getattr(ino))));
   }
 

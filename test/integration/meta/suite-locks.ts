@@ -28,8 +28,8 @@ export function lockTests(ctx: SuiteContext): void {
       const m = vol.engine;
       await m.registerSession(INFO);
       const ino = await fileOn(m, 'posix');
-      assert.equal((await m.setLock(req(ino, 1n, 'write', 0, 100))).conflict, undefined);
-      const refused = await m.setLock(req(ino, 2n, 'read', 50, 60));
+      assert.equal((await m.setLock({ ...req(ino, 1n, 'write', 0, 100), holdsNone: true })).conflict, undefined, 'a first lock: the one-statement grant');
+      const refused = await m.setLock({ ...req(ino, 2n, 'read', 50, 60), holdsNone: true });
       assert.deepEqual(refused.conflict && { type: refused.conflict.type, lo: refused.conflict.lo, hi: refused.conflict.hi, owner: refused.conflict.owner }, { type: 'write', lo: 0, hi: 100, owner: 1n });
       assert.equal((await m.setLock(req(ino, 2n, 'write', 100, 200))).conflict, undefined, 'touching ranges do not conflict');
       // Owner 1 unlocks the middle: [0,40) and [60,100) stay, [40,60) is free.
@@ -72,6 +72,8 @@ export function lockTests(ctx: SuiteContext): void {
       await assert.rejects(m.setLock(req(ino, 1n, 'write')), { code: 'ENOLCK' });
       await m.registerSession(INFO);
       await assert.rejects(m.setLock(req(987_654_321, 1n, 'write')), { code: 'ENOENT' });
+      await assert.rejects(m.setLock({ ...req(987_654_321, 1n, 'write'), holdsNone: true }), { code: 'ENOENT' }, 'the one-statement grant too');
+      await assert.rejects(m.setLock(req(987_654_321, 1n, 'write', 0, LOCK_EOF, 'flock')), { code: 'ENOENT' }, 'and flock');
     });
 
     // PGlite serves one engine per database: sessions side by side exist only on PostgreSQL.
@@ -82,6 +84,13 @@ export function lockTests(ctx: SuiteContext): void {
       await c.registerSession({ ...INFO, host: 'other' });
       const ino = await fileOn(a, 'sessions');
       // Same owner number on two hosts: different owners (an owner is per session).
+      for (let round = 0; round < 20; round++) {
+        // Both paths, the one-statement grant and the transaction, many times over: never both granted.
+        const holdsNone = round % 2 === 0;
+        const race = await Promise.all([a.setLock({ ...req(ino, 5n, 'write'), holdsNone }), c.setLock({ ...req(ino, 5n, 'write'), holdsNone })]);
+        assert.equal(race.filter((r) => r.conflict === undefined).length, 1, `round ${round}: exactly one of two simultaneous requests is granted`);
+        await Promise.all([a.releaseLocks(ino, 5n, 'posix'), c.releaseLocks(ino, 5n, 'posix')]);
+      }
       const both = await Promise.all([a.setLock(req(ino, 7n, 'write')), c.setLock(req(ino, 7n, 'write'))]);
       assert.equal(both.filter((r) => r.conflict === undefined).length, 1, 'exactly one of two simultaneous requests is granted');
       const holder = both[0]!.conflict === undefined ? a : c;
@@ -92,6 +101,9 @@ export function lockTests(ctx: SuiteContext): void {
       if (holder === a) await c.cleanExpiredSessions(Date.now() + TEN_YEARS_MS);
       else await a.cleanExpiredSessions(Date.now() + TEN_YEARS_MS);
       assert.equal((await other.setLock(req(ino, 7n, 'write'))).conflict, undefined, 'the dead session held nothing any more');
+      const free = await fileOn(a, 'free');
+      await assert.rejects(holder.setLock({ ...req(free, 8n, 'read', 0, 1), holdsNone: true }), { code: 'ENOLCK' }, 'a reaped session cannot take a lock until its heartbeat brings it back');
+      await assert.rejects(holder.setLock(req(free, 8n, 'read', 0, 1)), { code: 'ENOLCK' }, 'through the transaction either');
     });
   });
 }
