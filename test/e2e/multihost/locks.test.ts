@@ -5,11 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Daemon } from '../../support/e2e-daemon.js';
+import { OBJECTFS_BIN, type Daemon } from '../../support/e2e-daemon.js';
 import { startMultiHostBed, type MultiHostBed, type TestVolume } from '../../support/multihost.js';
 import { Locker } from '../../support/locker.js';
 import { run } from '../../support/e2e-sh.js';
@@ -168,6 +168,21 @@ describe('locks across two hosts', () => {
     for (const r of outs) assert.equal(r.code, 0, r.stderr);
     for (const r of outs) assert.doesNotMatch(r.stderr, /null byte/, 'no read saw a NUL');
     assert.equal((await readFile(join(B.mnt, 'counter'))).toString(), `${4 * ROUNDS}\n`);
+  });
+
+  test('status lists the locks each session holds (text and --json)', async () => {
+    await writeFile(join(A.mnt, 'listed'), 'x');
+    const a = await lockerOn(A, 'listed');
+    const pid = Number(await a.send('pid'));
+    assert.equal(await a.send('lock fd posix w 10 5 0'), 'ok');
+    const sessionA = (await statusSessions(vol.metaUrl)).find((s) => s.info.pid === A.pid);
+    const ino = (await stat(join(A.mnt, 'listed'))).ino;
+    assert.deepEqual(sessionA?.locks, [{ ino, kind: 'posix', type: 'write', start: 10, end: 15, pid }]);
+    assert.equal(await a.send('lock fd flock r 0 0 0'), 'ok');
+    const text = await run(process.execPath, [OBJECTFS_BIN, 'status', vol.metaUrl]);
+    assert.match(text.stdout, new RegExp(`locks: 2\\n\\s+inode ${ino} flock read whole file, pid ${pid}\\n\\s+inode ${ino} posix write bytes 10-14, pid ${pid}`));
+    await a.close();
+    assert.deepEqual((await statusSessions(vol.metaUrl)).find((s) => s.info.pid === A.pid)?.locks, [], 'gone with the process');
   });
 
   test('a wait that closes a cycle of waiters on one host is EDEADLK; the other wait goes on', async () => {
