@@ -13,7 +13,7 @@
  *    next operation on each such file fails with EIO once instead of carrying on unprotected.
  */
 import { FsError } from '../errors.js';
-import type { LockKind, LockType, MetaEngine } from '../meta/index.js';
+import { LOCK_EOF, type LockKind, type LockType, type MetaEngine } from '../meta/index.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** How often a waiter tries again when no release was announced (a lost notice, an expired session). */
@@ -40,8 +40,8 @@ export interface LockHolder {
 
 export class FileLocks {
   readonly #meta: MetaEngine;
-  /** Owners that may hold locks here, by inode (key: kind and owner). */
-  readonly #held = new Map<number, Set<string>>();
+  /** Owners that may hold locks here, by inode (key: kind and owner; value: requests that took something). */
+  readonly #held = new Map<number, Map<string, number>>();
   /** Bumped on every release of a file's locks: a waiter that saw no change sleeps. */
   readonly #releases = new Map<number, number>();
   readonly #waiters = new Map<number, Set<() => void>>();
@@ -88,8 +88,12 @@ export class FileLocks {
       const seen = this.#releases.get(call.ino) ?? 0;
       const holdsNone = this.#held.get(call.ino)?.has(key) !== true;
       if (call.type !== undefined) this.#hold(call.ino, key); // before the grant: a close racing it must ask the database
+      const holds = this.#held.get(call.ino)?.get(key);
       const { conflict, released } = await this.#meta.setLock({ ...call, holdsNone });
       if (released) this.released(new Set([call.ino]));
+      // An unlock of the whole file leaves the owner nothing here: its close needs no round trip.
+      // (Unless a request of the same owner took something meanwhile.)
+      if (call.type === undefined && call.lo === 0 && call.hi === LOCK_EOF && this.#held.get(call.ino)?.get(key) === holds) this.#unhold(call.ino, key);
       if (conflict === undefined) return;
       if (!wait) throw FsError.of('EAGAIN', `inode ${call.ino} is locked`);
       this.#metrics?.m.lockConflicts.inc({ kind: call.kind });
@@ -133,11 +137,9 @@ export class FileLocks {
 
   /** Drops `owner`'s locks of `kind` on the file (a close, a release); no round trip if it holds none here. */
   async release(ino: number, owner: bigint, kind: LockKind): Promise<void> {
-    const owners = this.#held.get(ino);
     const key = `${kind}:${owner}`;
-    if (owners === undefined || !owners.has(key)) return;
-    owners.delete(key);
-    if (owners.size === 0) this.#held.delete(ino);
+    if (this.#held.get(ino)?.has(key) !== true) return;
+    this.#unhold(ino, key);
     if (await this.#meta.releaseLocks(ino, owner, kind)) this.released(new Set([ino]));
   }
 
@@ -162,10 +164,16 @@ export class FileLocks {
     return this.#held.size;
   }
 
+  #unhold(ino: number, key: string): void {
+    const owners = this.#held.get(ino);
+    owners?.delete(key);
+    if (owners?.size === 0) this.#held.delete(ino);
+  }
+
   #hold(ino: number, key: string): void {
     let owners = this.#held.get(ino);
-    if (owners === undefined) this.#held.set(ino, (owners = new Set()));
-    owners.add(key);
+    if (owners === undefined) this.#held.set(ino, (owners = new Map()));
+    owners.set(key, (owners.get(key) ?? 0) + 1); // counts takes, so an unlock can tell one happened meanwhile
   }
 
   #sleep(ino: number, signal: AbortSignal | undefined): Promise<void> {
