@@ -13,22 +13,14 @@
  *    next operation on each such file fails with EIO once instead of carrying on unprotected.
  */
 import { FsError } from '../errors.js';
-import { LOCK_EOF, type LockKind, type LockType, type MetaEngine } from '../meta/index.js';
+import { LOCK_EOF, type LockKind, type LockRequest, type LockType, type MetaEngine } from '../meta/index.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** How often a waiter tries again when no release was announced (a lost notice, an expired session). */
 const WAIT_POLL_MS = 5_000;
 
-export interface LockCall {
-  readonly ino: number;
-  readonly owner: bigint;
-  readonly kind: LockKind;
-  /** undefined: unlock. */
-  readonly type: LockType | undefined;
-  readonly lo: number;
-  readonly hi: number;
-  readonly pid: number;
-}
+/** A lock request of a process here (the engine's, without what this side works out itself). */
+export type LockCall = Omit<LockRequest, 'holdsNone'>;
 
 /** What F_GETLK reports: the lock in the way, with its holder's pid on this host (0: another host). */
 export interface LockHolder {
