@@ -185,6 +185,32 @@ describe('locks across two hosts', () => {
     assert.deepEqual((await statusSessions(vol.metaUrl)).find((s) => s.info.pid === A.pid)?.locks, [], 'gone with the process');
   });
 
+  test('metrics count grants, conflicts, waits and the time waited', async () => {
+    const metric = async (m: Daemon, name: string, kind: string): Promise<number> => {
+      const text = (await readFile(join(m.mnt, '.stats'))).toString();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{kind="${kind}"} `));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const names = ['objectfs_lock_grants_total', 'objectfs_lock_conflicts_total', 'objectfs_lock_waits_total', 'objectfs_lock_wait_duration_seconds_count'];
+    const before = await Promise.all(names.map((n) => metric(B, n, 'posix')));
+    await writeFile(join(A.mnt, 'counted'), 'x');
+    const a = await lockerOn(A, 'counted');
+    const b = await lockerOn(B, 'counted');
+    assert.equal(await a.send('lock fd posix w 0 0 0'), 'ok');
+    assert.equal(await b.send('lock fd posix w 0 0 0'), 'error EAGAIN');
+    const waited = b.send('lock fd posix w 0 0 1');
+    await sleep(200);
+    assert.equal(await a.send('lock fd posix u 0 0 0'), 'ok');
+    assert.equal(await waited, 'ok');
+    const after = await Promise.all(names.map((n) => metric(B, n, 'posix')));
+    const delta = after.map((v, i) => v - before[i]!);
+    assert.equal(delta[0], 1, 'one grant on B');
+    assert.ok(delta[1]! >= 2, `conflicts: the refused try and at least one try of the wait (${delta[1]})`);
+    assert.equal(delta[2], 1, 'one wait');
+    assert.equal(delta[3], 1, 'one wait timed');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('a wait that closes a cycle of waiters on one host is EDEADLK; the other wait goes on', async () => {
     await writeFile(join(A.mnt, 'deadlock'), 'xx');
     const p1 = await lockerOn(A, 'deadlock');
