@@ -6,7 +6,8 @@
  *
  *   - O_APPEND lines/s to one file from 1, 2 and 4 hosts, one writer per host and four;
  *   - uncontended lock+unlock (flock, and fcntl on the whole file): µs per pair, against the
- *     time of one PostgreSQL round trip (SELECT 1) from the same bed;
+ *     time of one PostgreSQL round trip from the same bed (a read, and a durable commit: each
+ *     lock change is one);
  *   - hand-over: A holds a lock, B waits (F_SETLKW); ms from A's unlock to B's grant.
  *
  *   node dist/bench/lock-bench.js [--seconds 10] [--pairs 1000] [--handovers 200] [--json-out FILE]
@@ -101,19 +102,28 @@ async function handover(a: Daemon, b: Daemon, samples: number) {
   }
 }
 
-async function pgRoundTripUs(url: string, n = 500): Promise<number> {
+/**
+ * p50 of one PostgreSQL round trip: a read (SELECT 1) and a durable commit (an UPDATE of a
+ * one-row table in autocommit, which waits for the WAL flush as every lock change does).
+ */
+async function pgRoundTripUs(url: string, n = 500): Promise<{ read: number; commit: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  try {
-    for (let i = 0; i < 50; i++) await client.query('SELECT 1');
+  const time = async (text: string): Promise<number> => {
+    for (let i = 0; i < 50; i++) await client.query(text);
     const us: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      await client.query('SELECT 1');
+      await client.query(text);
       us.push((performance.now() - t0) * 1000);
     }
     return stats(us).p50;
+  };
+  try {
+    await client.query('CREATE TABLE lock_bench_rtt (n int8); INSERT INTO lock_bench_rtt VALUES (0)');
+    return { read: await time('SELECT 1'), commit: await time('UPDATE lock_bench_rtt SET n = n + 1') };
   } finally {
+    await client.query('DROP TABLE IF EXISTS lock_bench_rtt').catch(() => undefined);
     await client.end();
   }
 }
@@ -145,7 +155,7 @@ async function main(): Promise<void> {
     const doc = {
       bench: 'lock-bench', at: new Date().toISOString(), commit: commitInfo(ROOT), machine: machineInfo(), bed: bed.description,
       config: cfg, pgRoundTripUs: rttUs, appendsLinesPerSec: appends,
-      uncontendedPairUs: { flock, fcntl, flockRoundTrips: round(flock.p50 / rttUs, 1), fcntlRoundTrips: round(fcntl.p50 / rttUs, 1) },
+      uncontendedPairUs: { flock, fcntl, flockCommits: round(flock.p50 / rttUs.commit, 1), fcntlCommits: round(fcntl.p50 / rttUs.commit, 1) },
       handoverMs,
     };
     if (cfg.jsonOut !== undefined) writeFileSync(cfg.jsonOut, `${JSON.stringify(doc, null, 2)}\n`);
@@ -153,9 +163,9 @@ async function main(): Promise<void> {
     const rows = [
       '| measure | value |', '|---|---|',
       ...appends.map((a) => `| O_APPEND lines/s, ${a.hosts} host(s): 1 writer each / 4 writers each | ${a.oneWriter} / ${a.fourWriters} |`),
-      `| PostgreSQL round trip (SELECT 1), p50 | ${rttUs} µs |`,
-      `| uncontended flock lock+unlock, p50 / p99 | ${flock.p50} / ${flock.p99} µs (≈ ${doc.uncontendedPairUs.flockRoundTrips} round trips) |`,
-      `| uncontended fcntl lock+unlock, p50 / p99 | ${fcntl.p50} / ${fcntl.p99} µs (≈ ${doc.uncontendedPairUs.fcntlRoundTrips} round trips) |`,
+      `| PostgreSQL round trip, p50: read (SELECT 1) / durable commit (UPDATE) | ${rttUs.read} / ${rttUs.commit} µs |`,
+      `| uncontended flock lock+unlock, p50 / p99 | ${flock.p50} / ${flock.p99} µs (≈ ${doc.uncontendedPairUs.flockCommits} commit round trips) |`,
+      `| uncontended fcntl lock+unlock, p50 / p99 | ${fcntl.p50} / ${fcntl.p99} µs (≈ ${doc.uncontendedPairUs.fcntlCommits} commit round trips) |`,
       `| hand-over A → B, p50 / p99 / max | ${handoverMs.p50} / ${handoverMs.p99} / ${handoverMs.max} ms |`,
     ];
     process.stdout.write(`${rows.join('\n')}\n`);
