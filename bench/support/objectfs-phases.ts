@@ -45,7 +45,7 @@ async function withVolume<T>(cfg: ObjectFsConfig, extra: OpenVolumeOptions, fn: 
 /** Chunk-store counters and cache occupancy of an instance, for a phase's details. */
 function volumeDetails(vol: Volume): Record<string, unknown> {
   const cache = vol.cache instanceof TieredCache ? { tiers: vol.cache.tiers() } : { memory: vol.cache.usage() };
-  return { chunkStats: vol.vfs.chunks.stats(), cache };
+  return { chunkStats: vol.chunks.stats(), cache };
 }
 
 const name = (s: string): Buffer => Buffer.from(s);
@@ -73,7 +73,7 @@ async function seqWrite(cfg: ObjectFsConfig, vol: Volume, file: string, pattern:
   const flushMs = Number(process.hrtime.bigint() - f0) / 1e6;
   await vol.vfs.release(fh);
   const details = volumeDetails(vol);
-  const stats = vol.vfs.chunks.stats();
+  const stats = vol.chunks.stats();
   return {
     bytes: cfg.fileBytes, count: requests, unit: 'request', samplesNs,
     details: { ...details, flushMs: Math.round(flushMs), storedToLogical: Math.round((stats.bytesUploaded / cfg.fileBytes) * 1000) / 1000 },

@@ -20,7 +20,7 @@ import { lstat, mkdir, open, opendir, readFile, rename, statfs, unlink } from 'n
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { BlockCache, CacheUsage, DiskCacheOptions } from './index.js';
+import type { BlockCache, CacheUsage, DiskCacheOptions } from './types.js';
 import { BLOCK_FILE_HEADER_SIZE, TEMP_SUFFIX_RE, blockFilePath, decodeBlockFile, encodeBlockHeader } from './block-file.js';
 
 /** Default fraction of the cache's file system kept free. */

@@ -79,8 +79,8 @@ interface Handle {
 }
 
 export class Vfs {
-  readonly meta: MetaEngine;
-  readonly chunks: ChunkStore;
+  readonly #meta: MetaEngine;
+  readonly #chunks: ChunkStore;
   readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics'>>]: Required<VfsOptions>[K] };
   readonly #metrics: Metrics | undefined;
   readonly #inodes = new Map<number, InodeState>();
@@ -92,8 +92,8 @@ export class Vfs {
   readonly #locks: FileLocks;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
-    this.meta = meta;
-    this.chunks = chunks;
+    this.#meta = meta;
+    this.#chunks = chunks;
     this.#options = {
       readaheadBytes: options.readaheadBytes ?? DEFAULT_READAHEAD,
       deleteDelayMs: options.deleteDelayMs ?? 3_600_000,
@@ -143,7 +143,7 @@ export class Vfs {
    */
   async open(ino: number, flags: number, known?: Attr): Promise<number> {
     const open = this.#inodes.get(ino);
-    const attr = known ?? await (open === undefined ? this.meta.getattr(ino) : open.attr.track(() => this.meta.getattr(ino)));
+    const attr = known ?? await (open === undefined ? this.#meta.getattr(ino) : open.attr.track(() => this.#meta.getattr(ino)));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
     const access = flags & O_ACCMODE;
@@ -152,12 +152,12 @@ export class Vfs {
       readable: access === constants.O_RDONLY || access === constants.O_RDWR,
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
-      readahead: new Readahead(this.chunks.blockSize, this.#options.readaheadBytes),
+      readahead: new Readahead(this.#chunks.blockSize, this.#options.readaheadBytes),
     };
     const st = this.#state(ino, attr);
     st.attr.observe(attr); // another open may have made `st` meanwhile
     st.opens++;
-    this.meta.openInode(ino);
+    this.#meta.openInode(ino);
     const fh = this.#nextFh++;
     this.#handles.set(fh, handle);
     st.chunkMaps.clear();
@@ -167,7 +167,7 @@ export class Vfs {
 
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
-    const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
+    const attr = await this.#meta.mknod(caller, parent, name, 'file', mode);
     const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
     return { fh, attr };
   }
@@ -180,7 +180,7 @@ export class Vfs {
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
-    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     const map = (index: number) => this.#chunkMap(st, index);
     const ahead = h.readahead.onRead(off, Math.min(off + len, length), length);
     if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
@@ -192,7 +192,7 @@ export class Vfs {
       if (first instanceof FsError && first.code === 'ESTALE') throw first;
       if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
       st.chunkMaps.clear();
-      const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
+      const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
       try {
         return await this.#readOnce(st, again.length, off, len, map);
       } catch (err) {
@@ -209,13 +209,13 @@ export class Vfs {
       // A map read when the file was shorter than `length` says (another host truncated it,
       // maybe rewrote it since): ask for both again, and stop where the maps read now end.
       st.attr.markStale();
-      const again = await st.attr.fresh(() => this.meta.getattr(st.ino));
+      const again = await st.attr.fresh(() => this.#meta.getattr(st.ino));
       range = await mapRange(off, Math.min(off + len, again.length), again.length, map);
       // The kernel fills the rest of a short read's pages with zeros and keeps them if its own
       // idea of the length changed meanwhile: have it drop this file's pages and attributes.
       if (range.end < Math.min(off + len, length)) this.#kernelStale(st.ino);
     }
-    return readRange(this.chunks, off, range.end, range.pieces);
+    return readRange(this.#chunks, off, range.end, range.pieces);
   }
 
   async write(fh: number, off: number, data: Buffer): Promise<number> {
@@ -224,7 +224,7 @@ export class Vfs {
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     const writer = this.#writer(st);
-    const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)))).length, writer.end) : off;
+    const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)))).length, writer.end) : off;
     await writer.write(at, data);
     return data.length;
   }
@@ -269,7 +269,7 @@ export class Vfs {
     } finally {
       st.opens--;
       if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
-      await this.meta.closeInode(h.ino);
+      await this.#meta.closeInode(h.ino);
     }
   }
 
@@ -292,8 +292,8 @@ export class Vfs {
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
     const st = this.#inodes.get(ino);
-    if (st === undefined) return this.meta.getattr(ino);
-    return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.meta.getattr(ino))));
+    if (st === undefined) return this.#meta.getattr(ino);
+    return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.#meta.getattr(ino))));
   }
 
   /** getattr of an open handle (also after its last name is gone). */
@@ -325,7 +325,7 @@ export class Vfs {
   async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
-    const attr = await (st === undefined ? this.meta.setattr(ino, changes) : st.attr.track(() => this.meta.setattr(ino, changes)));
+    const attr = await (st === undefined ? this.#meta.setattr(ino, changes) : st.attr.track(() => this.#meta.setattr(ino, changes)));
     if (st !== undefined) {
       if (changes.length !== undefined) {
         st.chunkMaps.clear();
@@ -337,16 +337,16 @@ export class Vfs {
 
   // Namespace operations: the metadata engine's, plus what open files here need to know.
 
-  async lookup(parent: number, name: Buffer): Promise<Attr> { return this.withLocalWrites(await this.meta.lookup(parent, name)); }
+  async lookup(parent: number, name: Buffer): Promise<Attr> { return this.withLocalWrites(await this.#meta.lookup(parent, name)); }
   mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
-    return this.meta.mknod(caller, parent, name, type, mode, rdev);
+    return this.#meta.mknod(caller, parent, name, type, mode, rdev);
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.meta.mkdir(caller, parent, name, mode); }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.meta.symlink(caller, parent, name, target); }
-  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.meta.link(ino, parent, name); }
-  readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
-  async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
-  statfs(): Promise<StatFs> { return this.meta.statfs(); }
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.#meta.mkdir(caller, parent, name, mode); }
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.#meta.symlink(caller, parent, name, target); }
+  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#meta.link(ino, parent, name); }
+  readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
+  async rmdir(parent: number, name: Buffer): Promise<void> { await this.#meta.rmdir(parent, name); }
+  statfs(): Promise<StatFs> { return this.#meta.statfs(); }
   /**
    * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
    * (setxattr refuses them), and recent listings and misses are remembered (see NoCapability).
@@ -357,10 +357,10 @@ export class Vfs {
 
   async getxattr(ino: number, name: Buffer): Promise<Buffer> {
     if (this.knownWithoutXattr(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
-    if (!name.equals(CAPABILITY_NAME)) return this.meta.getxattr(ino, name);
+    if (!name.equals(CAPABILITY_NAME)) return this.#meta.getxattr(ino, name);
     const epoch = this.#noCapability.epoch;
     try {
-      return await this.meta.getxattr(ino, name);
+      return await this.#meta.getxattr(ino, name);
     } catch (err) {
       if (err instanceof FsError && err.code === 'ENODATA') this.#noCapability.remember(ino, epoch);
       throw err;
@@ -375,15 +375,15 @@ export class Vfs {
     if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
     this.#noCapability.forget([ino]);
     try {
-      return await this.meta.setxattr(ino, name, value, flags);
+      return await this.#meta.setxattr(ino, name, value, flags);
     } finally {
       this.#noCapability.forget([ino]); // also for reads that overlapped the change
     }
   }
-  async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.meta.listxattr(ino); }
+  async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.#meta.listxattr(ino); }
   async removexattr(ino: number, name: Buffer): Promise<void> {
     try {
-      return await this.meta.removexattr(ino, name);
+      return await this.#meta.removexattr(ino, name);
     } finally {
       this.#noCapability.forget([ino]);
     }
@@ -391,13 +391,13 @@ export class Vfs {
 
   /** An unlinked file that is open here stays readable and writable until its last close. */
   async unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
-    const result = await this.meta.unlink(parent, name);
+    const result = await this.#meta.unlink(parent, name);
     if (result.gone) this.#forgetIfClosed(result.ino);
     return result;
   }
 
   async rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    const result = await this.meta.rename(srcParent, srcName, dstParent, dstName, flags);
+    const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
   }
@@ -405,7 +405,7 @@ export class Vfs {
   /** Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed lengths. */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
     const epoch = this.#noCapability.epoch;
-    const page = await this.meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
+    const page = await this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
     for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, true);
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
@@ -427,12 +427,12 @@ export class Vfs {
     }
     const st = this.#inodes.get(h.ino) as InodeState;
     if (st.writer?.dirty) await st.writer.flush(); // pending writes land before the holes
-    const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
     const newLength = keepSize ? length : Math.max(length, off + len);
     const end = keepSize ? Math.min(off + len, length) : off + len;
     if (zeroing === 0 && newLength === length) return;
     const appends = zeroing === 0 || end <= off ? [] : zeroAppends(off, end - off);
-    await st.attr.track(() => this.meta.appendSlices(h.ino, appends, newLength));
+    await st.attr.track(() => this.#meta.appendSlices(h.ino, appends, newLength));
     st.chunkMaps.clear();
     st.writer?.truncated(newLength);
   }
@@ -443,7 +443,7 @@ export class Vfs {
     const h = this.#handle(fh);
     const st = this.#inodes.get(h.ino) as InodeState;
     if (st.writer?.dirty) await st.writer.flush();
-    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     if (off < 0 || off >= length) throw FsError.of('ENXIO', `offset ${off} of a file of ${length} bytes`);
     const map = (index: number) => this.#chunkMap(st, index);
     for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
@@ -472,7 +472,7 @@ export class Vfs {
     if (len === 0) return 0;
     let copied = 0;
     await to.attr.track(async () => {
-      const result = await this.#stillThere(src.ino, () => this.meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
+      const result = await this.#stillThere(src.ino, () => this.#meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
       copied = result.copied;
       return result.attr;
     });
@@ -484,7 +484,7 @@ export class Vfs {
   async *readdir(ino: number): AsyncGenerator<DirEntry> {
     let after: Buffer | undefined;
     do {
-      const page = await this.meta.readdir(ino, after === undefined ? {} : { after });
+      const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
       yield* page.entries;
       after = page.next;
     } while (after !== undefined);
@@ -500,7 +500,7 @@ export class Vfs {
   async compact(ino: number, index: number): Promise<string> {
     let outcome: string = 'failed';
     try {
-      outcome = await compactChunk(this.meta, this.chunks, ino, index);
+      outcome = await compactChunk(this.#meta, this.#chunks, ino, index);
     } finally {
       this.#metrics?.m.compactions.inc({ outcome });
     }
@@ -512,7 +512,7 @@ export class Vfs {
   async runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
     let report: DeletionReport;
     try {
-      report = await runDeletion(this.meta, this.chunks, delayMs);
+      report = await runDeletion(this.#meta, this.#chunks, delayMs);
     } catch (err) {
       this.#metrics?.m.deletionErrors.inc();
       throw err;
@@ -595,10 +595,10 @@ export class Vfs {
 
   #writer(st: InodeState): FileWriter {
     st.writer ??= new FileWriter(st.ino, {
-      meta: this.meta,
-      chunks: this.chunks,
+      meta: this.#meta,
+      chunks: this.#chunks,
       // A commit changes only its own chunk's map (#committed drops it).
-      commitSlice: (commit) => st.attr.track(() => this.meta.commitSlice(commit), false),
+      commitSlice: (commit) => st.attr.track(() => this.#meta.commitSlice(commit), false),
       onCommit: (index) => this.#committed(st, index),
     });
     return st.writer;
@@ -618,7 +618,7 @@ export class Vfs {
   #chunkMap(st: InodeState, index: number): Promise<ChunkRecord> {
     let p = st.chunkMaps.get(index);
     if (p === undefined) {
-      p = this.meta.readChunk(st.ino, index);
+      p = this.#meta.readChunk(st.ino, index);
       st.chunkMaps.set(index, p);
       p.catch(() => st.chunkMaps.delete(index));
     }
@@ -627,7 +627,7 @@ export class Vfs {
 
   async #prefetch(off: number, end: number, length: number, map: (index: number) => Promise<ChunkRecord>): Promise<void> {
     try {
-      for (const p of (await mapRange(off, end, length, map)).pieces) this.chunks.prefetch(p.id, p.size, p.off, p.len);
+      for (const p of (await mapRange(off, end, length, map)).pieces) this.#chunks.prefetch(p.id, p.size, p.off, p.len);
     } catch {
       // Readahead is a hint: a failure here shows up, if at all, on the real read.
     }

@@ -65,7 +65,7 @@ describe('attributes of an open file when results arrive out of order', () => {
           return attr;
         },
       });
-      const vfs = new Vfs(meta, vol.vfs.chunks, { autoCompact: false });
+      const vfs = new Vfs(meta, vol.chunks, { autoCompact: false });
       const { fh } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('two-chunks'), 0o644, constants.O_RDWR);
       const head = randomBytes(1000);
       const tail = randomBytes(3000);
@@ -94,7 +94,7 @@ describe('attributes of an open file when results arrive out of order', () => {
           return attr;
         },
       });
-      const vfs = new Vfs(meta, vol.vfs.chunks, { autoCompact: false });
+      const vfs = new Vfs(meta, vol.chunks, { autoCompact: false });
       const { fh, attr } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('growing'), 0o644, constants.O_RDWR);
       const first = randomBytes(2000);
       await vfs.write(fh, 0, first);

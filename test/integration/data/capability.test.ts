@@ -44,7 +44,7 @@ test('"no security.capability" is answered from memory, and a change here or on 
     const a = await dv.open();
     const b = await dv.open();
     const { meta, calls } = counting(a.meta);
-    const vfs = new Vfs(meta, a.vfs.chunks);
+    const vfs = new Vfs(meta, a.chunks);
     const { fh, attr } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('tool'), 0o755, constants.O_RDWR);
     assert.equal(await capability(vfs, attr.ino), 'none');
     for (let i = 0; i < 20; i++) {

@@ -115,7 +115,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       const reader = await dv.open();
       await readBack(reader, files, 'cold instance');
       const blocks = SIZES.reduce((n, s) => n + Math.ceil(s / BLOCK), 0);
-      const stats = reader.vfs.chunks.stats();
+      const stats = reader.chunks.stats();
       assert.ok(stats.blocksDownloaded >= blocks, `a cold instance downloads every block: ${stats.blocksDownloaded} < ${blocks}`);
       t.diagnostic(`${blocks} blocks; cold instance downloaded ${stats.blocksDownloaded}, cache hits ${stats.cacheHits}`);
       await reader.close();
@@ -143,7 +143,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       await s3.kill();
       const offline = await dv.open({ cacheDir, storeOptions: IMPATIENT });
       await readBack(offline, files, 'S3 killed, disk cache only');
-      assert.equal(offline.vfs.chunks.stats().blocksDownloaded, 0, 'nothing came from S3');
+      assert.equal(offline.chunks.stats().blocksDownloaded, 0, 'nothing came from S3');
       const killedMs = await expectEio(offline, uncached!, 'S3 killed, block not cached');
 
       await s3.start();
