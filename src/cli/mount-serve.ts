@@ -67,6 +67,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     uploadConcurrency: settings.uploadConcurrency,
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
+    readOnly: settings.readOnly,
     deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
     ...(settings.ioRetries === undefined ? {} : { storeOptions: { maxAttempts: Math.max(1, settings.ioRetries) } }),
     uploadBytesPerSecond: settings.uploadLimit,
@@ -82,7 +83,6 @@ export async function serve(req: ServeRequest): Promise<void> {
   try {
     mounted = await mountFuse(volume.vfs, {
       mountPoint: mnt,
-      readOnly: settings.readOnly,
       attrTimeout: settings.attrTimeout,
       entryTimeout: settings.entryTimeout,
       negativeTimeout: settings.negativeTimeout,

@@ -26,7 +26,6 @@ import { clearStaleMount } from './unmount.js';
 
 export interface FuseMountOptions {
   readonly mountPoint: string;
-  readonly readOnly?: boolean;
   /** Kernel attribute cache timeout in seconds (default 1). */
   readonly attrTimeout?: number;
   /** Kernel entry cache timeout in seconds (default 1). */
@@ -73,10 +72,11 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
   const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
   const fences = new ReadFences();
-  const ops = buildOps({ vfs, counts, dirs, timeouts, readOnly: options.readOnly ?? false, stats, fences });
+  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
-    ...(options.readOnly ? ['ro'] : []),
+    // A read-only vfs refuses changes itself; `ro` tells the kernel, which then refuses them first.
+    ...(vfs.readOnly ? ['ro'] : []),
     ...(options.allowOther ? ['allow_other'] : []),
     ...extra,
   ];

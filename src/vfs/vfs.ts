@@ -11,20 +11,19 @@
  * appended data).
  */
 import { constants } from 'node:fs';
-import { FsError } from '../errors.js';
+import { FsError, toErrno } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { CHUNK_SIZE, zeroAppends, type Attr, type AttrChanges, type Caller, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
-import { checkAccess } from './access.js';
+import { CHUNK_SIZE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { accessOfOpen, checkAccess, checkRemove, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekIn } from './seek.js';
 import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletion, type DeletionReport } from './deleter.js';
 import { mapRange, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
-import { InodeAttr } from './inode-attr.js';
+import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { FileLocks, type LockHolder } from './locks.js';
 import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
 import { Readahead } from './readahead.js';
-import { Serial } from './serial.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** Default largest readahead window. */
@@ -55,37 +54,18 @@ export interface VfsOptions {
   readonly autoCompact?: boolean;
   /** Records compaction and deletion work (objectfs_compactions_total, objectfs_deletion_*). */
   readonly metrics?: Metrics;
-}
-
-interface InodeState {
-  readonly ino: number;
-  opens: number;
-  /** Attributes known here (refreshed at open, after commits and truncates, and when stale). */
-  readonly attr: InodeAttr;
-  writer: FileWriter | undefined;
-  readonly chunkMaps: Map<number, Promise<ChunkRecord>>;
-  readonly commitsSince: Map<number, number>;
-  readonly compaction: Serial;
-}
-
-interface Handle {
-  readonly ino: number;
-  readonly readable: boolean;
-  readonly writable: boolean;
-  readonly append: boolean;
-  readonly readahead: Readahead;
-  /** Owners that set POSIX locks through this open file: an OFD lock's owner is the open file, and ends with it. */
-  lockOwners?: Set<bigint>;
+  /** Refuse every change with EROFS (a read-only mount, or a library user that only reads). */
+  readonly readOnly?: boolean;
 }
 
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly'>>]: Required<VfsOptions>[K] };
+  readonly #readOnly: boolean;
   readonly #metrics: Metrics | undefined;
-  readonly #inodes = new Map<number, InodeState>();
-  readonly #handles = new Map<number, Handle>();
-  #nextFh = 1;
+  /** The open-file table (`get(ino)`: the state of an inode open here). */
+  readonly #inodes = new OpenFiles();
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
   readonly #noCapability = new NoCapability();
@@ -100,6 +80,7 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
+    this.#readOnly = options.readOnly ?? false;
     this.#locks = new FileLocks(meta);
     meta.onChange({
       onChange: (change) => {
@@ -132,20 +113,30 @@ export class Vfs {
     this.#remoteListeners.push(listener);
   }
 
-  /** Throws EACCES unless `caller` may access `attr` for `mask` (R_OK | W_OK | X_OK). */
-  checkAccess(caller: Caller, attr: Attr, mask: number): void {
-    checkAccess(caller, attr, mask);
+  /** Whether every change is refused (EROFS). */
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   /**
-   * Opens a file; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND).
-   * `known`: attributes the caller just read in the same operation (create), saving a trip.
+   * Opens a file for `caller`; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC,
+   * O_APPEND). The access mode must be allowed by the file's permission bits.
    */
-  async open(ino: number, flags: number, known?: Attr): Promise<number> {
+  async open(caller: Caller, ino: number, flags: number): Promise<number> {
+    if (opensForChange(flags)) this.#writable();
+    return this.#open(caller, ino, flags, undefined, unchecked(caller));
+  }
+
+  /**
+   * `known`: attributes just read in the same operation (create), saving a trip. `check`: apply
+   * the permission bits (not to a file the caller has just created, whatever its mode).
+   */
+  async #open(caller: Caller, ino: number, flags: number, known: Attr | undefined, check: boolean): Promise<number> {
     const open = this.#inodes.get(ino);
     const attr = known ?? await (open === undefined ? this.#meta.getattr(ino) : open.attr.track(() => this.#meta.getattr(ino)));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
+    if (check) checkAccess(caller, attr, accessOfOpen(flags));
     const access = flags & O_ACCMODE;
     const handle: Handle = {
       ino,
@@ -153,22 +144,24 @@ export class Vfs {
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
       readahead: new Readahead(this.#chunks.blockSize, this.#options.readaheadBytes),
+      clearsPrivileges: unchecked(caller) && caller.uid !== 0,
     };
-    const st = this.#state(ino, attr);
+    const st = this.#inodes.state(ino, attr);
     st.attr.observe(attr); // another open may have made `st` meanwhile
     st.opens++;
     this.#meta.openInode(ino);
-    const fh = this.#nextFh++;
-    this.#handles.set(fh, handle);
+    const fh = this.#inodes.add(handle);
     st.chunkMaps.clear();
-    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
+    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.#setattr(ino, { length: 0 });
     return fh;
   }
 
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
-    const attr = await this.#meta.mknod(caller, parent, name, 'file', mode);
-    const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
+    this.#writable();
+    const dir = await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
   }
 
@@ -189,14 +182,13 @@ export class Vfs {
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
-      if (first instanceof FsError && first.code === 'ESTALE') throw first;
-      if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
+      if (!(first instanceof BlockMissingError)) throw readError(first, h.ino, off);
       st.chunkMaps.clear();
       const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
       try {
         return await this.#readOnce(st, again.length, off, len, map);
       } catch (err) {
-        throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
+        throw readError(err, h.ino, off);
       }
     }
   }
@@ -223,6 +215,7 @@ export class Vfs {
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
+    if (h.clearsPrivileges) await this.#clearPrivileges(st);
     const writer = this.#writer(st);
     const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)))).length, writer.end) : off;
     await writer.write(at, data);
@@ -250,8 +243,7 @@ export class Vfs {
 
   /** The last close of an open file; `flockOwner`: the file held a flock, which ends now. */
   async release(fh: number, flockOwner?: bigint): Promise<void> {
-    const h = this.#handle(fh);
-    this.#handles.delete(fh);
+    const h = this.#inodes.take(fh);
     try {
       await this.#close(h);
     } finally {
@@ -319,10 +311,20 @@ export class Vfs {
   }
 
   /**
-   * setattr. Pending writes are committed first: their commit would otherwise land after this
-   * change (a later length, or an mtime of "now" over the times tar or cp -p just set).
+   * setattr by `caller`, under the rules of chmod, chown, utimensat and truncate (which may add
+   * the clearing of setuid/setgid to the changes: see checkSetattr).
    */
-  async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
+  async setattr(caller: Caller, ino: number, changes: AttrChanges): Promise<Attr> {
+    this.#writable();
+    const checked = unchecked(caller) ? checkSetattr(caller, await this.getattr(ino), changes) : changes;
+    return this.#setattr(ino, checked);
+  }
+
+  /**
+   * Pending writes are committed first: their commit would otherwise land after this change (a
+   * later length, or an mtime of "now" over the times tar or cp -p just set).
+   */
+  async #setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
     const attr = await (st === undefined ? this.#meta.setattr(ino, changes) : st.attr.track(() => this.#meta.setattr(ino, changes)));
@@ -337,15 +339,38 @@ export class Vfs {
 
   // Namespace operations: the metadata engine's, plus what open files here need to know.
 
-  async lookup(parent: number, name: Buffer): Promise<Attr> { return this.withLocalWrites(await this.#meta.lookup(parent, name)); }
-  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
-    return this.#meta.mknod(caller, parent, name, type, mode, rdev);
+  // Namespace operations need search (and, to change a directory, write) permission on it.
+
+  async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
+    await this.#searchable(caller, parent, constants.X_OK);
+    return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.#meta.mkdir(caller, parent, name, mode); }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.#meta.symlink(caller, parent, name, target); }
-  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#meta.link(ino, parent, name); }
+  async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+    this.#writable();
+    const dir = await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
+  }
+  async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+    this.#writable();
+    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.mkdir(caller, parent, name, mode);
+  }
+  async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+    this.#writable();
+    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.symlink(caller, parent, name, target);
+  }
+  async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
+    this.#writable();
+    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.link(ino, parent, name);
+  }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
-  async rmdir(parent: number, name: Buffer): Promise<void> { await this.#meta.rmdir(parent, name); }
+  async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
+    this.#writable();
+    await this.#removable(caller, parent, name);
+    await this.#meta.rmdir(parent, name);
+  }
   statfs(): Promise<StatFs> { return this.#meta.statfs(); }
   /**
    * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
@@ -355,8 +380,9 @@ export class Vfs {
     return this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino));
   }
 
-  async getxattr(ino: number, name: Buffer): Promise<Buffer> {
+  async getxattr(caller: Caller, ino: number, name: Buffer): Promise<Buffer> {
     if (this.knownWithoutXattr(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
+    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), false);
     if (!name.equals(CAPABILITY_NAME)) return this.#meta.getxattr(ino, name);
     const epoch = this.#noCapability.epoch;
     try {
@@ -371,8 +397,10 @@ export class Vfs {
    * the mode bits say otherwise, and tools like cp -a would skip their chmod. Refusing them
    * makes those tools fall back to the mode bits.
    */
-  async setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
+  async setxattr(caller: Caller, ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
+    this.#writable();
     if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
+    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
     this.#noCapability.forget([ino]);
     try {
       return await this.#meta.setxattr(ino, name, value, flags);
@@ -381,7 +409,9 @@ export class Vfs {
     }
   }
   async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.#meta.listxattr(ino); }
-  async removexattr(ino: number, name: Buffer): Promise<void> {
+  async removexattr(caller: Caller, ino: number, name: Buffer): Promise<void> {
+    this.#writable();
+    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
     try {
       return await this.#meta.removexattr(ino, name);
     } finally {
@@ -390,19 +420,27 @@ export class Vfs {
   }
 
   /** An unlinked file that is open here stays readable and writable until its last close. */
-  async unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
+  async unlink(caller: Caller, parent: number, name: Buffer): Promise<UnlinkResult> {
+    this.#writable();
+    await this.#removable(caller, parent, name);
     const result = await this.#meta.unlink(parent, name);
     if (result.gone) this.#forgetIfClosed(result.ino);
     return result;
   }
 
-  async rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
+  async rename(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
+    this.#writable();
+    if (unchecked(caller)) await this.#renamable(caller, srcParent, srcName, dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
   }
 
-  /** Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed lengths. */
+  /**
+   * Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed
+   * lengths: a page of a directory stream, whose permission was checked when it was opened
+   * (the kernel's opendir, or readdir below).
+   */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
     const epoch = this.#noCapability.epoch;
     const page = await this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
@@ -416,6 +454,7 @@ export class Vfs {
    * KEEP_SIZE) as holes appended in metadata. Anything else is EOPNOTSUPP.
    */
   async fallocate(fh: number, mode: number, off: number, len: number): Promise<void> {
+    this.#writable();
     const h = this.#handle(fh);
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     if (off < 0 || len <= 0) throw FsError.EINVAL(`fallocate range ${off}+${len}`);
@@ -426,6 +465,7 @@ export class Vfs {
       throw FsError.of('EOPNOTSUPP', `fallocate mode ${mode}`);
     }
     const st = this.#inodes.get(h.ino) as InodeState;
+    if (h.clearsPrivileges) await this.#clearPrivileges(st);
     if (st.writer?.dirty) await st.writer.flush(); // pending writes land before the holes
     const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
     const newLength = keepSize ? length : Math.max(length, off + len);
@@ -461,6 +501,7 @@ export class Vfs {
    * or written). Pending writes of both files are committed first. Returns the bytes copied.
    */
   async copyFileRange(fhIn: number, offIn: number, fhOut: number, offOut: number, len: number): Promise<number> {
+    this.#writable();
     const src = this.#handle(fhIn);
     const dst = this.#handle(fhOut);
     if (!src.readable || !dst.writable || dst.append) throw FsError.of('EBADF', 'copy_file_range needs a readable source and a writable, non-append target');
@@ -470,6 +511,7 @@ export class Vfs {
     if (from.writer?.dirty) await from.writer.flush();
     if (to.writer?.dirty) await to.writer.flush();
     if (len === 0) return 0;
+    if (dst.clearsPrivileges) await this.#clearPrivileges(to);
     let copied = 0;
     await to.attr.track(async () => {
       const result = await this.#stillThere(src.ino, () => this.#meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
@@ -480,8 +522,9 @@ export class Vfs {
     return copied;
   }
 
-  /** Every entry of a directory, page by page (the caller may stop early). */
-  async *readdir(ino: number): AsyncGenerator<DirEntry> {
+  /** Every entry of a directory, page by page (the caller may stop early); listing needs read permission. */
+  async *readdir(caller: Caller, ino: number): AsyncGenerator<DirEntry> {
+    await this.#searchable(caller, ino, constants.R_OK);
     let after: Buffer | undefined;
     do {
       const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
@@ -575,22 +618,50 @@ export class Vfs {
   }
 
   #handle(fh: number): Handle {
-    const h = this.#handles.get(fh);
-    if (h === undefined) throw FsError.of('EBADF', `no open file ${fh}`);
-    return h;
+    return this.#inodes.handle(fh);
   }
 
-  #state(ino: number, attr: Attr): InodeState {
-    let st = this.#inodes.get(ino);
-    if (st === undefined) {
-      const chunkMaps = new Map<number, Promise<ChunkRecord>>();
-      st = {
-        ino, opens: 0, attr: new InodeAttr(attr, () => chunkMaps.clear()), writer: undefined, chunkMaps,
-        commitsSince: new Map(), compaction: new Serial(),
-      };
-      this.#inodes.set(ino, st);
-    }
-    return st;
+  #writable(): void {
+    if (this.#readOnly) throw FsError.EROFS('the volume is open read-only');
+  }
+
+  /**
+   * Throws unless `caller` may access directory (or file) `ino` for `mask`, and returns its
+   * attributes; undefined, without a round trip, where the kernel checked already.
+   */
+  async #searchable(caller: Caller, ino: number, mask: number): Promise<Attr | undefined> {
+    if (!unchecked(caller)) return undefined;
+    const attr = await this.getattr(ino);
+    checkAccess(caller, attr, mask);
+    return attr;
+  }
+
+  /** unlink/rmdir: write and search on the directory, and the sticky bit's owner rule. */
+  async #removable(caller: Caller, parent: number, name: Buffer): Promise<void> {
+    if (!unchecked(caller)) return;
+    const [dir, child] = await Promise.all([this.getattr(parent), this.#meta.lookup(parent, name)]);
+    checkRemove(caller, dir, child);
+  }
+
+  /**
+   * rename: removal from the source directory and, for a name it replaces, from the target; a
+   * directory that moves to another parent also needs write permission on itself ('..' changes).
+   */
+  async #renamable(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer): Promise<void> {
+    const missing = (err: unknown) => { if (err instanceof FsError && err.code === 'ENOENT') return undefined; throw err; };
+    const [src, moved, dst, replaced] = await Promise.all([
+      this.getattr(srcParent), this.#meta.lookup(srcParent, srcName), this.getattr(dstParent), this.#meta.lookup(dstParent, dstName).catch(missing),
+    ]);
+    checkRemove(caller, src, moved);
+    if (replaced === undefined) checkAccess(caller, dst, constants.W_OK | constants.X_OK);
+    else checkRemove(caller, dst, replaced);
+    if (moved.type === 'directory' && srcParent !== dstParent) checkAccess(caller, moved, constants.W_OK);
+  }
+
+  /** write(2) by an unprivileged process clears setuid, and setgid with group execute. */
+  async #clearPrivileges(st: InodeState): Promise<void> {
+    const mode = withoutPrivileges(st.attr.current.mode);
+    if (mode !== undefined) await this.#setattr(st.ino, { mode });
   }
 
   #writer(st: InodeState): FileWriter {
@@ -632,4 +703,15 @@ export class Vfs {
       // Readahead is a hint: a failure here shows up, if at all, on the real read.
     }
   }
+}
+
+/**
+ * A failed read keeps its errno where its cause has one (ESTALE, EINTR of an abort, ETIMEDOUT,
+ * a missing block's or an unreachable store's EIO …); anything else becomes EIO with the
+ * position in the message.
+ */
+function readError(err: unknown, ino: number, off: number): unknown {
+  let known = true;
+  toErrno(err, () => { known = false; });
+  return known ? err : FsError.EIO(`reading inode ${ino} at ${off}: ${(err as Error).message}`, err);
 }

@@ -73,7 +73,7 @@ describe('attributes of an open file when results arrive out of order', () => {
       await vfs.write(fh, CHUNK_SIZE + 5000, tail);
       await vfs.flush(fh);
       const end = CHUNK_SIZE + 5000 + tail.length;
-      assert.equal((await vol.vfs.lookup(ROOT_INO, Buffer.from('two-chunks'))).length, end, 'the database has the whole length');
+      assert.equal((await vol.vfs.lookup(ROOT_CALLER, ROOT_INO, Buffer.from('two-chunks'))).length, end, 'the database has the whole length');
       const got = await vfs.read(fh, CHUNK_SIZE + 5000, tail.length + 100);
       assert.equal(got.length, tail.length, 'the read reaches the end the later commit set');
       assert.ok(got.equals(tail));
