@@ -2,6 +2,7 @@
  * Reading a byte range of a file: chunk maps → visible segments (newest wins, holes are
  * zeros, the length cuts) → slice reads from the chunk store, in parallel.
  */
+import { FsError, toErrno } from '../errors.js';
 import { buildChunkView, CHUNK_SIZE, type ChunkRecord } from '../meta/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 
@@ -70,4 +71,15 @@ export async function readRange(chunks: ChunkStore, off: number, end: number, pi
     data.copy(out, p.fileOff - off);
   }));
   return out;
+}
+
+/**
+ * A failed read keeps its errno where its cause has one (ESTALE, EINTR of an abort, ETIMEDOUT,
+ * a missing block's or an unreachable store's EIO …); anything else becomes EIO with the
+ * position in the message.
+ */
+export function readError(err: unknown, ino: number, off: number): unknown {
+  let known = true;
+  toErrno(err, () => { known = false; });
+  return known ? err : FsError.EIO(`reading inode ${ino} at ${off}: ${(err as Error).message}`, err);
 }

@@ -11,18 +11,19 @@
  * appended data).
  */
 import { constants } from 'node:fs';
-import { FsError, toErrno } from '../errors.js';
+import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { CHUNK_SIZE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
-import { accessOfOpen, checkAccess, checkRemove, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
-import { SEEK_DATA, SEEK_HOLE, seekIn } from './seek.js';
-import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
-import { runDeletion, type DeletionReport } from './deleter.js';
-import { mapRange, readRange } from './file-reader.js';
+import { zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
+import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
+import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
+import { runDeletionCounted, type DeletionReport } from './deleter.js';
+import { mapRange, readError, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
+import { Xattrs } from './xattrs.js';
 import { FileLocks, type LockHolder } from './locks.js';
-import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
+import { PermissionChecks } from './permission-checks.js';
 import { Readahead } from './readahead.js';
 import type { Metrics } from '../metrics/index.js';
 
@@ -34,8 +35,6 @@ export const DEFAULT_READAHEAD = 32 << 20;
  */
 export const MAX_UNCOMMITTED_MS = 5 * 60_000;
 
-const CAPABILITY_NAME = Buffer.from(CAPABILITY_XATTR);
-const ACL_PREFIX = 'system.posix_acl_';
 
 /** fallocate(2) modes (linux/falloc.h). */
 const FALLOC_KEEP_SIZE = 0x01;
@@ -62,13 +61,13 @@ export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
   readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly'>>]: Required<VfsOptions>[K] };
-  readonly #readOnly: boolean;
   readonly #metrics: Metrics | undefined;
   /** The open-file table (`get(ino)`: the state of an inode open here). */
   readonly #inodes = new OpenFiles();
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
-  readonly #noCapability = new NoCapability();
+  readonly #xattrs: Xattrs;
+  readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
@@ -80,7 +79,8 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
-    this.#readOnly = options.readOnly ?? false;
+    this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
+    this.#xattrs = new Xattrs(meta);
     this.#locks = new FileLocks(meta);
     meta.onChange({
       onChange: (change) => {
@@ -115,7 +115,7 @@ export class Vfs {
 
   /** Whether every change is refused (EROFS). */
   get readOnly(): boolean {
-    return this.#readOnly;
+    return this.#checks.readOnly;
   }
 
   /**
@@ -123,7 +123,7 @@ export class Vfs {
    * O_APPEND). The access mode must be allowed by the file's permission bits.
    */
   async open(caller: Caller, ino: number, flags: number): Promise<number> {
-    if (opensForChange(flags)) this.#writable();
+    if (opensForChange(flags)) this.#checks.writable();
     return this.#open(caller, ino, flags, undefined, unchecked(caller));
   }
 
@@ -158,8 +158,8 @@ export class Vfs {
 
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
-    this.#writable();
-    const dir = await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    this.#checks.writable();
+    const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
@@ -315,7 +315,7 @@ export class Vfs {
    * the clearing of setuid/setgid to the changes: see checkSetattr).
    */
   async setattr(caller: Caller, ino: number, changes: AttrChanges): Promise<Attr> {
-    this.#writable();
+    this.#checks.writable();
     const checked = unchecked(caller) ? checkSetattr(caller, await this.getattr(ino), changes) : changes;
     return this.#setattr(ino, checked);
   }
@@ -342,95 +342,69 @@ export class Vfs {
   // Namespace operations need search (and, to change a directory, write) permission on it.
 
   async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
-    await this.#searchable(caller, parent, constants.X_OK);
+    await this.#checks.accessible(caller, parent, constants.X_OK);
     return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
-    this.#writable();
-    const dir = await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    this.#checks.writable();
+    const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
   }
   async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
-    this.#writable();
-    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mkdir(caller, parent, name, mode);
   }
   async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
-    this.#writable();
-    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.symlink(caller, parent, name, target);
   }
   async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
-    this.#writable();
-    await this.#searchable(caller, parent, constants.W_OK | constants.X_OK);
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.link(ino, parent, name);
   }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
   async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
-    this.#writable();
-    await this.#removable(caller, parent, name);
+    this.#checks.writable();
+    await this.#checks.removable(caller, parent, name);
     await this.#meta.rmdir(parent, name);
   }
   statfs(): Promise<StatFs> { return this.#meta.statfs(); }
-  /**
-   * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
-   * (setxattr refuses them), and recent listings and misses are remembered (see NoCapability).
-   */
+  /** Whether `ino` is known, without asking, to have no xattr `name` (see Xattrs). */
   knownWithoutXattr(ino: number, name: Buffer): boolean {
-    return this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino));
+    return this.#xattrs.knownWithout(ino, name);
   }
 
   async getxattr(caller: Caller, ino: number, name: Buffer): Promise<Buffer> {
-    if (this.knownWithoutXattr(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
-    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), false);
-    if (!name.equals(CAPABILITY_NAME)) return this.#meta.getxattr(ino, name);
-    const epoch = this.#noCapability.epoch;
-    try {
-      return await this.#meta.getxattr(ino, name);
-    } catch (err) {
-      if (err instanceof FsError && err.code === 'ENODATA') this.#noCapability.remember(ino, epoch);
-      throw err;
-    }
+    if (unchecked(caller) && !this.#xattrs.knownWithout(ino, name)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), false);
+    return this.#xattrs.get(ino, name);
   }
-  /**
-   * POSIX ACLs are not implemented: storing them as opaque bytes would show a "+" in ls while
-   * the mode bits say otherwise, and tools like cp -a would skip their chmod. Refusing them
-   * makes those tools fall back to the mode bits.
-   */
   async setxattr(caller: Caller, ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
-    this.#writable();
-    if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
+    this.#checks.writable();
     if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
-    this.#noCapability.forget([ino]);
-    try {
-      return await this.#meta.setxattr(ino, name, value, flags);
-    } finally {
-      this.#noCapability.forget([ino]); // also for reads that overlapped the change
-    }
+    return this.#xattrs.set(ino, name, value, flags);
   }
-  async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.#meta.listxattr(ino); }
+  listxattr(ino: number): Promise<Buffer[]> { return this.#xattrs.list(ino); }
   async removexattr(caller: Caller, ino: number, name: Buffer): Promise<void> {
-    this.#writable();
+    this.#checks.writable();
     if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
-    try {
-      return await this.#meta.removexattr(ino, name);
-    } finally {
-      this.#noCapability.forget([ino]);
-    }
+    return this.#xattrs.remove(ino, name);
   }
 
   /** An unlinked file that is open here stays readable and writable until its last close. */
   async unlink(caller: Caller, parent: number, name: Buffer): Promise<UnlinkResult> {
-    this.#writable();
-    await this.#removable(caller, parent, name);
+    this.#checks.writable();
+    await this.#checks.removable(caller, parent, name);
     const result = await this.#meta.unlink(parent, name);
     if (result.gone) this.#forgetIfClosed(result.ino);
     return result;
   }
 
   async rename(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    this.#writable();
-    if (unchecked(caller)) await this.#renamable(caller, srcParent, srcName, dstParent, dstName);
+    this.#checks.writable();
+    await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
@@ -442,9 +416,7 @@ export class Vfs {
    * (the kernel's opendir, or readdir below).
    */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
-    const epoch = this.#noCapability.epoch;
-    const page = await this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
-    for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, true);
+    const page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
 
@@ -454,7 +426,7 @@ export class Vfs {
    * KEEP_SIZE) as holes appended in metadata. Anything else is EOPNOTSUPP.
    */
   async fallocate(fh: number, mode: number, off: number, len: number): Promise<void> {
-    this.#writable();
+    this.#checks.writable();
     const h = this.#handle(fh);
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     if (off < 0 || len <= 0) throw FsError.EINVAL(`fallocate range ${off}+${len}`);
@@ -485,15 +457,7 @@ export class Vfs {
     if (st.writer?.dirty) await st.writer.flush();
     const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     if (off < 0 || off >= length) throw FsError.of('ENXIO', `offset ${off} of a file of ${length} bytes`);
-    const map = (index: number) => this.#chunkMap(st, index);
-    for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
-      const from = Math.max(off, base);
-      const end = Math.min(length, base + CHUNK_SIZE);
-      const at = seekIn((await mapRange(from, end, length, map)).pieces, from, end, whence);
-      if (at !== undefined && (whence === SEEK_DATA || at < end)) return at;
-    }
-    if (whence === SEEK_DATA) throw FsError.of('ENXIO', `no data after ${off}`);
-    return length;
+    return seekFile(off, length, whence, (index) => this.#chunkMap(st, index));
   }
 
   /**
@@ -501,7 +465,7 @@ export class Vfs {
    * or written). Pending writes of both files are committed first. Returns the bytes copied.
    */
   async copyFileRange(fhIn: number, offIn: number, fhOut: number, offOut: number, len: number): Promise<number> {
-    this.#writable();
+    this.#checks.writable();
     const src = this.#handle(fhIn);
     const dst = this.#handle(fhOut);
     if (!src.readable || !dst.writable || dst.append) throw FsError.of('EBADF', 'copy_file_range needs a readable source and a writable, non-append target');
@@ -524,7 +488,7 @@ export class Vfs {
 
   /** Every entry of a directory, page by page (the caller may stop early); listing needs read permission. */
   async *readdir(caller: Caller, ino: number): AsyncGenerator<DirEntry> {
-    await this.#searchable(caller, ino, constants.R_OK);
+    await this.#checks.accessible(caller, ino, constants.R_OK);
     let after: Buffer | undefined;
     do {
       const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
@@ -541,30 +505,14 @@ export class Vfs {
 
   /** Compacts one chunk now (tests, gc --compact). */
   async compact(ino: number, index: number): Promise<string> {
-    let outcome: string = 'failed';
-    try {
-      outcome = await compactChunk(this.#meta, this.#chunks, ino, index);
-    } finally {
-      this.#metrics?.m.compactions.inc({ outcome });
-    }
+    const outcome = await compactChunkCounted(this.#meta, this.#chunks, ino, index, this.#metrics);
     this.#inodes.get(ino)?.chunkMaps.delete(index);
     return outcome;
   }
 
   /** One pass of deferred deletion with the configured (or the given) safety delay. */
-  async runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
-    let report: DeletionReport;
-    try {
-      report = await runDeletion(this.#meta, this.#chunks, delayMs);
-    } catch (err) {
-      this.#metrics?.m.deletionErrors.inc();
-      throw err;
-    }
-    const m = this.#metrics?.m;
-    m?.deletionReleasedLists.inc(report.releasedLists);
-    m?.deletionSlices.inc(report.deletedSlices);
-    m?.deletionBytes.inc(report.deletedBytes);
-    return report;
+  runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
+    return runDeletionCounted(this.#meta, this.#chunks, delayMs, this.#metrics);
   }
 
   /** Write-buffer pressure (from the chunk store): commit idle slices of every file. */
@@ -594,7 +542,7 @@ export class Vfs {
   /** Another host changed what `change` names (undefined: maybe anything): drop what is cached about it. */
   #changedElsewhere(change: Change | undefined): void {
     const inos = change?.inos;
-    this.#noCapability.forget(inos);
+    this.#xattrs.forget(inos);
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
       st.attr.markStale();
@@ -619,43 +567,6 @@ export class Vfs {
 
   #handle(fh: number): Handle {
     return this.#inodes.handle(fh);
-  }
-
-  #writable(): void {
-    if (this.#readOnly) throw FsError.EROFS('the volume is open read-only');
-  }
-
-  /**
-   * Throws unless `caller` may access directory (or file) `ino` for `mask`, and returns its
-   * attributes; undefined, without a round trip, where the kernel checked already.
-   */
-  async #searchable(caller: Caller, ino: number, mask: number): Promise<Attr | undefined> {
-    if (!unchecked(caller)) return undefined;
-    const attr = await this.getattr(ino);
-    checkAccess(caller, attr, mask);
-    return attr;
-  }
-
-  /** unlink/rmdir: write and search on the directory, and the sticky bit's owner rule. */
-  async #removable(caller: Caller, parent: number, name: Buffer): Promise<void> {
-    if (!unchecked(caller)) return;
-    const [dir, child] = await Promise.all([this.getattr(parent), this.#meta.lookup(parent, name)]);
-    checkRemove(caller, dir, child);
-  }
-
-  /**
-   * rename: removal from the source directory and, for a name it replaces, from the target; a
-   * directory that moves to another parent also needs write permission on itself ('..' changes).
-   */
-  async #renamable(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer): Promise<void> {
-    const missing = (err: unknown) => { if (err instanceof FsError && err.code === 'ENOENT') return undefined; throw err; };
-    const [src, moved, dst, replaced] = await Promise.all([
-      this.getattr(srcParent), this.#meta.lookup(srcParent, srcName), this.getattr(dstParent), this.#meta.lookup(dstParent, dstName).catch(missing),
-    ]);
-    checkRemove(caller, src, moved);
-    if (replaced === undefined) checkAccess(caller, dst, constants.W_OK | constants.X_OK);
-    else checkRemove(caller, dst, replaced);
-    if (moved.type === 'directory' && srcParent !== dstParent) checkAccess(caller, moved, constants.W_OK);
   }
 
   /** write(2) by an unprivileged process clears setuid, and setgid with group execute. */
@@ -705,13 +616,3 @@ export class Vfs {
   }
 }
 
-/**
- * A failed read keeps its errno where its cause has one (ESTALE, EINTR of an abort, ETIMEDOUT,
- * a missing block's or an unreachable store's EIO …); anything else becomes EIO with the
- * position in the message.
- */
-function readError(err: unknown, ino: number, off: number): unknown {
-  let known = true;
-  toErrno(err, () => { known = false; });
-  return known ? err : FsError.EIO(`reading inode ${ino} at ${off}: ${(err as Error).message}`, err);
-}
