@@ -6,7 +6,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { CliError, errnoName } from '../errors.js';
-import { forgetDaemon, isObjectfsMount, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
+import { forgetDaemon, isMounted, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
 import { Metrics } from '../metrics/index.js';
 import { createLogger } from '../util/log.js';
 import { openVolume } from '../volume/open-volume.js';
@@ -152,7 +152,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     // Unmounted from outside (umount, fusermount3 -u): the kernel connection ends at once; the
     // mount table is watched too, in case the end is never reported.
     void mounted.ended.then(() => requestStop('unmounted'));
-    const watch = setInterval(() => { if (!isObjectfsMount(mnt)) requestStop('unmounted'); }, 2000);
+    const watch = setInterval(() => { if (!isMounted(mnt)) requestStop('unmounted'); }, 2000);
     onStop = () => {
       clearInterval(watch);
       resolveStop();

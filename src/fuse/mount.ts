@@ -17,7 +17,7 @@ import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
 import { ReadFences } from './read-fences.js';
-import { isObjectfsMount } from './mount-table.js';
+import { isMounted } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
 import { opTimeouts } from './deadlines.js';
 import { FuseSession, type OpTimeouts, type ReplyLog } from './session.js';
@@ -66,7 +66,7 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   checkFuseOptions(extra);
   await clearStaleMount(mountPoint);
   await mkdir(mountPoint, { recursive: true });
-  if (isObjectfsMount(mountPoint)) throw new Error(`${mountPoint} is already an ObjectFS mount (unmount it first)`);
+  if (isMounted(mountPoint)) throw new Error(`${mountPoint} is already an ObjectFS mount (unmount it first)`);
   const timeouts: CacheTimeouts = { attr: options.attrTimeout ?? 1, entry: options.entryTimeout ?? 1, negative: options.negativeTimeout ?? 1 };
   const counts = new LookupCounts();
   const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
