@@ -2,7 +2,7 @@
  * Reading a byte range of a file: chunk maps → visible segments (newest wins, holes are
  * zeros, the length cuts) → slice reads from the chunk store, in parallel.
  */
-import { FsError, toErrno } from '../errors.js';
+import { ERRNO_CODES, errnoName, FsError, toErrno, type ErrnoCode } from '../errors.js';
 import { buildChunkView, CHUNK_SIZE, type ChunkRecord } from '../meta/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 
@@ -75,11 +75,14 @@ export async function readRange(chunks: ChunkStore, off: number, end: number, pi
 
 /**
  * A failed read keeps its errno where its cause has one (ESTALE, EINTR of an abort, ETIMEDOUT,
- * a missing block's or an unreachable store's EIO …); anything else becomes EIO with the
- * position in the message.
+ * a missing block's or an unreachable store's EIO …), as an FsError of that code with the cause
+ * kept; anything else becomes EIO. The message names the position either way.
  */
 export function readError(err: unknown, ino: number, off: number): unknown {
+  if (err instanceof FsError) return err;
   let known = true;
-  toErrno(err, () => { known = false; });
-  return known ? err : FsError.EIO(`reading inode ${ino} at ${off}: ${(err as Error).message}`, err);
+  const code = errnoName(toErrno(err, () => { known = false; }));
+  const message = `reading inode ${ino} at ${off}: ${(err as Error).message}`;
+  if (!known) return FsError.EIO(message, err);
+  return (ERRNO_CODES as readonly string[]).includes(code) ? FsError.of(code as ErrnoCode, message, err) : err;
 }
