@@ -31,7 +31,7 @@ export const S_ISVTX = 0o1000;
 const S_IXGRP = 0o010;
 const { R_OK, W_OK, X_OK } = constants;
 
-type Owned = Pick<Attr, 'ino' | 'mode' | 'uid' | 'gid'>;
+type Owned = Pick<Attr, 'ino' | 'type' | 'mode' | 'uid' | 'gid'>;
 
 /** Whether the rules apply to this request (the kernel did not apply them already). */
 export function unchecked(caller: Caller): boolean {
@@ -47,12 +47,13 @@ const owns = (caller: Caller, attr: Owned) => privileged(caller) || caller.uid =
 
 /**
  * Throws EACCES unless `caller` may access `attr` for `mask` (R_OK | W_OK | X_OK): owner, then
- * group, then others; root may read and write anything and execute what anyone may.
+ * group, then others; root may read and write anything, search any directory, and execute
+ * what anyone may.
  */
 export function checkAccess(caller: Caller, attr: Owned, mask: number): void {
   const want = mask & (R_OK | W_OK | X_OK);
   if (privileged(caller)) {
-    if ((want & X_OK) === 0 || (attr.mode & 0o111) !== 0 || (attr.mode & 0o170000) === 0o040000) return;
+    if ((want & X_OK) === 0 || (attr.mode & 0o111) !== 0 || attr.type === 'directory') return;
   } else {
     const shift = caller.uid === attr.uid ? 6 : inGroup(caller, attr.gid) ? 3 : 0;
     if ((((attr.mode >> shift) & 7) & want) === want) return;
@@ -105,7 +106,7 @@ export function createMode(caller: Caller, dir: Owned, isDir: boolean, mode: num
  *  - a change of owner or group of a non-directory, or a truncate by anyone but root, clears
  *    setuid, and setgid where group execute is set (when the mode is not being set too).
  */
-export function checkSetattr(caller: Caller, attr: Owned & Pick<Attr, 'type'>, changes: AttrChanges): AttrChanges {
+export function checkSetattr(caller: Caller, attr: Owned, changes: AttrChanges): AttrChanges {
   const out: { -readonly [K in keyof AttrChanges]: AttrChanges[K] } = { ...changes };
   const newGid = changes.gid ?? attr.gid;
   if (changes.uid !== undefined && changes.uid !== attr.uid && !privileged(caller)) {
@@ -148,7 +149,7 @@ export function withoutPrivileges(mode: number): number | undefined {
  * access bits, and in a sticky directory only its owner changes it. A read refused for lack of
  * privilege is ENODATA, as Linux answers.
  */
-export function checkXattr(caller: Caller, attr: Owned & Pick<Attr, 'type'>, name: string, write: boolean): void {
+export function checkXattr(caller: Caller, attr: Owned, name: string, write: boolean): void {
   if (name.startsWith('trusted.') || (write && name.startsWith('security.'))) {
     if (privileged(caller)) return;
     if (write) throw FsError.EPERM(`${name} is root's`);
