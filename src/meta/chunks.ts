@@ -8,7 +8,7 @@ import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry, type SliceEntry } fro
 import { inTransaction, statement } from './tx.js';
 import { NODE_TYPE_CODE, type Attr } from './types.js';
 import type { MetaContext } from './context.js';
-import type { ChunkRecord, SliceCommit } from './index.js';
+import type { ChunkRecord, SliceCommit } from './types.js';
 import { MAX_FILE_LENGTH } from './attr.js';
 
 /**

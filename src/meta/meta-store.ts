@@ -24,7 +24,8 @@ import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
 import { metaRetryPolicy, statement } from './tx.js';
 import * as xattr from './xattr.js';
-import type { ChunkRecord, MetaEngine, MetaLog, MetaOptions, SliceCommit } from './index.js';
+import type { MetaEngine, MetaOptions } from './engine.js';
+import type { ChunkRecord, MetaLog, SliceCommit } from './types.js';
 import type { SliceEntry } from './slice-list.js';
 import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 

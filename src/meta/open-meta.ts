@@ -10,7 +10,7 @@ import { nowNs } from './context.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from './errors.js';
 import { MetaStore } from './meta-store.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
-import type { FormatSettings, MetaEngine, MetaOptions } from './index.js';
+import type { FormatSettings, MetaEngine, MetaOptions } from './engine.js';
 
 export interface VolumeRow {
   uuid: string; name: string; block_size: number; compression: string; storage: string;
