@@ -146,7 +146,9 @@ export class Vfs {
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
       readahead: new Readahead(this.#chunks.blockSize, this.#options.readaheadBytes),
-      clearsPrivileges: unchecked(caller) && caller.uid !== 0,
+      // The kernel clears setuid/setgid on a write through its page cache, but not on a direct
+      // write, and the FUSE layer opens O_APPEND files for direct I/O (decision 67).
+      clearsPrivileges: (unchecked(caller) || (flags & constants.O_APPEND) !== 0) && caller.uid !== 0,
     };
     const st = this.#inodes.state(ino, attr);
     st.attr.observe(attr); // another open may have made `st` meanwhile
