@@ -72,8 +72,10 @@ typedef struct request {
 
 typedef struct notice {
   struct notice *next;
-  int kind; /* 0 inval_inode, 1 inval_entry, 2 delete */
+  int kind; /* 0 inval_inode, 1 inval_entry, 2 delete, 3 inval_inode then reply_err(req, err) */
   uint64_t parent, child;
+  fuse_req_t req; /* kind 3: answered here, after the invalidation */
+  int err;
   int64_t off, len;
   size_t name_len;
   char name[];
@@ -614,8 +616,11 @@ static void *notify_main(void *arg) {
     if (live) {
       if (n->kind == 0) fuse_lowlevel_notify_inval_inode(s->se, n->child, n->off, n->len);
       else if (n->kind == 1) fuse_lowlevel_notify_inval_entry(s->se, n->parent, n->name, n->name_len);
-      else fuse_lowlevel_notify_delete(s->se, n->parent, n->child, n->name, n->name_len);
+      else if (n->kind == 2) fuse_lowlevel_notify_delete(s->se, n->parent, n->child, n->name, n->name_len);
+      else fuse_lowlevel_notify_inval_inode(s->se, n->child, 0, 0);
     }
+    /* A reply queued behind the invalidation: the caller sees the kernel's caches dropped first. */
+    if (n->kind == 3) fuse_reply_err(n->req, n->err);
     free(n);
     pthread_mutex_lock(&s->lock);
   }
@@ -831,6 +836,8 @@ static napi_value int_result(napi_env env, int rc) {
   return v;
 }
 
+static bool queue_notice(session *s, notice *n);
+
 /* Every reply function: (request, ...) → 0, -errno from libfuse, or 1 if already answered. */
 #define REPLY_PROLOGUE(n)                                   \
   size_t argc = (n);                                        \
@@ -843,6 +850,24 @@ static napi_value int_result(napi_env env, int rc) {
 
 static napi_value reply_err(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(2);
+  return int_result(env, fuse_reply_err(req, (int)num_arg(env, argv[1])));
+}
+
+/*
+ * replyErrAfterInval(request, errno, ino): the reply goes out on the notification thread, after
+ * the kernel dropped its caches of `ino` (a lock grant: the process must not read pages that the
+ * previous holder's host changed). Answered here means taken: the finalizer will not touch it.
+ */
+static napi_value reply_err_after_inval(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3);
+  notice *n = calloc(1, sizeof(notice) + 1);
+  if (n == NULL) return int_result(env, fuse_reply_err(req, (int)num_arg(env, argv[1])));
+  n->kind = 3;
+  n->req = req;
+  n->err = (int)num_arg(env, argv[1]);
+  n->child = (uint64_t)num_arg(env, argv[2]);
+  if (queue_notice(r->s, n)) return int_result(env, 0);
+  free(n); /* unmounting: no cache left to drop, answer now */
   return int_result(env, fuse_reply_err(req, (int)num_arg(env, argv[1])));
 }
 
@@ -1205,13 +1230,14 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-static void queue_notice(session *s, notice *n) {
+static bool queue_notice(session *s, notice *n) {
   pthread_mutex_lock(&s->lock);
-  if (s->stopping || !s->mounted) { pthread_mutex_unlock(&s->lock); free(n); return; }
+  if (s->stopping || !s->mounted) { pthread_mutex_unlock(&s->lock); return false; }
   if (s->notice_tail) s->notice_tail->next = n; else s->notice_head = n;
   s->notice_tail = n;
   pthread_cond_signal(&s->notify_cond);
   pthread_mutex_unlock(&s->lock);
+  return true;
 }
 
 /* notify(session, kind, parent, child, name|null, off, len): queued for the notification thread. */
@@ -1235,7 +1261,7 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   n->name_len = len;
   n->off = (int64_t)num_arg(env, argv[5]);
   n->len = (int64_t)num_arg(env, argv[6]);
-  queue_notice(s, n);
+  if (!queue_notice(s, n)) free(n); /* unmounting: nothing to invalidate */
   return NULL;
 }
 
@@ -1266,6 +1292,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
     {"notify", NULL, js_notify, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
     {"replyErr", NULL, reply_err, NULL, NULL, NULL, napi_default, NULL},
+    {"replyErrAfterInval", NULL, reply_err_after_inval, NULL, NULL, NULL, napi_default, NULL},
     {"replyEntry", NULL, reply_entry, NULL, NULL, NULL, napi_default, NULL},
     {"replyCreate", NULL, reply_create, NULL, NULL, NULL, napi_default, NULL},
     {"replyAttr", NULL, reply_attr, NULL, NULL, NULL, napi_default, NULL},

@@ -16,13 +16,14 @@ export { openVolumeStore, volumePrefix } from './volume/volume-store.js';
 export {
   openMeta, formatMeta, configureVolume, type VolumeChanges, NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError,
   ROOT_INO, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE, stMode,
-  type MetaEngine, type MetaOptions, type Attr, type AttrChanges, type Caller, type DirEntry, type DirPage,
+  type MetaEngine, type MetaOptions, type Attr, type AttrChanges, type DirEntry, type DirPage,
   type NodeType, type StatFs, type VolumeRecord, type SessionInfo, type SessionRow, type ChunkRecord, type SliceCommit,
 } from './meta/index.js';
 export { openObjectStore, parseStorageUrl, type ObjectStore, type ObjectInfo } from './object/index.js';
 export { MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError } from './db/index.js';
 export { openVolume, type OpenVolumeOptions, type Volume } from './volume/open-volume.js';
-export { Vfs, type VfsOptions } from './vfs/index.js';
+/** `Caller`: who asks (uid, gid, supplementary groups); every vfs operation that POSIX checks takes one. */
+export { Vfs, type VfsOptions, type Caller } from './vfs/index.js';
 /** Pass a Metrics to openVolume to record; `metrics.text()` is the Prometheus exposition text. */
 export { Metrics, MetricsServer, METRIC_DEFS } from './metrics/index.js';
 export {

@@ -45,7 +45,7 @@ async function withVolume<T>(cfg: ObjectFsConfig, extra: OpenVolumeOptions, fn: 
 /** Chunk-store counters and cache occupancy of an instance, for a phase's details. */
 function volumeDetails(vol: Volume): Record<string, unknown> {
   const cache = vol.cache instanceof TieredCache ? { tiers: vol.cache.tiers() } : { memory: vol.cache.usage() };
-  return { chunkStats: vol.vfs.chunks.stats(), cache };
+  return { chunkStats: vol.chunks.stats(), cache };
 }
 
 const name = (s: string): Buffer => Buffer.from(s);
@@ -73,7 +73,7 @@ async function seqWrite(cfg: ObjectFsConfig, vol: Volume, file: string, pattern:
   const flushMs = Number(process.hrtime.bigint() - f0) / 1e6;
   await vol.vfs.release(fh);
   const details = volumeDetails(vol);
-  const stats = vol.vfs.chunks.stats();
+  const stats = vol.chunks.stats();
   return {
     bytes: cfg.fileBytes, count: requests, unit: 'request', samplesNs,
     details: { ...details, flushMs: Math.round(flushMs), storedToLogical: Math.round((stats.bytesUploaded / cfg.fileBytes) * 1000) / 1000 },
@@ -84,7 +84,7 @@ async function seqWrite(cfg: ObjectFsConfig, vol: Volume, file: string, pattern:
 async function seqRead(cfg: ObjectFsConfig, vol: Volume, file: string, pattern: DataPattern): Promise<PhaseOutcome> {
   const requests = Math.ceil(cfg.fileBytes / cfg.requestBytes);
   const attr = await vol.meta.lookup(ROOT_INO, name(file));
-  const fh = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+  const fh = await vol.vfs.open(CALLER, attr.ino, constants.O_RDONLY);
   const samplesNs = await timeEach(requests, 1, async (i) => {
     const len = Math.min(cfg.requestBytes, cfg.fileBytes - i * cfg.requestBytes);
     const got = await vol.vfs.read(fh, i * cfg.requestBytes, len);
@@ -98,7 +98,7 @@ async function seqRead(cfg: ObjectFsConfig, vol: Volume, file: string, pattern: 
 async function randomReads(cfg: ObjectFsConfig, vol: Volume, file: string, pattern: DataPattern): Promise<PhaseOutcome> {
   const offsets = randomOffsets(cfg.fileBytes, cfg.randomReadBytes, cfg.randomReads, cfg.seed);
   const attr = await vol.meta.lookup(ROOT_INO, name(file));
-  const fh = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+  const fh = await vol.vfs.open(CALLER, attr.ino, constants.O_RDONLY);
   const samplesNs = await timeEach(offsets.length, 1, async (i) => {
     const off = offsets[i] as number;
     const got = await vol.vfs.read(fh, off, cfg.randomReadBytes);
@@ -194,7 +194,7 @@ async function smallFiles(runner: PhaseRunner, cfg: ObjectFsConfig, pattern: Dat
     await runner.run({ id: `objectfs.small-read-c${concurrency}`, system: 'objectfs', label: `${label}: lookup+open+read+release, cold`, data: pattern.kind, dropCache: true }, async () => {
       const samplesNs = await timeEach(n, concurrency, async (i) => {
         const attr = await vol.meta.lookup(dir, name(`f${i}`));
-        const fh = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+        const fh = await vol.vfs.open(CALLER, attr.ino, constants.O_RDONLY);
         const got = await vol.vfs.read(fh, 0, cfg.smallFileBytes);
         await vol.vfs.release(fh);
         if (!got.equals(data(i))) throw new Error(`ObjectFS small file ${i}: wrong bytes`);

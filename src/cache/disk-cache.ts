@@ -1,13 +1,14 @@
 /**
  * L2 block cache: one file per block under a directory, bounded by bytes and by the free
  * space of its file system, and rebuilt from the directory at open so it survives restarts.
+ * This file owns the index and the BlockCache contract; its parts are the in-memory index
+ * (disk-index.ts), the write queue and the file format on disk (write-pump.ts, block-file.ts),
+ * the free-space watch (free-space.ts), turning puts off while the disk keeps failing
+ * (put-errors.ts) and the scan at open (restart-scan.ts).
  *
  * Invariants:
- * - A file under a key's name is complete: it is written as `<key>.tmp-<random>` and renamed.
- *   There is no fsync: a crash can still leave a renamed file whose data never reached the
- *   disk, which the header's length and crc catch on the next get (the file is then dropped).
- * - The in-memory index (key → file size, Map order = least recently used first) is the truth
- *   about what is cached; `bytes` is the sum of its sizes. Only one DiskCache may use a
+ * - A file under a key's name is complete (write-pump.ts).
+ * - The in-memory index is the truth about what is cached. Only one DiskCache may use a
  *   directory at a time (nothing locks it).
  * - Bytes being written are reserved against maxBytes before the write starts, so the files
  *   never add up to more than maxBytes.
@@ -15,13 +16,15 @@
  *   simply not cached (or not served). An invalid key is a programming error: get/has/delete
  *   reject with a TypeError, put (which callers often do not await) counts it as an error.
  */
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, opendir, readFile, rename, statfs, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { BlockCache, CacheUsage, DiskCacheOptions } from './index.js';
-import { BLOCK_FILE_HEADER_SIZE, TEMP_SUFFIX_RE, blockFilePath, decodeBlockFile, encodeBlockHeader } from './block-file.js';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { BlockCache, CacheUsage, DiskCacheOptions } from './types.js';
+import { BLOCK_FILE_HEADER_SIZE, blockFilePath, decodeBlockFile } from './block-file.js';
+import { DiskIndex } from './disk-index.js';
+import { FreeSpace } from './free-space.js';
+import { PutErrors } from './put-errors.js';
+import { scanCacheDir } from './restart-scan.js';
+import { WritePump, writeBlockFile, type PendingWrite } from './write-pump.js';
 
 /** Default fraction of the cache's file system kept free. */
 export const DEFAULT_FREE_RATIO = 0.1;
@@ -31,16 +34,6 @@ export const DEFAULT_WRITE_CONCURRENCY = 4;
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** Default longest time between two statfs checks while writing. */
 export const DEFAULT_FREE_SPACE_CHECK_MS = 2000;
-/**
- * A statfs check is also due after this many bytes written since the last one, or after half
- * the room the last check found above the ratio if that is less (small file systems).
- */
-const FREE_SPACE_CHECK_BYTES = 64 * 1024 * 1024;
-/** This many write errors in a row (EROFS, EACCES, a dying disk …) disable puts for DISABLE_MS. */
-const ERRORS_TO_DISABLE = 8;
-const DISABLE_MS = 60_000;
-/** Directory entries handled between two yields to the event loop during the open scan. */
-const SCAN_BATCH = 256;
 
 /** Counters and state of a DiskCache. */
 export interface DiskCacheStats {
@@ -66,53 +59,23 @@ export interface DiskCacheStats {
   readonly lowSpace: boolean;
 }
 
-interface PendingWrite {
-  readonly key: string;
-  readonly data: Buffer;
-  /** Bytes of the file: header + data. */
-  readonly size: number;
-  /** Set by delete() while the write runs: the file is removed again instead of indexed. */
-  cancelled: boolean;
-  readonly done: Promise<void>;
-  readonly resolve: () => void;
-}
-
-interface ScannedFile {
-  readonly key: string;
-  readonly size: number;
-  readonly mtimeMs: number;
-}
-
 /** A BlockCache of files in a local directory. Create it with `await DiskCache.open(options)`. */
 export class DiskCache implements BlockCache {
   readonly #options: Readonly<Required<DiskCacheOptions>>;
   #maxBytes: number;
-  /** key → file size; iteration order is least recently used first. */
-  readonly #index = new Map<string, number>();
-  #bytes = 0;
-  /** Bytes of files being written, already counted against maxBytes. */
-  #reserved = 0;
-  readonly #pending = new Map<string, PendingWrite>();
-  readonly #queue: PendingWrite[] = [];
-  #running = 0;
-  #pendingBytes = 0;
+  readonly #index = new DiskIndex();
+  readonly #writes: WritePump;
+  readonly #space: FreeSpace;
+  readonly #putErrors = new PutErrors();
   /** Unlinks in flight by key, so a new write of the same key waits for the old file to go. */
   readonly #unlinking = new Map<string, Promise<void>>();
-  #lowSpace = false;
-  #lastSpaceCheck = 0;
-  #writtenSinceSpaceCheck = 0;
-  /** Bytes that may be written before the next statfs is due (see FREE_SPACE_CHECK_BYTES). */
-  #spaceCheckAfterBytes = 0;
-  #spaceCheck: Promise<void> | undefined;
-  #errorsInARow = 0;
-  #disabledUntil = 0;
   #closed = false;
   /** Resolves to the open error, or undefined once the directory is created and scanned. */
   readonly #ready: Promise<unknown>;
   #broken = false;
   #hits = 0;
   #misses = 0;
-  #writes = 0;
+  #written = 0;
   #evictions = 0;
   #corruptions = 0;
   #errors = 0;
@@ -128,6 +91,8 @@ export class DiskCache implements BlockCache {
   constructor(options: DiskCacheOptions) {
     this.#options = Object.freeze(checkOptions(options));
     this.#maxBytes = this.#options.maxBytes;
+    this.#writes = new WritePump(this.#options.writeConcurrency, this.#options.maxPendingBytes, (w) => this.#write(w));
+    this.#space = new FreeSpace(this.#options.dir, this.#options.freeRatio, this.#options.freeSpaceCheckMs);
     this.#ready = this.#init().then(() => undefined, (err: unknown) => {
       this.#broken = true;
       return err ?? new Error('unknown error');
@@ -153,18 +118,15 @@ export class DiskCache implements BlockCache {
   async get(key: string): Promise<Buffer | undefined> {
     const path = this.#path(key);
     await this.#ready;
-    const pending = this.#pending.get(key);
+    const pending = this.#writes.get(key);
     if (pending !== undefined && !pending.cancelled) { // being written: serve the bytes we hold
       this.#hits++;
       return pending.data;
     }
-    const size = this.#index.get(key);
-    if (size === undefined || this.#closed) {
+    if (this.#closed || this.#index.use(key) === undefined) { // use: move to the most recently used end
       this.#misses++;
       return undefined;
     }
-    this.#index.delete(key); // touch: move to the most recently used end
-    this.#index.set(key, size);
     let file: Buffer;
     try {
       file = await readFile(path);
@@ -201,44 +163,35 @@ export class DiskCache implements BlockCache {
       return;
     }
     await this.#ready;
-    if (this.#index.has(key)) { // blocks are immutable: the cached copy is the same bytes
-      this.#touch(key);
-      return;
-    }
-    const pending = this.#pending.get(key);
+    if (this.#index.use(key) !== undefined) return; // blocks are immutable: the cached copy is the same bytes
+    const pending = this.#writes.get(key);
     if (pending !== undefined) {
       pending.cancelled = false; // put again after a delete: keep the file after all
       return pending.done;
     }
     const size = BLOCK_FILE_HEADER_SIZE + data.length;
-    if (this.#broken || this.#isDisabled() || size > this.#maxBytes) {
+    if (this.#broken || this.#putErrors.disabled || size > this.#maxBytes) {
       this.#declined++;
       return;
     }
-    if (this.#lowSpace) {
-      if (this.#spaceCheckDue()) void this.#checkSpace(); // so a recovered disk is noticed
+    if (this.#space.low) {
+      if (this.#space.due) void this.#checkSpace(); // so a recovered disk is noticed
       this.#declined++;
       return;
     }
-    if (this.#pendingBytes + data.length > this.#options.maxPendingBytes) {
+    const write = this.#writes.enqueue(key, data, size);
+    if (write === undefined) {
       this.#dropped++;
       return;
     }
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => { resolve = r; });
-    const write: PendingWrite = { key, data, size, cancelled: false, done, resolve };
-    this.#pending.set(key, write);
-    this.#pendingBytes += data.length;
-    this.#queue.push(write);
-    this.#pump();
-    return done;
+    return write.done;
   }
 
   /** Forgets the block; a write of it still in progress is removed once it completes. */
   async delete(key: string): Promise<void> {
     this.#path(key);
     await this.#ready;
-    const pending = this.#pending.get(key);
+    const pending = this.#writes.get(key);
     if (pending !== undefined) pending.cancelled = true;
     await this.#drop(key);
   }
@@ -246,13 +199,13 @@ export class DiskCache implements BlockCache {
   async has(key: string): Promise<boolean> {
     this.#path(key);
     await this.#ready;
-    const pending = this.#pending.get(key);
+    const pending = this.#writes.get(key);
     return this.#index.has(key) || (pending !== undefined && !pending.cancelled);
   }
 
   /** Bytes and number of complete block files (header included), not counting writes in flight. */
   usage(): CacheUsage {
-    return { bytes: this.#bytes, entries: this.#index.size };
+    return { bytes: this.#index.bytes, entries: this.#index.size };
   }
 
   /** The current byte bound. */
@@ -269,10 +222,10 @@ export class DiskCache implements BlockCache {
 
   stats(): DiskCacheStats {
     return {
-      hits: this.#hits, misses: this.#misses, writes: this.#writes, evictions: this.#evictions,
+      hits: this.#hits, misses: this.#misses, writes: this.#written, evictions: this.#evictions,
       corruptions: this.#corruptions, errors: this.#errors, declined: this.#declined,
       dropped: this.#dropped, tempFilesRemoved: this.#tempFilesRemoved,
-      disabled: this.#isDisabled(), lowSpace: this.#lowSpace,
+      disabled: this.#putErrors.disabled, lowSpace: this.#space.low,
     };
   }
 
@@ -280,43 +233,26 @@ export class DiskCache implements BlockCache {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#ready;
-    while (this.#pending.size > 0 || this.#unlinking.size > 0 || this.#spaceCheck !== undefined) {
-      await Promise.all([
-        ...[...this.#pending.values()].map((w) => w.done), ...this.#unlinking.values(), this.#spaceCheck,
-      ]);
+    for (;;) {
+      const busy = [...this.#writes.inFlight(), ...this.#unlinking.values(), ...(this.#space.running === undefined ? [] : [this.#space.running])];
+      if (busy.length === 0) return;
+      await Promise.all(busy);
     }
   }
 
-  // ---- writing ----
-
-  #pump(): void {
-    while (this.#running < this.#options.writeConcurrency) {
-      const write = this.#queue.shift();
-      if (write === undefined) return;
-      this.#running++;
-      void this.#write(write).finally(() => {
-        this.#running--;
-        this.#pendingBytes -= write.data.length;
-        if (this.#pending.get(write.key) === write) this.#pending.delete(write.key);
-        write.resolve();
-        this.#pump();
-      });
-    }
-  }
-
-  /** Writes one block file; never rejects. */
+  /** Writes one block file (the pump's job); never rejects. */
   async #write(w: PendingWrite): Promise<void> {
-    if (this.#spaceCheckDue()) await this.#checkSpace();
+    if (this.#space.due) await this.#checkSpace();
     if (w.cancelled) return;
-    if (this.#lowSpace || this.#isDisabled()) {
+    if (this.#space.low || this.#putErrors.disabled) {
       this.#declined++;
       return;
     }
-    if (this.#reserved + w.size > this.#maxBytes) { // the writes in flight already fill the bound
+    if (this.#index.reserved + w.size > this.#maxBytes) { // the writes in flight already fill the bound
       this.#declined++;
       return;
     }
-    this.#reserved += w.size; // before evicting, so concurrent writes cannot both claim the room
+    this.#index.reserve(w.size); // before evicting, so concurrent writes cannot both claim the room
     try {
       await this.#evictDownToFit();
       await this.#unlinking.get(w.key); // an old unlink of this key must not remove the new file
@@ -325,17 +261,16 @@ export class DiskCache implements BlockCache {
       this.#writeFailed(err);
       return;
     } finally {
-      this.#reserved -= w.size;
+      this.#index.unreserve(w.size);
     }
-    this.#writes++;
-    this.#errorsInARow = 0;
-    this.#writtenSinceSpaceCheck += w.size;
+    this.#written++;
+    this.#putErrors.succeeded();
+    this.#space.wrote(w.size);
     if (w.cancelled) {
       await this.#unlinkFile(w.key);
       return;
     }
-    this.#index.set(w.key, w.size);
-    this.#bytes += w.size;
+    this.#index.add(w.key, w.size);
   }
 
   #writeFailed(err: unknown): void {
@@ -343,14 +278,7 @@ export class DiskCache implements BlockCache {
     // Out of space between two statfs checks: look now (close() waits for it), so the cache
     // gives space back to the ratio even if no other write comes.
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') void this.#checkSpace();
-    if (++this.#errorsInARow >= ERRORS_TO_DISABLE) {
-      this.#errorsInARow = 0;
-      this.#disabledUntil = Date.now() + DISABLE_MS;
-    }
-  }
-
-  #isDisabled(): boolean {
-    return Date.now() < this.#disabledUntil;
+    this.#putErrors.failed();
   }
 
   // ---- bounds ----
@@ -358,73 +286,41 @@ export class DiskCache implements BlockCache {
   /** Evicts until the indexed and reserved bytes fit under maxBytes, and waits for those files to go. */
   async #evictDownToFit(): Promise<void> {
     const unlinks: Promise<void>[] = [];
-    while (this.#index.size > 0 && this.#bytes + this.#reserved > this.#maxBytes) {
+    while (this.#index.size > 0 && this.#index.bytes + this.#index.reserved > this.#maxBytes) {
       unlinks.push(this.#evictOldest());
     }
     await Promise.all(unlinks);
   }
 
   #evictDownTo(maxBytes: number): void {
-    while (this.#index.size > 0 && this.#bytes > maxBytes) void this.#evictOldest();
+    while (this.#index.size > 0 && this.#index.bytes > maxBytes) void this.#evictOldest();
   }
 
   #evictOldest(): Promise<void> {
-    const oldest = this.#index.keys().next();
-    if (oldest.done === true) return Promise.resolve();
+    const oldest = this.#index.oldest();
+    if (oldest === undefined) return Promise.resolve();
     this.#evictions++;
-    return this.#drop(oldest.value);
+    return this.#drop(oldest.key);
   }
 
-  #spaceCheckDue(): boolean {
-    return Date.now() - this.#lastSpaceCheck >= this.#options.freeSpaceCheckMs
-      || this.#writtenSinceSpaceCheck >= this.#spaceCheckAfterBytes;
-  }
-
-  /** statfs the directory; below freeRatio, evict what would bring it back up and decline puts. */
+  /** statfs the directory; below freeRatio, evict what would bring it back up (puts are declined meanwhile). */
   #checkSpace(): Promise<void> {
-    this.#spaceCheck ??= this.#doCheckSpace().finally(() => { this.#spaceCheck = undefined; });
-    return this.#spaceCheck;
-  }
-
-  async #doCheckSpace(): Promise<void> {
-    this.#lastSpaceCheck = Date.now();
-    this.#writtenSinceSpaceCheck = 0;
-    let st: { bsize: number; blocks: number; bavail: number };
-    try {
-      st = await statfs(this.#options.dir);
-    } catch {
-      this.#errors++;
-      return;
-    }
-    const missingBlocks = Math.ceil(this.#options.freeRatio * st.blocks) - st.bavail;
-    this.#lowSpace = missingBlocks > 0;
-    this.#spaceCheckAfterBytes = Math.min(FREE_SPACE_CHECK_BYTES, Math.max(0, -missingBlocks * st.bsize / 2));
-    let toFree = missingBlocks * st.bsize;
-    const unlinks: Promise<void>[] = [];
-    while (toFree > 0 && this.#index.size > 0) {
-      const oldest = this.#index.values().next();
-      toFree -= oldest.done === true ? 0 : oldest.value;
-      unlinks.push(this.#evictOldest());
-    }
-    await Promise.all(unlinks);
+    return this.#space.check(async (bytes) => {
+      let toFree = bytes;
+      const unlinks: Promise<void>[] = [];
+      while (toFree > 0 && this.#index.size > 0) {
+        toFree -= this.#index.oldest()?.size ?? 0;
+        unlinks.push(this.#evictOldest());
+      }
+      await Promise.all(unlinks);
+    }, () => { this.#errors++; });
   }
 
   // ---- files ----
 
-  #touch(key: string): void {
-    const size = this.#index.get(key);
-    if (size === undefined) return;
-    this.#index.delete(key);
-    this.#index.set(key, size);
-  }
-
   /** Removes the key from the index (if there) and its file from the disk. */
   #drop(key: string): Promise<void> {
-    const size = this.#index.get(key);
-    if (size !== undefined) {
-      this.#index.delete(key);
-      this.#bytes -= size;
-    }
+    this.#index.remove(key);
     return this.#unlinkFile(key);
   }
 
@@ -445,88 +341,15 @@ export class DiskCache implements BlockCache {
     return blockFilePath(this.#options.dir, key);
   }
 
-  // ---- open ----
-
   async #init(): Promise<void> {
     await mkdir(this.#options.dir, { recursive: true });
-    const files = await this.#scan();
-    files.sort((a, b) => a.mtimeMs - b.mtimeMs); // no access times kept: oldest written = least recent
-    for (const f of files) {
-      this.#index.set(f.key, f.size);
-      this.#bytes += f.size;
-    }
+    const scan = await scanCacheDir(this.#options.dir);
+    for (const f of scan.files) this.#index.add(f.key, f.size);
+    this.#tempFilesRemoved += scan.tempFilesRemoved;
+    this.#corruptions += scan.corruptions;
+    this.#errors += scan.errors;
     this.#evictDownTo(this.#maxBytes); // maxBytes may have shrunk since the last run
     await this.#checkSpace();
-  }
-
-  /**
-   * Walks the directory with async fs calls, SCAN_BATCH entries at a time with a yield to the
-   * event loop in between, so a cache of a million files does not stall a mount starting up.
-   */
-  async #scan(): Promise<ScannedFile[]> {
-    const files: ScannedFile[] = [];
-    const dirs: string[] = [''];
-    for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
-      const names: { name: string; isDir: boolean; isFile: boolean }[] = [];
-      for await (const ent of await opendir(join(this.#options.dir, rel), { bufferSize: SCAN_BATCH })) {
-        names.push({ name: ent.name, isDir: ent.isDirectory(), isFile: ent.isFile() });
-        if (names.length >= SCAN_BATCH) {
-          await this.#scanBatch(rel, names.splice(0), files, dirs);
-          await nextTurn();
-        }
-      }
-      await this.#scanBatch(rel, names, files, dirs);
-    }
-    return files;
-  }
-
-  async #scanBatch(rel: string, entries: readonly { name: string; isDir: boolean; isFile: boolean }[],
-    files: ScannedFile[], dirs: string[]): Promise<void> {
-    await Promise.all(entries.map(async ({ name, isDir, isFile }) => {
-      const key = rel === '' ? name : `${rel}/${name}`;
-      const path = join(this.#options.dir, key);
-      if (isDir) {
-        dirs.push(key);
-      } else if (isFile && TEMP_SUFFIX_RE.test(name)) {
-        await unlink(path).then(() => { this.#tempFilesRemoved++; }, () => { this.#errors++; });
-      } else if (isFile) {
-        const st = await lstat(path).catch(() => undefined); // vanished: nothing to index
-        if (st === undefined) return;
-        if (st.size < BLOCK_FILE_HEADER_SIZE) { // cannot even hold a header
-          this.#corruptions++;
-          await unlink(path).catch(() => { this.#errors++; });
-        } else {
-          files.push({ key, size: st.size, mtimeMs: st.mtimeMs });
-        }
-      }
-    }));
-  }
-}
-
-/** Writes header + data to a temp file next to `path` and renames it over `path`. */
-async function writeBlockFile(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await writeAll(fh, encodeBlockHeader(data), 0);
-      await writeAll(fh, data, BLOCK_FILE_HEADER_SIZE);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined); // may not exist; a leftover is removed at next open
-    throw err;
-  }
-}
-
-/** fh.write may write less than asked (e.g. just before ENOSPC): loop until all is written. */
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length;) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
   }
 }
 

@@ -7,7 +7,7 @@
  * read-only.
  */
 import { LRUCache } from 'lru-cache';
-import type { BlockCache, CacheUsage } from './index.js';
+import type { BlockCache, CacheUsage } from './types.js';
 
 /** A block larger than this fraction of the bound is declined, so one block cannot flush the cache. */
 export const MAX_ENTRY_FRACTION = 4;

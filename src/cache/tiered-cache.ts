@@ -3,7 +3,7 @@
  * large slower L2 (disk). A block read from L2 is promoted into L1. Since blocks are
  * immutable, the tiers never disagree about a block's bytes, only about whether they hold it.
  */
-import type { BlockCache, CacheUsage } from './index.js';
+import type { BlockCache, CacheUsage } from './types.js';
 
 /** Usage of each tier of a TieredCache. */
 export interface TierUsage {

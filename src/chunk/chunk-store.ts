@@ -4,7 +4,7 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
-import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter } from './index.js';
+import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter } from './types.js';
 import { BlockUploader } from './block-uploader.js';
 import { COMPRESSIONS, type Compression } from './codec.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, sliceBlockKeys } from './keys.js';

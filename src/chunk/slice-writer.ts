@@ -12,7 +12,7 @@
  *   reported finished only when every one of its blocks has been stored.
  */
 import { setMaxListeners } from 'node:events';
-import type { SliceWriter } from './index.js';
+import type { SliceWriter } from './types.js';
 import type { BlockUploader } from './block-uploader.js';
 import { CHUNK_SIZE, blockKey } from './keys.js';
 

@@ -2,7 +2,7 @@
  * Counters of one chunk store, bumped by the writer and reader sides and read through
  * ChunkStore.stats() (metrics, tests).
  */
-import type { ChunkStoreStats } from './index.js';
+import type { ChunkStoreStats } from './types.js';
 
 /** The mutable counters behind ChunkStoreStats. */
 export type StatsCounters = { -readonly [K in keyof ChunkStoreStats]: ChunkStoreStats[K] };

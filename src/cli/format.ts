@@ -1,12 +1,11 @@
 /** `objectfs format META_URL NAME --storage URL …` */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../chunk/keys.js';
 import { CliError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { EXIT_USAGE } from './errors.js';
 import { redactUrl } from '../config/redact.js';
 import { parseStorageUrl } from '../object/index.js';
-import { COMPRESSIONS, formatVolume } from '../volume/format-volume.js';
+import { COMPRESSIONS, formatVolume, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../volume/format-volume.js';
 import { byteSizeOption, trashDaysOption, wholeNumberOption } from './options.js';
 import type { Output } from './output.js';
 

@@ -6,7 +6,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import { CliError } from '../errors.js';
-import { daemonOf, isObjectfsMount } from '../fuse/index.js';
+import { daemonOf, isMounted } from '../fuse/index.js';
 import { EXIT_FAILURE } from './errors.js';
 
 /** Errors of stat on a FUSE mount whose daemon is gone. */
@@ -24,7 +24,7 @@ async function isDeadMount(mountPoint: string): Promise<boolean> {
 
 /** Throws (exit 1) if `mountPoint` is a live ObjectFS mount. */
 export async function refuseLiveMount(mountPoint: string): Promise<void> {
-  if (!isObjectfsMount(mountPoint)) return;
+  if (!isMounted(mountPoint)) return;
   const pid = await daemonOf(mountPoint);
   // No daemon on record (another runtime directory, another user): ask the mount itself.
   if (pid === undefined && await isDeadMount(mountPoint)) return;

@@ -7,7 +7,7 @@
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { isObjectfsMount, runtimeDir, runtimeFileOf } from '../fuse/index.js';
+import { isMounted, runtimeDir, runtimeFileOf } from '../fuse/index.js';
 import { CliError } from '../errors.js';
 import { EXIT_FAILURE } from './errors.js';
 
@@ -45,7 +45,7 @@ export function findMount(path: string): { mountPoint: string; inside: string } 
     throw new CliError(EXIT_FAILURE, 'ENOENT', `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   for (let dir = real; ; dir = dirname(dir)) {
-    if (isObjectfsMount(dir)) return { mountPoint: dir, inside: relative(dir, real).split(sep).filter((s) => s !== '').join('/') };
+    if (isMounted(dir)) return { mountPoint: dir, inside: relative(dir, real).split(sep).filter((s) => s !== '').join('/') };
     if (dir === dirname(dir)) throw new CliError(EXIT_FAILURE, 'ENOTMOUNT', `${path} is not inside an ObjectFS mount`);
   }
 }

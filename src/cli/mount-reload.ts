@@ -74,7 +74,7 @@ export class LiveSettings {
         case 'logLevel': log.setLevel(target.logLevel); break;
         case 'memoryCacheSize': volume.memoryCache.resize(target.memoryCacheSize ?? DEFAULT_MEMORY_CACHE); break;
         case 'cacheSize': volume.diskCache?.resize(target.cacheSize ?? DEFAULT_DISK_CACHE); break;
-        case 'bufferSize': volume.vfs.chunks.setBufferLimit(target.bufferSize ?? DEFAULT_BUFFER); break;
+        case 'bufferSize': volume.chunks.setBufferLimit(target.bufferSize ?? DEFAULT_BUFFER); break;
         case 'readahead': volume.vfs.readaheadBytes = target.readahead ?? DEFAULT_READAHEAD; break;
         case 'uploadLimit':
         case 'downloadLimit':

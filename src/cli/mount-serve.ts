@@ -7,7 +7,7 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CliError, errnoName } from '../errors.js';
-import { forgetDaemon, isObjectfsMount, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
+import { forgetDaemon, isMounted, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
 import { Metrics } from '../metrics/index.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { LogFile } from '../util/log-file.js';
@@ -76,6 +76,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     uploadConcurrency: settings.uploadConcurrency,
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
+    readOnly: settings.readOnly,
     deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
     ...(settings.ioRetries === undefined ? {} : { storeOptions: { maxAttempts: Math.max(1, settings.ioRetries) } }),
     uploadBytesPerSecond: settings.uploadLimit,
@@ -91,7 +92,6 @@ export async function serve(req: ServeRequest): Promise<void> {
   try {
     mounted = await mountFuse(volume.vfs, {
       mountPoint: mnt,
-      readOnly: settings.readOnly,
       attrTimeout: settings.attrTimeout,
       entryTimeout: settings.entryTimeout,
       negativeTimeout: settings.negativeTimeout,
@@ -161,7 +161,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     // Unmounted from outside (umount, fusermount3 -u): the kernel connection ends at once; the
     // mount table is watched too, in case the end is never reported.
     void mounted.ended.then(() => requestStop('unmounted'));
-    const watch = setInterval(() => { if (!isObjectfsMount(mnt)) requestStop('unmounted'); }, 2000);
+    const watch = setInterval(() => { if (!isMounted(mnt)) requestStop('unmounted'); }, 2000);
     onStop = () => {
       clearInterval(watch);
       resolveStop();

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CliError } from '../errors.js';
-import { daemonOf, isObjectfsMount } from '../fuse/index.js';
+import { daemonOf, isMounted } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
@@ -215,7 +215,7 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n');
       throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount daemon exited (code ${exited}); last lines of ${logFile}:\n${tail}`);
     }
-    if (isObjectfsMount(mnt) && (await daemonOf(mnt)) === child.pid) {
+    if (isMounted(mnt) && (await daemonOf(mnt)) === child.pid) {
       process.stdout.write(json ? `${JSON.stringify({ mountPoint: mnt, pid: child.pid, log: logFile })}\n` : `mounted ${mnt} (daemon pid ${child.pid}, log ${logFile})\n`);
       return;
     }

@@ -8,9 +8,12 @@ import { volumeStatus } from '../volume/volume-status.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 
+/** Locks listed per session in the text output (a lock-heavy database can hold thousands). */
+const MAX_LOCKS_SHOWN = 20;
+
 export function registerStatus(program: Command, out: Output): void {
   program.command('status')
-    .description('show the volume record, usage, pending deletions and sessions with their pending uploads')
+    .description('show the volume record, usage, pending deletions and sessions with their pending uploads and locks')
     .argument('[META_URL]', META_URL_HELP)
     .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--json', 'print JSON')
@@ -41,6 +44,12 @@ export function registerStatus(program: Command, out: Output): void {
           const oldest = st.uploadQueueBlocks > 0 ? `, oldest ${(st.uploadOldestMs / 1000).toFixed(1)} s` : '';
           out.line(`      pending uploads: ${st.uploadQueueBlocks} block(s)${oldest}; write buffer ${formatBytes(st.bufferBytes)} (as of ${new Date(st.at).toISOString()})`);
         }
+        if (s.locks.length > 0) out.line(`      locks: ${s.locks.length}`);
+        for (const l of s.locks.slice(0, MAX_LOCKS_SHOWN)) {
+          const range = l.kind === 'flock' ? 'whole file' : `bytes ${l.start}-${l.end === null ? 'EOF' : l.end - 1}`;
+          out.line(`        inode ${l.ino} ${l.kind} ${l.type} ${range}, pid ${l.pid}`);
+        }
+        if (s.locks.length > MAX_LOCKS_SHOWN) out.line(`        … ${s.locks.length - MAX_LOCKS_SHOWN} more (--json lists all)`);
       }
     });
 }

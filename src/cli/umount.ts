@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
-import { clearStaleMount, daemonOf, isObjectfsMount, lazyUnmount } from '../fuse/index.js';
+import { clearStaleMount, daemonOf, isMounted, lazyUnmount } from '../fuse/index.js';
 import { EXIT_FAILURE } from './errors.js';
 import { durationOption } from './options.js';
 import { formatDuration } from '../util/duration.js';
@@ -34,23 +34,23 @@ export function registerUmount(program: Command, out: Output): void {
         done('cleared', undefined, `cleared a dead mount at ${mnt}`);
         return;
       }
-      if (!isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'ENOTMOUNTED', `${mnt} is not an ObjectFS mount`);
+      if (!isMounted(mnt)) throw new CliError(EXIT_FAILURE, 'ENOTMOUNTED', `${mnt} is not an ObjectFS mount`);
       const pid = await daemonOf(mnt);
       const deadline = Date.now() + flags.timeout * 1000;
       if (pid !== undefined && !flags.lazy) {
         process.kill(pid, 'SIGTERM');
         // The kernel mount and the pid file go before the process has finished closing: wait
         // for the process itself.
-        if (await exitedBy(pid, deadline, () => !isObjectfsMount(mnt))) {
+        if (await exitedBy(pid, deadline, () => !isMounted(mnt))) {
           done('daemon', pid, `unmounted ${mnt}`);
           return;
         }
-        throw new CliError(EXIT_FAILURE, 'ETIMEDOUT', isObjectfsMount(mnt)
+        throw new CliError(EXIT_FAILURE, 'ETIMEDOUT', isMounted(mnt)
           ? `the daemon (pid ${pid}) did not finish within ${formatDuration(flags.timeout)}; try again or use --lazy`
           : `${mnt} is unmounted, but the daemon (pid ${pid}) is still finishing after ${formatDuration(flags.timeout)}; it exits on its own`);
       }
       await lazyUnmount(mnt);
-      if (isObjectfsMount(mnt)) throw new CliError(EXIT_FAILURE, 'EBUSY', `could not unmount ${mnt}`);
+      if (isMounted(mnt)) throw new CliError(EXIT_FAILURE, 'EBUSY', `could not unmount ${mnt}`);
       // --lazy is asked not to wait: say so if the daemon is still at work.
       const finishing = pid !== undefined && processState(pid) === 'running';
       done('detached', pid, `unmounted ${mnt}${pid === undefined ? ' (no daemon found: detached)' : finishing ? ` (detached; the daemon, pid ${pid}, is still finishing)` : ''}`);

@@ -10,7 +10,7 @@ export type { ReplyLog } from './session.js';
 export { opTimeouts } from './deadlines.js';
 export { clearStaleMount, lazyUnmount } from './unmount.js';
 export { checkFuseOptions } from './fuse-options.js';
-export { recordDaemon, forgetDaemon, daemonOf, isObjectfsMount, runtimeDir, runtimeFileOf } from './mount-table.js';
+export { recordDaemon, forgetDaemon, daemonOf, isMounted, mountsAt, OBJECTFS_FS_TYPE, runtimeDir, runtimeFileOf, type MountEntry } from './mount-table.js';
 
 /** Mounts `vfs` (see mount.ts). */
 export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<MountedFs> {

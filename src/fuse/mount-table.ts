@@ -48,12 +48,33 @@ export async function daemonOf(mountPoint: string): Promise<number | undefined> 
   }
 }
 
-/** Is `mountPoint` a FUSE mount of ObjectFS right now (per /proc/mounts)? */
-export function isObjectfsMount(mountPoint: string): boolean {
-  const target = resolve(mountPoint).replace(/ /g, '\\040');
-  const mounts = readFileSync('/proc/mounts', 'utf8');
-  return mounts.split('\n').some((line) => {
-    const [, where, type] = line.split(' ');
-    return where === target && type === 'fuse.objectfs';
-  });
+/** The file system type of ObjectFS mounts in /proc/mounts. */
+export const OBJECTFS_FS_TYPE = 'fuse.objectfs';
+
+/** One line of /proc/mounts. */
+export interface MountEntry {
+  readonly type: string;
+  readonly options: readonly string[];
+}
+
+/**
+ * The mounts stacked at `mountPoint` now, per /proc/mounts (bottom first). The kernel writes a
+ * space in a path as \040 (and tab, newline and backslash as octal escapes too).
+ */
+export function mountsAt(mountPoint: string): MountEntry[] {
+  const target = resolve(mountPoint).replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  const found: MountEntry[] = [];
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, where, type, options] = line.split(' ');
+    if (where === target && type !== undefined) found.push({ type, options: (options ?? '').split(',') });
+  }
+  return found;
+}
+
+/**
+ * Is `mountPoint` a mount right now (per /proc/mounts): of ObjectFS by default, of type `type`,
+ * or of any type with 'any'? The one such check of the code and the tests.
+ */
+export function isMounted(mountPoint: string, type: string = OBJECTFS_FS_TYPE): boolean {
+  return mountsAt(mountPoint).some((m) => type === 'any' || m.type === type);
 }

@@ -17,7 +17,7 @@ import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
 import { ReadFences } from './read-fences.js';
-import { isObjectfsMount } from './mount-table.js';
+import { isMounted } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
 import { opTimeouts } from './deadlines.js';
 import { FuseSession, type OpTimeouts, type ReplyLog } from './session.js';
@@ -26,7 +26,6 @@ import { clearStaleMount } from './unmount.js';
 
 export interface FuseMountOptions {
   readonly mountPoint: string;
-  readonly readOnly?: boolean;
   /** Kernel attribute cache timeout in seconds (default 1). */
   readonly attrTimeout?: number;
   /** Kernel entry cache timeout in seconds (default 1). */
@@ -67,16 +66,17 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   checkFuseOptions(extra);
   await clearStaleMount(mountPoint);
   await mkdir(mountPoint, { recursive: true });
-  if (isObjectfsMount(mountPoint)) throw new Error(`${mountPoint} is already an ObjectFS mount (unmount it first)`);
+  if (isMounted(mountPoint)) throw new Error(`${mountPoint} is already an ObjectFS mount (unmount it first)`);
   const timeouts: CacheTimeouts = { attr: options.attrTimeout ?? 1, entry: options.entryTimeout ?? 1, negative: options.negativeTimeout ?? 1 };
   const counts = new LookupCounts();
   const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
   const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
   const fences = new ReadFences();
-  const ops = buildOps({ vfs, counts, dirs, timeouts, readOnly: options.readOnly ?? false, stats, fences });
+  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
-    ...(options.readOnly ? ['ro'] : []),
+    // A read-only vfs refuses changes itself; `ro` tells the kernel, which then refuses them first.
+    ...(vfs.readOnly ? ['ro'] : []),
     ...(options.allowOther ? ['allow_other'] : []),
     ...extra,
   ];

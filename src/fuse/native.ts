@@ -95,6 +95,8 @@ export interface Binding {
   stats(session?: NativeSession): { outstanding?: number; live: number };
   /** Every reply returns 0, a negative errno from libfuse, or 1 when the request was answered already. */
   replyErr(req: NativeReq, errno: number): number;
+  /** replyErr, sent only after the kernel dropped its caches of `ino` (attributes and pages). */
+  replyErrAfterInval(req: NativeReq, errno: number, ino: number): number;
   replyEntry(req: NativeReq, entry: Float64Array): number;
   replyCreate(req: NativeReq, entry: Float64Array, fh: number, flags: number): number;
   replyAttr(req: NativeReq, attr: Float64Array, timeout: number): number;

@@ -1,7 +1,9 @@
 /**
  * The FUSE operations over the vfs: one small function per operation, each translating the
  * request, calling the vfs and answering through the binding. No POSIX logic lives here beyond
- * what the kernel leaves to a FUSE filesystem (lookup counts, per-reply cache timeouts).
+ * what the kernel leaves to a FUSE filesystem (lookup counts, per-reply cache timeouts): the
+ * read-only and permission rules are the vfs's, and the mount's default_permissions makes the
+ * kernel apply the latter first, which each request's caller says (`kernelChecked`).
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
@@ -24,7 +26,6 @@ export interface OpsContext {
   readonly counts: LookupCounts;
   readonly dirs: DirStreams;
   readonly timeouts: CacheTimeouts;
-  readonly readOnly: boolean;
   readonly stats: StatsFile | undefined;
   readonly fences: ReadFences;
 }
@@ -59,13 +60,15 @@ function lockRange(r: Request): { type: 'read' | 'write' | undefined; lo: number
   return { type: t === F_RDLCK ? 'read' : t === F_WRLCK ? 'write' : undefined, lo, hi: len === 0 ? LOCK_EOF : Math.min(LOCK_EOF, lo + len) };
 }
 
-const caller = (r: Request): Caller => ({ uid: r.uid, gid: r.gid });
+/** The caller of a request the kernel checked (default_permissions: every request but one). */
+const caller = (r: Request): Caller => ({ uid: r.uid, gid: r.gid, kernelChecked: true });
+/** The caller of what the kernel did not check: the request carries no supplementary groups. */
+const uncheckedCaller = (r: Request): Caller => ({ uid: r.uid, gid: r.gid });
 const nameOf = (r: Request): Buffer => r.name as Buffer;
 const fhOf = (r: Request): number => r.fh ?? -1;
 
 export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
   const { vfs, counts, dirs, timeouts, stats, fences } = ctx;
-  const writable = () => { if (ctx.readOnly) throw FsError.EROFS('mounted read-only'); };
   const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
   const notStatsName = (parent: number, name: Buffer) => { if (StatsFile.isName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
 
@@ -74,15 +77,15 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     if (b.replyEntry(r.req, entryArray(attr, timeouts)) === 0) counts.add(attr.ino);
   };
 
-  /** create(2) of a name that exists: without O_EXCL, open(2) opens it (checks as open would). */
+  /**
+   * create(2) of a name that exists: without O_EXCL, open(2) opens it. The kernel checked the
+   * directory for a create, not the file for an open: the vfs checks that.
+   */
   const openExisting = async (r: Request, b: Binding, flags: number) => {
-    const attr = await vfs.lookup(r.ino, nameOf(r));
-    if (attr.type === 'directory') throw FsError.EISDIR('is a directory');
-    vfs.checkAccess(caller(r), attr, accessOf(flags));
-    if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
-    const fh = await vfs.open(attr.ino, flags);
+    const attr = await vfs.lookup(caller(r), r.ino, nameOf(r));
+    const fh = await vfs.open(uncheckedCaller(r), attr.ino, flags);
     const fresh = await vfs.fgetattr(fh);
-    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, 0) === 0) counts.add(fresh.ino);
+    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, openReplyFlags(flags)) === 0) counts.add(fresh.ino);
     else await vfs.release(fh);
   };
 
@@ -94,7 +97,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       }
       let attr: Attr;
       try {
-        attr = await vfs.lookup(r.ino, nameOf(r));
+        attr = await vfs.lookup(caller(r), r.ino, nameOf(r));
       } catch (err) {
         if (err instanceof FsError && err.code === 'ENOENT' && timeouts.negative > 0) {
           b.replyEntry(r.req, negativeEntry(timeouts.negative));
@@ -115,13 +118,11 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.SETATTR]: async (r, b) => {
       notStats(r.ino);
-      writable();
-      const attr = await vfs.setattr(r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array));
+      const attr = await vfs.setattr(caller(r), r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array));
       b.replyAttr(r.req, attrArray(vfs.withLocalWrites(attr)), timeouts.attr);
     },
     [Op.READLINK]: async (r, b) => { b.replyReadlink(r.req, await vfs.readlink(r.ino)); },
     [Op.MKNOD]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
       const mode = r.mode ?? 0;
       const type = NODE_OF_MODE.get(mode & S_IFMT);
@@ -129,58 +130,49 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       entry(r, b, await vfs.mknod(caller(r), r.ino, nameOf(r), type, mode & 0o7777, r.rdev ?? 0));
     },
     [Op.MKDIR]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
       entry(r, b, await vfs.mkdir(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777));
     },
     [Op.SYMLINK]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
       entry(r, b, await vfs.symlink(caller(r), r.ino, nameOf(r), r.name2 as Buffer));
     },
     [Op.LINK]: async (r, b) => {
-      writable();
       notStats(r.ino);
       notStatsName(r.ino2 ?? 0, nameOf(r));
-      entry(r, b, await vfs.link(r.ino, r.ino2 ?? 0, nameOf(r)));
+      entry(r, b, await vfs.link(caller(r), r.ino, r.ino2 ?? 0, nameOf(r)));
     },
     [Op.UNLINK]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
-      await vfs.unlink(r.ino, nameOf(r));
+      await vfs.unlink(caller(r), r.ino, nameOf(r));
       b.replyErr(r.req, 0);
     },
     [Op.RMDIR]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
-      await vfs.rmdir(r.ino, nameOf(r));
+      await vfs.rmdir(caller(r), r.ino, nameOf(r));
       b.replyErr(r.req, 0);
     },
     [Op.RENAME]: async (r, b) => {
       const flags = r.flags ?? 0;
       if ((flags & ~RENAME_FLAGS) !== 0) throw FsError.EINVAL(`rename flags ${flags} (RENAME_WHITEOUT is not supported)`);
-      writable();
       notStatsName(r.ino, nameOf(r));
       notStatsName(r.ino2 ?? 0, r.name2 as Buffer);
-      await vfs.rename(r.ino, nameOf(r), r.ino2 ?? 0, r.name2 as Buffer, flags);
+      await vfs.rename(caller(r), r.ino, nameOf(r), r.ino2 ?? 0, r.name2 as Buffer, flags);
       b.replyErr(r.req, 0);
     },
     [Op.OPEN]: async (r, b) => {
       const flags = r.flags ?? 0;
       if (StatsFile.is(r.ino) && stats !== undefined) {
         const fh = await stats.open(flags);
-        if (fh === 'denied') throw FsError.of('EACCES', '.stats is read-only');
         b.replyOpen(r.req, fh, OpenReply.DIRECT_IO | OpenReply.NOFLUSH);
         return;
       }
-      if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) writable();
-      const fh = await vfs.open(r.ino, flags);
+      const fh = await vfs.open(caller(r), r.ino, flags);
       // No NOFLUSH even for read-only handles: a close must reach us to end the closing
       // process's POSIX locks (the kernel keeps none of its own for a filesystem that locks).
-      if (b.replyOpen(r.req, fh, 0) !== 0) await vfs.release(fh);
+      if (b.replyOpen(r.req, fh, openReplyFlags(flags)) !== 0) await vfs.release(fh);
     },
     [Op.CREATE]: async (r, b) => {
-      writable();
       notStatsName(r.ino, nameOf(r));
       const flags = r.flags ?? 0;
       let created: { fh: number; attr: Attr };
@@ -192,7 +184,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         if (err instanceof FsError && err.code === 'EEXIST' && (flags & constants.O_EXCL) === 0) return openExisting(r, b, flags);
         throw err;
       }
-      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, 0) === 0) counts.add(created.attr.ino);
+      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, openReplyFlags(flags)) === 0) counts.add(created.attr.ino);
       else await vfs.release(created.fh);
     },
     [Op.READ]: async (r, b) => {
@@ -242,7 +234,10 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.SETLK]: async (r, b) => {
       const { type, lo, hi } = lockRange(r);
       await vfs.setLock(fhOf(r), r.owner ?? 0n, r.flock === 1 ? 'flock' : 'posix', type, lo, hi, r.pid, r.wait === 1, r.signal);
-      b.replyErr(r.req, 0);
+      // A grant hands over the file: the kernel's pages from before it (another host may have
+      // written since) are dropped before the process learns it holds the lock.
+      if (type === undefined) b.replyErr(r.req, 0);
+      else b.replyErrAfterInval(r.req, 0, r.ino);
     },
     [Op.OPENDIR]: (r, b) => { b.replyOpen(r.req, dirs.open(r.ino), 0); },
     [Op.RELEASEDIR]: (r, b) => {
@@ -254,14 +249,13 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.STATFS]: async (r, b) => { b.replyStatfs(r.req, statfsArray(await vfs.statfs())); },
     [Op.SETXATTR]: async (r, b) => {
       notStats(r.ino);
-      writable();
-      await vfs.setxattr(r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0);
+      await vfs.setxattr(caller(r), r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0);
       b.replyErr(r.req, 0);
     },
     [Op.GETXATTR]: (r, b) => {
       // `ls -l` asks for two attributes of every file: answer those known missing at once.
       if (StatsFile.is(r.ino) || vfs.knownWithoutXattr(r.ino, nameOf(r))) throw NO_XATTR;
-      return vfs.getxattr(r.ino, nameOf(r)).then((value) => sized(r, b, value));
+      return vfs.getxattr(caller(r), r.ino, nameOf(r)).then((value) => sized(r, b, value));
     },
     [Op.LISTXATTR]: async (r, b) => {
       const names = StatsFile.is(r.ino) ? [] : await vfs.listxattr(r.ino);
@@ -269,19 +263,16 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.REMOVEXATTR]: async (r, b) => {
       notStats(r.ino);
-      writable();
-      await vfs.removexattr(r.ino, nameOf(r));
+      await vfs.removexattr(caller(r), r.ino, nameOf(r));
       b.replyErr(r.req, 0);
     },
     [Op.FALLOCATE]: async (r, b) => {
       notStats(r.ino);
-      writable();
       await vfs.fallocate(fhOf(r), r.mode ?? 0, r.off ?? 0, r.length ?? 0);
       b.replyErr(r.req, 0);
     },
     [Op.LSEEK]: async (r, b) => { b.replyLseek(r.req, await vfs.seekData(fhOf(r), r.off ?? 0, r.whence ?? 0)); },
     [Op.COPY_FILE_RANGE]: async (r, b) => {
-      writable();
       if ((r.flags ?? 0) !== 0) throw FsError.EINVAL('copy_file_range flags must be 0');
       // The kernel drops its cached pages of the target's range itself once we answer.
       b.replyWrite(r.req, await vfs.copyFileRange(fhOf(r), r.off ?? 0, r.fh2 ?? -1, r.off2 ?? 0, r.size ?? 0));
@@ -337,9 +328,14 @@ function sized(r: Request, b: Binding, value: Buffer): void {
   else b.replyData(r.req, value);
 }
 
-function accessOf(flags: number): number {
-  const mode = flags & 3;
-  return mode === constants.O_RDONLY ? constants.R_OK : mode === constants.O_WRONLY ? constants.W_OK : constants.R_OK | constants.W_OK;
+/**
+ * An O_APPEND file is opened for direct I/O: through the page cache the kernel cuts one
+ * write(2) into several requests at page boundaries, and another host's append committed
+ * between them would split the write; direct, it comes whole (up to 1 MiB per request), and the
+ * kernel keeps no pages at offsets that the commit may change (decision 67).
+ */
+function openReplyFlags(flags: number): number {
+  return (flags & constants.O_APPEND) !== 0 && (flags & 3) !== constants.O_RDONLY ? OpenReply.DIRECT_IO : 0;
 }
 
 function timeOf(values: Float64Array, at: number): bigint {

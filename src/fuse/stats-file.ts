@@ -5,8 +5,11 @@
  *
  * Its attributes are never cached (timeout 0) and it is opened with direct I/O, so the kernel
  * reads whatever the snapshot taken at open holds, whatever size a getattr reported before.
+ * Its requests are answered by the same handlers as the vfs's (fuse/ops.ts), so their errors
+ * and metrics take the session's one reply path.
  */
 import { constants } from 'node:fs';
+import { FsError } from '../errors.js';
 import type { Attr } from '../vfs/index.js';
 import { ROOT_INO } from '../vfs/index.js';
 
@@ -42,9 +45,9 @@ export class StatsFile {
     return this.#attrOf((await this.#snapshot()).length);
   }
 
-  /** Opens a snapshot; the access mode must be read-only. */
-  async open(flags: number): Promise<number | 'denied'> {
-    if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) return 'denied';
+  /** Opens a snapshot; the access mode must be read-only (EACCES, as for a 0444 file). */
+  async open(flags: number): Promise<number> {
+    if ((flags & 3) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0) throw FsError.EACCES('.stats is read-only');
     const fh = this.#nextFh++;
     this.#open.set(fh, await this.#snapshot());
     return fh;

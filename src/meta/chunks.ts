@@ -9,7 +9,7 @@ import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry, type SliceEntry } fro
 import { inTransaction, statement } from './tx.js';
 import { NODE_TYPE_CODE, type Attr } from './types.js';
 import type { MetaContext } from './context.js';
-import type { ChunkRecord, SliceCommit } from './index.js';
+import type { ChunkRecord, SliceCommit } from './types.js';
 import { MAX_FILE_LENGTH } from './attr.js';
 
 /**
@@ -83,6 +83,43 @@ export async function appendSlices(ctx: MetaContext, ino: number, appends: reado
     return appendInTransaction(tx, ino, appends, length, mtime);
   });
   return toAttr(row);
+}
+
+/** Where an O_APPEND slice went: the file offset the database gave it, and the file after. */
+export interface AppendPlacement {
+  readonly at: number;
+  readonly attr: Attr;
+}
+
+/**
+ * Commits an O_APPEND slice at the end of the file as the database has it now (decision 67):
+ * the node row is locked, its length read, and the slice placed there (split at chunk
+ * boundaries, each piece naming the same slice), in one transaction. A slice's blocks do not
+ * depend on where it sits in the file, so two hosts appending at once both land whole, one after
+ * the other, whatever each believed the length to be when it wrote.
+ */
+export async function commitAppend(ctx: MetaContext, ino: number, id: number, size: number, mtime: bigint): Promise<AppendPlacement> {
+  return inTransaction(ctx, async (tx) => {
+    const old = await tx.selectFrom('node').select(['type', 'length']).where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
+    if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+    if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
+    const at = Number(old.length);
+    const row = await appendInTransaction(tx, ino, slicePlacement(at, id, size), at + size, mtime);
+    return { at, attr: toAttr(row) };
+  });
+}
+
+/** The chunk entries that put the whole of slice `id` (`size` bytes) at file offset `at`. */
+export function slicePlacement(at: number, id: number, size: number): ChunkAppend[] {
+  const out: ChunkAppend[] = [];
+  for (let done = 0; done < size;) {
+    const index = Math.floor((at + done) / CHUNK_SIZE);
+    const pos = at + done - index * CHUNK_SIZE;
+    const len = Math.min(size - done, CHUNK_SIZE - pos);
+    out.push({ index, entry: { pos, id, size, off: done, len } });
+    done += len;
+  }
+  return out;
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
-import type { MetaLog } from './index.js';
+import type { MetaLog } from './types.js';
 
 /** The volume's usage as one row (space, inodes): the folded counters plus the journal. */
 export const USAGE_SQL = sql<{ space: bigint; inodes: bigint }>`

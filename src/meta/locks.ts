@@ -5,10 +5,10 @@
  * granted conflicting locks. A flock and a POSIX lock never conflict with each other (as on
  * Linux); OFD locks are POSIX locks whose owner is an open file.
  */
-import type { Selectable, Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Database, FileLockTable } from '../db/index.js';
 import { FsError } from '../errors.js';
-import { applyLock, conflicts, releasesAny, type LockRange, type LockType } from './lock-ranges.js';
+import { LOCK_EOF, applyLock, conflicts, releasesAny, type LockRange, type LockType } from './lock-ranges.js';
 import { inTransaction, statement } from './tx.js';
 import type { Db, MetaContext } from './context.js';
 
@@ -25,6 +25,8 @@ export interface LockRequest {
   readonly hi: number;
   /** The requesting process on this client (reported by F_GETLK to processes here). */
   readonly pid: number;
+  /** The caller knows `owner` holds no lock of `kind` on the file: a grant needs no merge. */
+  readonly holdsNone?: boolean;
 }
 
 /** A lock held by someone: what F_GETLK reports, and what a refused request ran into. */
@@ -89,9 +91,43 @@ function ownLocks(db: Db, ino: number, kind: LockKind, sid: number, owner: bigin
     .where('sid', '=', BigInt(sid)).where('owner', '=', toDb(owner));
 }
 
-/** Sets or clears a lock (F_SETLK, flock): granted, or refused with the lock in the way. */
+/**
+ * Sets or clears a lock (F_SETLK, flock): granted, or refused with the lock in the way. One
+ * round trip for the common cases (an unlock of the whole file; a flock; a lock by an owner that
+ * holds nothing else on the file), else one transaction that merges and splits ranges.
+ */
 export async function setLock(ctx: MetaContext, req: LockRequest): Promise<LockResult> {
   const sid = sessionOf(ctx);
+  try {
+    if (req.type === undefined && req.lo === 0 && req.hi === LOCK_EOF) return { conflict: undefined, released: await releaseOwner(ctx, req.ino, req.owner, req.kind) };
+    if (req.type !== undefined && (req.kind === 'flock' || req.holdsNone === true)) return await grant(ctx, sid, req, req.type);
+    return await setLockInTransaction(ctx, sid, req);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) throw FsError.of('ENOLCK', 'this mount\'s session was taken for dead: its locks are gone', err);
+    if ((err as { code?: unknown }).code === NO_DATA_FOUND) throw FsError.ENOENT(`no inode ${req.ino}`);
+    throw err;
+  }
+}
+
+/** SQLSTATEs of objectfs_grant_lock and of a lock row whose session is gone. */
+const NO_DATA_FOUND = 'P0002';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** objectfs_grant_lock's row: the columns of the lock in the way, prefixed c_ (c_sid NULL: granted). */
+type GrantRow = { [K in Exclude<keyof LockRow, 'sid'> as `c_${K}`]: LockRow[K] } & { c_sid: LockRow['sid'] | null; c_released: boolean };
+
+/** objectfs_grant_lock (migration 0004): the owner's lock replaced by `type` over [lo, hi), unless another is in the way. */
+async function grant(ctx: MetaContext, sid: number, req: LockRequest, type: LockType): Promise<LockResult> {
+  const { rows } = await statement(() => sql<GrantRow>`
+    SELECT * FROM objectfs_grant_lock(${req.ino}::int8, ${KIND[req.kind]}::int2, ${sid}::int8, ${toDb(req.owner)}::int8,
+      ${TYPE[type]}::int2, ${req.lo}::int8, ${req.hi}::int8, ${req.pid}::int4)`.execute(ctx.db), ctx);
+  const row = rows[0];
+  if (row === undefined) throw new Error('objectfs_grant_lock returned no row');
+  if (row.c_sid === null) return { conflict: undefined, released: row.c_released };
+  return { conflict: held({ sid: row.c_sid, owner: row.c_owner, type: row.c_type, lo: row.c_lo, hi: row.c_hi, pid: row.c_pid }), released: false };
+}
+
+async function setLockInTransaction(ctx: MetaContext, sid: number, req: LockRequest): Promise<LockResult> {
   return inTransaction(ctx, async (tx) => {
     await lockFile(tx, req.ino);
     if (req.type !== undefined) {
@@ -122,6 +158,19 @@ export async function releaseOwner(ctx: MetaContext, ino: number, owner: bigint,
   const sid = sessionOf(ctx);
   const result = await statement(() => ownLocks(ctx.db, ino, kind, sid, owner).executeTakeFirst(), ctx);
   return result.numDeletedRows > 0n;
+}
+
+/** A lock as `objectfs status` lists it. */
+export interface ListedLock extends HeldLock {
+  readonly ino: number;
+  readonly kind: LockKind;
+}
+
+/** Every lock held on the volume, by session then inode (for status). */
+export async function listLocks(ctx: MetaContext): Promise<ListedLock[]> {
+  const rows = await statement(() => ctx.db.selectFrom('file_lock').select(['inode', 'kind', ...LOCK_COLUMNS])
+    .orderBy('sid').orderBy('inode').orderBy('lo').execute(), ctx);
+  return rows.map((r) => ({ ...held(r), ino: Number(r.inode), kind: r.kind === KIND.flock ? 'flock' : 'posix' }));
 }
 
 export { conflicts };

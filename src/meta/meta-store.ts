@@ -24,7 +24,8 @@ import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
 import { metaRetryPolicy, statement } from './tx.js';
 import * as xattr from './xattr.js';
-import type { ChunkRecord, MetaEngine, MetaLog, MetaOptions, SliceCommit } from './index.js';
+import type { MetaEngine, MetaOptions } from './engine.js';
+import type { ChunkRecord, MetaLog, SliceCommit } from './types.js';
 import type { SliceEntry } from './slice-list.js';
 import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 
@@ -119,6 +120,9 @@ export class MetaStore implements MetaEngine {
   appendSlices(ino: number, appends: readonly chunks.ChunkAppend[], length: number): Promise<Attr> {
     return this.#announce(chunks.appendSlices(this.#ctx, ino, appends, length), () => [ino]);
   }
+  commitAppend(ino: number, id: number, size: number, mtime: bigint): Promise<chunks.AppendPlacement> {
+    return this.#announce(chunks.commitAppend(this.#ctx, ino, id, size, mtime), () => [ino]);
+  }
   copyRange(src: number, srcOff: number, dst: number, dstOff: number, len: number): Promise<CopyResult> {
     return this.#announce(rangeCopy.copyRange(this.#ctx, src, srcOff, dst, dstOff, len), (r) => (r.copied > 0 ? [dst] : []));
   }
@@ -166,6 +170,7 @@ export class MetaStore implements MetaEngine {
     if (released) this.#feed?.publish([], [], [], [ino]);
     return released;
   }
+  listLocks(): Promise<locks.ListedLock[]> { return locks.listLocks(this.#ctx); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }
 

@@ -10,7 +10,7 @@ import { nowNs } from './context.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from './errors.js';
 import { MetaStore } from './meta-store.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
-import type { FormatSettings, MetaEngine, MetaOptions } from './index.js';
+import type { FormatSettings, MetaEngine, MetaOptions } from './engine.js';
 
 /** The volume record as stored (one row, id 1). */
 export type VolumeRow = Selectable<VolumeTable>;

@@ -2,6 +2,8 @@
  * Value types of the metadata engine. Inode numbers are JS numbers (they stay far below
  * 2^53); times are bigint nanoseconds since the epoch, as stored.
  */
+import type { Logger } from '../util/log.js';
+import type { SliceEntry } from './slice-list.js';
 
 /** Node types as stored in node.type and edge.type (JuiceFS numbering). */
 export const NODE_TYPES = ['file', 'directory', 'symlink', 'fifo', 'blockdev', 'chardev', 'socket'] as const;
@@ -173,3 +175,30 @@ export interface SessionRow {
   /** Time of the last heartbeat (or registration), ms since the epoch; 0 if never recorded. */
   readonly heartbeat: number;
 }
+
+/** The slice list of one chunk and the version that compaction bumps. */
+export interface ChunkRecord {
+  readonly slices: readonly SliceEntry[];
+  /** Bumped on every change of the list (append, truncate, compaction); 0 when never written. */
+  readonly version: number;
+  /**
+   * The file's length in the same snapshot as `slices`: only bytes below it are data in this
+   * list (a truncate appends a zero entry over the cut part, which a later write may cover).
+   */
+  readonly length: number;
+}
+
+/** Commit of one written slice into a chunk. */
+export interface SliceCommit {
+  readonly ino: number;
+  /** Chunk index (file offset >> CHUNK_BITS). */
+  readonly index: number;
+  readonly entry: SliceEntry;
+  /** File length after this write; the stored length only grows here. */
+  readonly length: number;
+  /** Modification time to record (default now). */
+  readonly mtime?: bigint;
+}
+
+/** The part of a logger the engine uses. */
+export type MetaLog = Pick<Logger, 'info' | 'warn'>;

@@ -59,6 +59,11 @@ export const METRIC_DEFS = Object.freeze({
   deletionBytes: def('objectfs_deletion_bytes_total', 'counter', [], 'Bytes (uncompressed slice sizes) whose objects the deletion job deleted.'),
   deletionErrors: def('objectfs_deletion_errors_total', 'counter', [], 'Deletion passes that failed (they are retried at the next pass).'),
 
+  lockGrants: def('objectfs_lock_grants_total', 'counter', ['kind'], 'File locks granted to processes here, by kind (posix: fcntl and OFD; flock), after a wait or not.'),
+  lockConflicts: def('objectfs_lock_conflicts_total', 'counter', ['kind'], 'Lock requests that found another owner\'s lock in the way (each try of a waiting request counts).'),
+  lockWaits: def('objectfs_lock_waits_total', 'counter', ['kind'], 'Blocking lock requests (F_SETLKW, flock without LOCK_NB) that had to wait.'),
+  lockWaitSeconds: def('objectfs_lock_wait_duration_seconds', 'histogram', ['kind'], 'Time a blocking lock request waited, until granted, interrupted or refused.'),
+
   configReloads: def('objectfs_config_reloads_total', 'counter', ['result'], 'Configuration reloads (SIGHUP or a change of the file) by result (ok, error).'),
 });
 

@@ -5,7 +5,7 @@
  * data instead of a mock (Mountpoint's failure_client).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import { StorageUnavailableError } from './errors.js';
 
 /** The methods a fault can be injected into (close always passes through). */

@@ -16,7 +16,7 @@ import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import { ObjectNotFoundError, ObjectStoreError, StorageUnavailableError } from './errors.js';
 import { checkRange } from './check-range.js';
 import { TEMP_SUFFIX_RE, walkKeys } from './sorted-walk.js';

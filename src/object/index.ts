@@ -1,69 +1,8 @@
 /**
- * Object storage contract. Every backend (s3, file) and every decorator (prefix, fault
- * injection, metrics) implements ObjectStore, so they compose freely.
- *
- * Keys are '/'-separated strings without a leading '/'. Objects are immutable once put:
- * ObjectFS never overwrites a block with different content, so a put is idempotent.
+ * The object layer's public face: the ObjectStore contract (types.ts) and its backends and
+ * decorators. Files of this folder import types.ts, never this barrel.
  */
-
-/** Metadata of one stored object. */
-export interface ObjectInfo {
-  readonly key: string;
-  readonly size: number;
-  /** Last modification time in ms since the epoch. */
-  readonly mtime: number;
-}
-
-/** One page of a listing; pass `next` back as `startAfter`/`token` to continue. */
-export interface ObjectPage {
-  readonly objects: readonly ObjectInfo[];
-  /** Opaque continuation; undefined when the listing is complete. */
-  readonly next?: string;
-}
-
-export interface GetOptions {
-  /** First byte to return (default 0). */
-  readonly offset?: number;
-  /** Number of bytes from offset (default: to the end). */
-  readonly length?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface PutOptions {
-  readonly signal?: AbortSignal;
-  /** S3 storage class for the new object; ignored by backends without classes. */
-  readonly storageClass?: string;
-  /** SHA-256 (hex) of `data`, if already known: S3 then signs with it instead of hashing. */
-  readonly sha256?: string;
-}
-
-export interface ListOptions {
-  /** Only keys starting with this prefix. */
-  readonly prefix?: string;
-  /** Continuation from a previous page's `next`. */
-  readonly token?: string;
-  /** Page size hint (default 1000). */
-  readonly limit?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface ObjectStore {
-  /** A human-readable description with no secrets, e.g. `s3://bucket/prefix` or `file:///dir`. */
-  describe(): string;
-  /** Bytes of `key` (or a range of it). Throws ObjectNotFoundError if absent. */
-  get(key: string, options?: GetOptions): Promise<Buffer>;
-  /** Stores `data` under `key` atomically: readers see the whole object or none. Idempotent. */
-  put(key: string, data: Buffer, options?: PutOptions): Promise<void>;
-  /** Removes `key`; removing an absent key succeeds (idempotent). */
-  delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Size and mtime of `key`, or undefined if absent. */
-  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo | undefined>;
-  /** One page of keys in ascending byte order. */
-  list(options?: ListOptions): Promise<ObjectPage>;
-  /** Releases sockets and handles; the store is unusable afterwards. */
-  close(): Promise<void>;
-}
-
+export type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 export { ObjectNotFoundError, ObjectStoreError, StorageUnavailableError, StorageAuthError, BucketNotFoundError } from './errors.js';
 export { openObjectStore, parseStorageUrl, type StorageUrl, type OpenStoreOptions } from './open-store.js';
 export { listAll } from './list-all.js';

@@ -2,7 +2,7 @@
  * Streams a whole listing page by page, so callers (gc, fsck, format's emptiness check) can
  * walk millions of keys while holding one page.
  */
-import type { ObjectInfo, ObjectStore } from './index.js';
+import type { ObjectInfo, ObjectStore } from './types.js';
 import { ObjectStoreError } from './errors.js';
 
 /** Options of listAll beyond the prefix. */

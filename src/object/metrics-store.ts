@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import type { Metrics } from '../metrics/index.js';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 
 export class MetricsStore implements ObjectStore {
   readonly #inner: ObjectStore;

@@ -8,7 +8,7 @@
  *   file:///ABSOLUTE/DIR   (or file://localhost/ABSOLUTE/DIR)
  */
 import { fileURLToPath } from 'node:url';
-import type { ObjectStore } from './index.js';
+import type { ObjectStore } from './types.js';
 import { FileStore } from './file-store.js';
 import { S3Store } from './s3-store.js';
 import type { S3StoreOptions } from './s3-store.js';

@@ -5,7 +5,7 @@
  * see it; list tokens are the inner store's and pass through unchanged.
  */
 import { inspect } from 'node:util';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import { ObjectNotFoundError, ObjectStoreError } from './errors.js';
 
 /** An ObjectStore that is `inner` seen through a key prefix. close() closes `inner`. */

@@ -5,7 +5,7 @@
  * each request.
  */
 import { inspect } from 'node:util';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface RateLimits {

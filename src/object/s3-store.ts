@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './index.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import {
   BucketNotFoundError, ObjectNotFoundError, ObjectStoreError, StorageAuthError, StorageUnavailableError,
 } from './errors.js';

@@ -6,6 +6,7 @@
  */
 import { buildChunkView, CHUNK_SIZE, type MetaEngine, type SliceEntry } from '../meta/index.js';
 import type { ChunkStore } from '../chunk/index.js';
+import type { Metrics } from '../metrics/index.js';
 
 /** Slices in a chunk's list from which a background compaction is worth it. */
 export const COMPACT_THRESHOLD = 24;
@@ -13,6 +14,17 @@ export const COMPACT_THRESHOLD = 24;
 const COPY_PIECE = 4 << 20;
 
 export type CompactOutcome = 'compacted' | 'not-needed' | 'raced';
+
+/** compactChunk, counted in objectfs_compactions_total{outcome} when `metrics` is given ('failed' when it throws). */
+export async function compactChunkCounted(meta: MetaEngine, chunks: ChunkStore, ino: number, index: number, metrics: Metrics | undefined): Promise<CompactOutcome> {
+  let outcome: CompactOutcome | 'failed' = 'failed';
+  try {
+    outcome = await compactChunk(meta, chunks, ino, index);
+    return outcome;
+  } finally {
+    metrics?.m.compactions.inc({ outcome });
+  }
+}
 
 export async function compactChunk(meta: MetaEngine, chunks: ChunkStore, ino: number, index: number): Promise<CompactOutcome> {
   const record = await meta.readChunk(ino, index);

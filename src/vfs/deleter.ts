@@ -6,6 +6,7 @@
  */
 import type { ChunkStore } from '../chunk/index.js';
 import type { MetaEngine } from '../meta/index.js';
+import type { Metrics } from '../metrics/index.js';
 
 export interface DeletionReport {
   readonly releasedLists: number;
@@ -34,4 +35,20 @@ export async function runDeletion(meta: MetaEngine, chunks: ChunkStore, delayMs:
     if (batch.length < 200) break;
   }
   return { releasedLists, deletedSlices, deletedBytes };
+}
+
+/** runDeletion, counted in objectfs_deletion_* when `metrics` is given. */
+export async function runDeletionCounted(meta: MetaEngine, chunks: ChunkStore, delayMs: number, metrics: Metrics | undefined): Promise<DeletionReport> {
+  let report: DeletionReport;
+  try {
+    report = await runDeletion(meta, chunks, delayMs);
+  } catch (err) {
+    metrics?.m.deletionErrors.inc();
+    throw err;
+  }
+  const m = metrics?.m;
+  m?.deletionReleasedLists.inc(report.releasedLists);
+  m?.deletionSlices.inc(report.deletedSlices);
+  m?.deletionBytes.inc(report.deletedBytes);
+  return report;
 }

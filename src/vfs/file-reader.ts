@@ -2,6 +2,7 @@
  * Reading a byte range of a file: chunk maps → visible segments (newest wins, holes are
  * zeros, the length cuts) → slice reads from the chunk store, in parallel.
  */
+import { ERRNO_CODES, errnoName, FsError, toErrno, type ErrnoCode } from '../errors.js';
 import { buildChunkView, CHUNK_SIZE, type ChunkRecord } from '../meta/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 
@@ -70,4 +71,18 @@ export async function readRange(chunks: ChunkStore, off: number, end: number, pi
     data.copy(out, p.fileOff - off);
   }));
   return out;
+}
+
+/**
+ * A failed read keeps its errno where its cause has one (ESTALE, EINTR of an abort, ETIMEDOUT,
+ * a missing block's or an unreachable store's EIO …), as an FsError of that code with the cause
+ * kept; anything else becomes EIO. The message names the position either way.
+ */
+export function readError(err: unknown, ino: number, off: number): unknown {
+  if (err instanceof FsError) return err;
+  let known = true;
+  const code = errnoName(toErrno(err, () => { known = false; }));
+  const message = `reading inode ${ino} at ${off}: ${(err as Error).message}`;
+  if (!known) return FsError.EIO(message, err);
+  return (ERRNO_CODES as readonly string[]).includes(code) ? FsError.of(code as ErrnoCode, message, err) : err;
 }

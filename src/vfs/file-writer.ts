@@ -4,6 +4,10 @@
  * slice is committed to the metadata only after all its blocks are stored, in creation order
  * within its chunk (later entries win byte by byte), when it reaches the end of its chunk,
  * when too many are open, when the write buffer is under pressure, or at flush/fsync/close.
+ *
+ * O_APPEND writes go to append slices instead, which have no place in the file until their
+ * commit puts them at the end the database has then (decision 67): consecutive appends here
+ * share a slice, commit in order, and never overwrite another host's.
  */
 import { CHUNK_SIZE, nowNs } from '../meta/index.js';
 import { FsError } from '../errors.js';
@@ -24,6 +28,15 @@ interface OpenSlice {
   readonly startedAt: number;
 }
 
+/** O_APPEND data not committed yet: its place in the file is decided by its commit. */
+interface AppendSlice {
+  readonly writer: SliceWriter;
+  /** Where this host's kernel put the first byte (the end as known here); the commit may differ. */
+  readonly at: number;
+  sealed: boolean;
+  readonly startedAt: number;
+}
+
 interface ChunkQueue {
   /** Slices not yet handed to the commit chain, in creation order. */
   open: OpenSlice[];
@@ -36,8 +49,12 @@ export interface FileWriterDeps {
   readonly chunks: ChunkStore;
   /** Commits one slice (MetaEngine.commitSlice, through the owner's attribute tracking). */
   readonly commitSlice: (commit: SliceCommit) => Promise<Attr>;
+  /** Commits an append slice at the file's end (MetaEngine.commitAppend); resolves with its offset. */
+  readonly commitAppend: (id: number, size: number, mtime: bigint) => Promise<number>;
   /** Called after each committed slice of chunk `index`. */
   readonly onCommit: (index: number) => void;
+  /** An append landed elsewhere than this host's kernel placed it: its pages and length are wrong. */
+  readonly onAppendMoved: () => void;
 }
 
 export class FileWriter {
@@ -46,7 +63,11 @@ export class FileWriter {
   readonly #chunks = new Map<number, ChunkQueue>();
   readonly #serial = new Serial();
   /** The slice an in-progress write appends to: never sealed under it. */
-  #active: OpenSlice | undefined;
+  #active: OpenSlice | AppendSlice | undefined;
+  /** The O_APPEND slice taking writes, if any. */
+  #appendOpen: AppendSlice | undefined;
+  /** Commits of append slices, strictly in order. */
+  #appendCommits: Promise<void> = Promise.resolve();
   #error: unknown;
   /**
    * Highest byte offset written here and not yet committed; 0 once everything is committed: an
@@ -98,11 +119,45 @@ export class FileWriter {
     });
   }
 
+  /**
+   * An O_APPEND write: `data` goes after everything appended here before, at the end of the
+   * file as the database has it when its slice commits. `at` is where this host's kernel put it
+   * (the end as known here), which getattr reports until then.
+   */
+  append(at: number, data: Buffer): Promise<void> {
+    return this.#serial.run(async () => {
+      this.#throwFailure();
+      let rest = data;
+      while (rest.length > 0) {
+        let slice = this.#appendOpen;
+        if (slice === undefined || slice.writer.length === CHUNK_SIZE) {
+          this.#sealAppend();
+          const id = await this.#deps.meta.newSliceId();
+          slice = { writer: this.#deps.chunks.newSliceWriter(id), at: Math.max(at, this.#end), sealed: false, startedAt: Date.now() };
+          this.#appendOpen = slice;
+          this.#pendingSlices++;
+        }
+        // A slice spans at most a chunk's worth, so that its commit splits it in two at most.
+        const n = Math.min(rest.length, CHUNK_SIZE - slice.writer.length);
+        this.#active = slice;
+        try {
+          await slice.writer.append(rest.subarray(0, n));
+        } finally {
+          this.#active = undefined;
+        }
+        this.#end = Math.max(this.#end, slice.at + slice.writer.length);
+        this.#writtenAt = nowNs();
+        rest = rest.subarray(n);
+      }
+    });
+  }
+
   /** Commits everything written so far; rejects with the first failure since the last flush. */
   flush(): Promise<void> {
     return this.#serial.run(async () => {
       for (const q of this.#chunks.values()) this.#seal(q, q.open.length);
-      await Promise.all([...this.#chunks.values()].map((q) => q.commits));
+      this.#sealAppend();
+      await Promise.all([...[...this.#chunks.values()].map((q) => q.commits), this.#appendCommits]);
       this.#throwFailure();
     });
   }
@@ -113,9 +168,10 @@ export class FileWriter {
    */
   sealIdle(): void {
     for (const q of this.#chunks.values()) {
-      const keep = this.#active !== undefined && q.open.includes(this.#active) ? 1 : 0;
+      const keep = q.open.some((slice) => slice === this.#active) ? 1 : 0;
       this.#seal(q, q.open.length - keep);
     }
+    if (this.#active !== this.#appendOpen) this.#sealAppend();
   }
 
   /**
@@ -129,6 +185,8 @@ export class FileWriter {
       while (n < q.open.length && q.open[n] !== this.#active && (q.open[n]?.startedAt ?? Infinity) < startedBefore) n++;
       this.#seal(q, n);
     }
+    const append = this.#appendOpen;
+    if (append !== undefined && append !== this.#active && append.startedAt < startedBefore) this.#sealAppend();
   }
 
   /** The file was truncated to `length` (after a flush): later appends and getattr start there. */
@@ -142,6 +200,8 @@ export class FileWriter {
       for (const s of q.open) s.writer.abort();
       q.open = [];
     }
+    this.#appendOpen?.writer.abort();
+    this.#appendOpen = undefined;
   }
 
   #throwFailure(): void {
@@ -181,6 +241,34 @@ export class FileWriter {
       q.commits = q.commits.then(() => this.#commit(slice)).catch((err: unknown) => {
         this.#error ??= err;
       });
+    }
+  }
+
+  /** Hands the open append slice to the append commit chain. */
+  #sealAppend(): void {
+    const slice = this.#appendOpen;
+    if (slice === undefined) return;
+    this.#appendOpen = undefined;
+    slice.sealed = true;
+    this.#appendCommits = this.#appendCommits.then(() => this.#commitAppend(slice)).catch((err: unknown) => {
+      this.#error ??= err;
+    });
+  }
+
+  async #commitAppend(slice: AppendSlice): Promise<void> {
+    try {
+      if (this.#error !== undefined) {
+        slice.writer.abort(); // as in #commit: nothing after a failure, or a line could go missing from the middle
+        return;
+      }
+      await slice.writer.finish();
+      const len = slice.writer.length;
+      if (len === 0) return;
+      const at = await this.#deps.commitAppend(slice.writer.id, len, this.#writtenAt);
+      for (let index = Math.floor(at / CHUNK_SIZE); index * CHUNK_SIZE < at + len; index++) this.#deps.onCommit(index);
+      if (at !== slice.at) this.#deps.onAppendMoved();
+    } finally {
+      if (--this.#pendingSlices === 0) this.#end = 0;
     }
   }
 

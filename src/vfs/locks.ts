@@ -7,26 +7,20 @@
  *    costs no round trip;
  *  - waiters (F_SETLKW, flock without LOCK_NB): a waiter tries again when a lock of its file is
  *    released on this host or, through the change feed, on another one; a poll every few seconds
- *    covers a notice that was lost. A signal ends the wait with EINTR, leaving nothing behind;
+ *    covers a notice that was lost. A signal ends the wait with EINTR, leaving nothing behind.
+ *    A wait that closes a cycle of waiters on this host is EDEADLK;
  *  - locks lost with the session (another client took this one for dead and dropped them): the
  *    next operation on each such file fails with EIO once instead of carrying on unprotected.
  */
 import { FsError } from '../errors.js';
-import type { LockKind, LockType, MetaEngine } from '../meta/index.js';
+import { LOCK_EOF, type LockKind, type LockRequest, type LockType, type MetaEngine } from '../meta/index.js';
+import type { Metrics } from '../metrics/index.js';
 
 /** How often a waiter tries again when no release was announced (a lost notice, an expired session). */
 const WAIT_POLL_MS = 5_000;
 
-export interface LockCall {
-  readonly ino: number;
-  readonly owner: bigint;
-  readonly kind: LockKind;
-  /** undefined: unlock. */
-  readonly type: LockType | undefined;
-  readonly lo: number;
-  readonly hi: number;
-  readonly pid: number;
-}
+/** A lock request of a process here (the engine's, without what this side works out itself). */
+export type LockCall = Omit<LockRequest, 'holdsNone'>;
 
 /** What F_GETLK reports: the lock in the way, with its holder's pid on this host (0: another host). */
 export interface LockHolder {
@@ -38,16 +32,21 @@ export interface LockHolder {
 
 export class FileLocks {
   readonly #meta: MetaEngine;
-  /** Owners that may hold locks here, by inode (key: kind and owner). */
-  readonly #held = new Map<number, Set<string>>();
+  /** Owners that may hold locks here, by inode (key: kind and owner; value: requests that took something). */
+  readonly #held = new Map<number, Map<string, number>>();
   /** Bumped on every release of a file's locks: a waiter that saw no change sleeps. */
   readonly #releases = new Map<number, number>();
   readonly #waiters = new Map<number, Set<() => void>>();
   /** Files whose locks went with the session: their next operation fails once. */
   readonly #lost = new Set<number>();
+  /** Owners waiting here, by key, for a lock held by another owner here (deadlock detection). */
+  readonly #waitsFor = new Map<string, string>();
 
-  constructor(meta: MetaEngine) {
+  readonly #metrics: Metrics | undefined;
+
+  constructor(meta: MetaEngine, metrics?: Metrics) {
     this.#meta = meta;
+    this.#metrics = metrics;
     meta.onSessionLost(() => {
       for (const ino of this.#held.keys()) this.#lost.add(ino);
       this.#held.clear();
@@ -57,17 +56,67 @@ export class FileLocks {
 
   /** Sets or clears a lock; with `wait`, waits for a conflicting one to go (until `signal`). */
   async set(call: LockCall, wait: boolean, signal?: AbortSignal): Promise<void> {
+    const m = this.#metrics?.m;
+    const labels = { kind: call.kind };
+    let waitStarted: number | undefined;
+    try {
+      await this.#set(call, wait, signal, () => {
+        if (waitStarted === undefined) m?.lockWaits.inc(labels);
+        waitStarted ??= performance.now();
+      });
+      if (call.type !== undefined) m?.lockGrants.inc(labels);
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'EAGAIN') m?.lockConflicts.inc(labels);
+      throw err;
+    } finally {
+      if (waitStarted !== undefined) m?.lockWaitSeconds.observe(labels, (performance.now() - waitStarted) / 1000);
+    }
+  }
+
+  async #set(call: LockCall, wait: boolean, signal: AbortSignal | undefined, waiting: () => void): Promise<void> {
     const key = `${call.kind}:${call.owner}`;
     for (;;) {
       if (signal?.aborted) throw FsError.of('EINTR', `lock wait on inode ${call.ino} interrupted`);
       const seen = this.#releases.get(call.ino) ?? 0;
+      const holdsNone = this.#held.get(call.ino)?.has(key) !== true;
       if (call.type !== undefined) this.#hold(call.ino, key); // before the grant: a close racing it must ask the database
-      const { conflict, released } = await this.#meta.setLock(call);
+      const holds = this.#held.get(call.ino)?.get(key);
+      const { conflict, released } = await this.#meta.setLock({ ...call, holdsNone });
       if (released) this.released(new Set([call.ino]));
+      // An unlock of the whole file leaves the owner nothing here: its close needs no round trip.
+      // (Unless a request of the same owner took something meanwhile.)
+      if (call.type === undefined && call.lo === 0 && call.hi === LOCK_EOF && this.#held.get(call.ino)?.get(key) === holds) this.#unhold(call.ino, key);
       if (conflict === undefined) return;
       if (!wait) throw FsError.of('EAGAIN', `inode ${call.ino} is locked`);
-      if ((this.#releases.get(call.ino) ?? 0) === seen) await this.#sleep(call.ino, signal);
+      this.#metrics?.m.lockConflicts.inc({ kind: call.kind });
+      waiting();
+      if ((this.#releases.get(call.ino) ?? 0) === seen) {
+        const blocker = conflict.sid === this.#meta.sessionId ? `${call.kind}:${conflict.owner}` : undefined;
+        if (blocker !== undefined && this.#waitsOn(blocker, key)) {
+          throw FsError.of('EDEADLK', `lock wait on inode ${call.ino} would deadlock: its holder waits for this owner`);
+        }
+        if (blocker !== undefined) this.#waitsFor.set(key, blocker);
+        try {
+          await this.#sleep(call.ino, signal);
+        } finally {
+          this.#waitsFor.delete(key);
+        }
+      }
     }
+  }
+
+  /**
+   * Whether `from` waits, directly or through other waiters here, for `owner`: then `owner`
+   * waiting for `from` would deadlock. Only this host's owners are known, so only a cycle among
+   * them is found; one through another host waits until a signal (docs/semantics.md).
+   */
+  #waitsOn(from: string, owner: string): boolean {
+    let at: string | undefined = from;
+    for (let hops = 0; at !== undefined && hops < 64; hops++) {
+      if (at === owner) return true;
+      at = this.#waitsFor.get(at);
+    }
+    return false;
   }
 
   /** F_GETLK: the first lock of another owner in the way of `call`, or undefined. */
@@ -80,11 +129,9 @@ export class FileLocks {
 
   /** Drops `owner`'s locks of `kind` on the file (a close, a release); no round trip if it holds none here. */
   async release(ino: number, owner: bigint, kind: LockKind): Promise<void> {
-    const owners = this.#held.get(ino);
     const key = `${kind}:${owner}`;
-    if (owners === undefined || !owners.has(key)) return;
-    owners.delete(key);
-    if (owners.size === 0) this.#held.delete(ino);
+    if (this.#held.get(ino)?.has(key) !== true) return;
+    this.#unhold(ino, key);
     if (await this.#meta.releaseLocks(ino, owner, kind)) this.released(new Set([ino]));
   }
 
@@ -109,10 +156,16 @@ export class FileLocks {
     return this.#held.size;
   }
 
+  #unhold(ino: number, key: string): void {
+    const owners = this.#held.get(ino);
+    owners?.delete(key);
+    if (owners?.size === 0) this.#held.delete(ino);
+  }
+
   #hold(ino: number, key: string): void {
     let owners = this.#held.get(ino);
-    if (owners === undefined) this.#held.set(ino, (owners = new Set()));
-    owners.add(key);
+    if (owners === undefined) this.#held.set(ino, (owners = new Map()));
+    owners.set(key, (owners.get(key) ?? 0) + 1); // counts takes, so an unlock can tell one happened meanwhile
   }
 
   #sleep(ino: number, signal: AbortSignal | undefined): Promise<void> {

@@ -1,5 +1,7 @@
-/** lseek's SEEK_DATA and SEEK_HOLE over a file's slice pieces (pure). A hole is any byte no slice covers. */
-import type { SlicePiece } from './file-reader.js';
+/** lseek's SEEK_DATA and SEEK_HOLE over a file's slice pieces. A hole is any byte no slice covers. */
+import { FsError } from '../errors.js';
+import { CHUNK_SIZE, type ChunkRecord } from '../meta/index.js';
+import { mapRange, type SlicePiece } from './file-reader.js';
 
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
@@ -20,4 +22,19 @@ export function seekIn(pieces: readonly SlicePiece[], off: number, end: number, 
     at = Math.max(at, p.fileOff + p.len);
   }
   return Math.min(at, end);
+}
+
+/**
+ * SEEK_DATA / SEEK_HOLE from `off` in a file of `length` bytes whose chunk maps `map` gives,
+ * one chunk at a time (ENXIO: no data at or after `off`).
+ */
+export async function seekFile(off: number, length: number, whence: number, map: (index: number) => Promise<ChunkRecord>): Promise<number> {
+  for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
+    const from = Math.max(off, base);
+    const end = Math.min(length, base + CHUNK_SIZE);
+    const at = seekIn((await mapRange(from, end, length, map)).pieces, from, end, whence);
+    if (at !== undefined && (whence === SEEK_DATA || at < end)) return at;
+  }
+  if (whence === SEEK_DATA) throw FsError.of('ENXIO', `no data after ${off}`);
+  return length;
 }

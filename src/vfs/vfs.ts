@@ -13,18 +13,18 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { CHUNK_SIZE, zeroAppends, type Attr, type AttrChanges, type Caller, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
-import { checkAccess } from './access.js';
-import { SEEK_DATA, SEEK_HOLE, seekIn } from './seek.js';
-import { compactChunk, COMPACT_THRESHOLD } from './compactor.js';
-import { runDeletion, type DeletionReport } from './deleter.js';
-import { mapRange, readRange } from './file-reader.js';
+import { zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
+import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
+import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
+import { runDeletionCounted, type DeletionReport } from './deleter.js';
+import { mapRange, readError, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
-import { InodeAttr } from './inode-attr.js';
+import { OpenFiles, type Handle, type InodeState } from './handles.js';
+import { Xattrs } from './xattrs.js';
 import { FileLocks, type LockHolder } from './locks.js';
-import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
+import { PermissionChecks } from './permission-checks.js';
 import { Readahead } from './readahead.js';
-import { Serial } from './serial.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** Default largest readahead window. */
@@ -35,8 +35,6 @@ export const DEFAULT_READAHEAD = 32 << 20;
  */
 export const MAX_UNCOMMITTED_MS = 5 * 60_000;
 
-const CAPABILITY_NAME = Buffer.from(CAPABILITY_XATTR);
-const ACL_PREFIX = 'system.posix_acl_';
 
 /** fallocate(2) modes (linux/falloc.h). */
 const FALLOC_KEEP_SIZE = 0x01;
@@ -55,52 +53,35 @@ export interface VfsOptions {
   readonly autoCompact?: boolean;
   /** Records compaction and deletion work (objectfs_compactions_total, objectfs_deletion_*). */
   readonly metrics?: Metrics;
-}
-
-interface InodeState {
-  readonly ino: number;
-  opens: number;
-  /** Attributes known here (refreshed at open, after commits and truncates, and when stale). */
-  readonly attr: InodeAttr;
-  writer: FileWriter | undefined;
-  readonly chunkMaps: Map<number, Promise<ChunkRecord>>;
-  readonly commitsSince: Map<number, number>;
-  readonly compaction: Serial;
-}
-
-interface Handle {
-  readonly ino: number;
-  readonly readable: boolean;
-  readonly writable: boolean;
-  readonly append: boolean;
-  readonly readahead: Readahead;
-  /** Owners that set POSIX locks through this open file: an OFD lock's owner is the open file, and ends with it. */
-  lockOwners?: Set<bigint>;
+  /** Refuse every change with EROFS (a read-only mount, or a library user that only reads). */
+  readonly readOnly?: boolean;
 }
 
 export class Vfs {
-  readonly meta: MetaEngine;
-  readonly chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics'>>]: Required<VfsOptions>[K] };
+  readonly #meta: MetaEngine;
+  readonly #chunks: ChunkStore;
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly'>>]: Required<VfsOptions>[K] };
   readonly #metrics: Metrics | undefined;
-  readonly #inodes = new Map<number, InodeState>();
-  readonly #handles = new Map<number, Handle>();
-  #nextFh = 1;
+  /** The open-file table (`get(ino)`: the state of an inode open here). */
+  readonly #inodes = new OpenFiles();
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
-  readonly #noCapability = new NoCapability();
+  readonly #xattrs: Xattrs;
+  readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
-    this.meta = meta;
-    this.chunks = chunks;
+    this.#meta = meta;
+    this.#chunks = chunks;
     this.#options = {
       readaheadBytes: options.readaheadBytes ?? DEFAULT_READAHEAD,
       deleteDelayMs: options.deleteDelayMs ?? 3_600_000,
       autoCompact: options.autoCompact ?? true,
     };
     this.#metrics = options.metrics;
-    this.#locks = new FileLocks(meta);
+    this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
+    this.#xattrs = new Xattrs(meta);
+    this.#locks = new FileLocks(meta, options.metrics);
     meta.onChange({
       onChange: (change) => {
         if (change.locks !== undefined) this.#locks.released(change.locks);
@@ -132,43 +113,59 @@ export class Vfs {
     this.#remoteListeners.push(listener);
   }
 
-  /** Throws EACCES unless `caller` may access `attr` for `mask` (R_OK | W_OK | X_OK). */
-  checkAccess(caller: Caller, attr: Attr, mask: number): void {
-    checkAccess(caller, attr, mask);
+  /** Whether every change is refused (EROFS). */
+  get readOnly(): boolean {
+    return this.#checks.readOnly;
   }
 
   /**
-   * Opens a file; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND).
-   * `known`: attributes the caller just read in the same operation (create), saving a trip.
+   * Opens a file for `caller`; `flags` are open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC,
+   * O_APPEND). The access mode must be allowed by the file's permission bits.
    */
-  async open(ino: number, flags: number, known?: Attr): Promise<number> {
+  async open(caller: Caller, ino: number, flags: number): Promise<number> {
+    if (opensForChange(flags)) this.#checks.writable();
+    return this.#open(caller, ino, flags, undefined, unchecked(caller));
+  }
+
+  /**
+   * `known`: attributes just read in the same operation (create), saving a trip. `check`: apply
+   * the permission bits (not to a file the caller has just created, whatever its mode).
+   */
+  async #open(caller: Caller, ino: number, flags: number, known: Attr | undefined, check: boolean): Promise<number> {
     const open = this.#inodes.get(ino);
-    const attr = known ?? await (open === undefined ? this.meta.getattr(ino) : open.attr.track(() => this.meta.getattr(ino)));
+    // A gone inode is ESTALE: the kernel then looks the name up again (another host may have
+    // replaced the file behind a name it still has cached) instead of failing the open.
+    const attr = known ?? await this.#stillThere(ino, () => (open === undefined ? this.#meta.getattr(ino) : open.attr.track(() => this.#meta.getattr(ino))));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
+    if (check) checkAccess(caller, attr, accessOfOpen(flags));
     const access = flags & O_ACCMODE;
     const handle: Handle = {
       ino,
       readable: access === constants.O_RDONLY || access === constants.O_RDWR,
       writable: access === constants.O_WRONLY || access === constants.O_RDWR,
       append: (flags & constants.O_APPEND) !== 0,
-      readahead: new Readahead(this.chunks.blockSize, this.#options.readaheadBytes),
+      readahead: new Readahead(this.#chunks.blockSize, this.#options.readaheadBytes),
+      // The kernel clears setuid/setgid on a write through its page cache, but not on a direct
+      // write, and the FUSE layer opens O_APPEND files for direct I/O (decision 67).
+      clearsPrivileges: (unchecked(caller) || (flags & constants.O_APPEND) !== 0) && caller.uid !== 0,
     };
-    const st = this.#state(ino, attr);
+    const st = this.#inodes.state(ino, attr);
     st.attr.observe(attr); // another open may have made `st` meanwhile
     st.opens++;
-    this.meta.openInode(ino);
-    const fh = this.#nextFh++;
-    this.#handles.set(fh, handle);
+    this.#meta.openInode(ino);
+    const fh = this.#inodes.add(handle);
     st.chunkMaps.clear();
-    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.setattr(ino, { length: 0 });
+    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.#setattr(ino, { length: 0 });
     return fh;
   }
 
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
-    const attr = await this.meta.mknod(caller, parent, name, 'file', mode);
-    const fh = await this.open(attr.ino, flags & ~constants.O_TRUNC, attr);
+    this.#checks.writable();
+    const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
   }
 
@@ -180,7 +177,7 @@ export class Vfs {
     const st = this.#inodes.get(h.ino) as InodeState;
     // Reads see this host's writes: commit them first (rare: mixed read/write on one file).
     if (st.writer?.dirty) await st.writer.flush();
-    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     const map = (index: number) => this.#chunkMap(st, index);
     const ahead = h.readahead.onRead(off, Math.min(off + len, length), length);
     if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
@@ -189,14 +186,13 @@ export class Vfs {
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
-      if (first instanceof FsError && first.code === 'ESTALE') throw first;
-      if (!(first instanceof BlockMissingError)) throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(first as Error).message}`, first);
+      if (!(first instanceof BlockMissingError)) throw readError(first, h.ino, off);
       st.chunkMaps.clear();
-      const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
+      const again = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
       try {
         return await this.#readOnce(st, again.length, off, len, map);
       } catch (err) {
-        throw FsError.EIO(`reading inode ${h.ino} at ${off}: ${(err as Error).message}`, err);
+        throw readError(err, h.ino, off);
       }
     }
   }
@@ -209,13 +205,13 @@ export class Vfs {
       // A map read when the file was shorter than `length` says (another host truncated it,
       // maybe rewrote it since): ask for both again, and stop where the maps read now end.
       st.attr.markStale();
-      const again = await st.attr.fresh(() => this.meta.getattr(st.ino));
+      const again = await st.attr.fresh(() => this.#meta.getattr(st.ino));
       range = await mapRange(off, Math.min(off + len, again.length), again.length, map);
       // The kernel fills the rest of a short read's pages with zeros and keeps them if its own
       // idea of the length changed meanwhile: have it drop this file's pages and attributes.
       if (range.end < Math.min(off + len, length)) this.#kernelStale(st.ino);
     }
-    return readRange(this.chunks, off, range.end, range.pieces);
+    return readRange(this.#chunks, off, range.end, range.pieces);
   }
 
   async write(fh: number, off: number, data: Buffer): Promise<number> {
@@ -223,9 +219,12 @@ export class Vfs {
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
+    if (h.clearsPrivileges) await this.#clearPrivileges(st);
     const writer = this.#writer(st);
-    const at = h.append ? Math.max((await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)))).length, writer.end) : off;
-    await writer.write(at, data);
+    // An O_APPEND write takes its place in the file at commit, at the end the database has then
+    // (so no round trip here); until then it sits where the kernel put it, at the end known here.
+    if (h.append) await writer.append(Math.max(off, st.attr.current.length), data);
+    else await writer.write(off, data);
     return data.length;
   }
 
@@ -250,8 +249,7 @@ export class Vfs {
 
   /** The last close of an open file; `flockOwner`: the file held a flock, which ends now. */
   async release(fh: number, flockOwner?: bigint): Promise<void> {
-    const h = this.#handle(fh);
-    this.#handles.delete(fh);
+    const h = this.#inodes.take(fh);
     try {
       await this.#close(h);
     } finally {
@@ -269,7 +267,7 @@ export class Vfs {
     } finally {
       st.opens--;
       if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
-      await this.meta.closeInode(h.ino);
+      await this.#meta.closeInode(h.ino);
     }
   }
 
@@ -280,8 +278,18 @@ export class Vfs {
    */
   async setLock(fh: number, owner: bigint, kind: 'posix' | 'flock', type: 'read' | 'write' | undefined, lo: number, hi: number, pid: number, wait: boolean, signal?: AbortSignal): Promise<void> {
     const h = this.#handle(fh);
+    const st = this.#inodes.get(h.ino) as InodeState;
     if (kind === 'posix' && type !== undefined) (h.lockOwners ??= new Set()).add(owner);
+    // Giving a lock up (unlock, downgrade): what was written under it reaches the database
+    // first, so the next holder on any host reads it. A failed flush still lets the lock go.
+    let unflushed: unknown;
+    if (type !== 'write' && st.writer?.dirty) await st.writer.flush().catch((err: unknown) => { unflushed = err; });
     await this.#locks.set({ ino: h.ino, owner, kind, type, lo, hi, pid }, wait, signal);
+    // Taking one: the previous holder may have written on another host; this host's view of the
+    // file (attributes, chunk maps) is refreshed before reading under it (the FUSE layer drops
+    // the kernel's pages before it replies).
+    if (type !== undefined) st.attr.markStale();
+    if (unflushed !== undefined) throw unflushed;
   }
 
   /** F_GETLK: the first lock of another owner in the way of a `type` lock of [lo, hi), or undefined. */
@@ -292,8 +300,8 @@ export class Vfs {
   /** Attributes, with the length of this host's unflushed writes. */
   async getattr(ino: number): Promise<Attr> {
     const st = this.#inodes.get(ino);
-    if (st === undefined) return this.meta.getattr(ino);
-    return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.meta.getattr(ino))));
+    if (st === undefined) return this.#stillThere(ino, () => this.#meta.getattr(ino));
+    return this.#withWrites(st, await this.#stillThere(ino, () => st.attr.track(() => this.#meta.getattr(ino))));
   }
 
   /** getattr of an open handle (also after its last name is gone). */
@@ -319,13 +327,23 @@ export class Vfs {
   }
 
   /**
-   * setattr. Pending writes are committed first: their commit would otherwise land after this
-   * change (a later length, or an mtime of "now" over the times tar or cp -p just set).
+   * setattr by `caller`, under the rules of chmod, chown, utimensat and truncate (which may add
+   * the clearing of setuid/setgid to the changes: see checkSetattr).
    */
-  async setattr(ino: number, changes: AttrChanges): Promise<Attr> {
+  async setattr(caller: Caller, ino: number, changes: AttrChanges): Promise<Attr> {
+    this.#checks.writable();
+    const checked = unchecked(caller) ? checkSetattr(caller, await this.getattr(ino), changes) : changes;
+    return this.#setattr(ino, checked);
+  }
+
+  /**
+   * Pending writes are committed first: their commit would otherwise land after this change (a
+   * later length, or an mtime of "now" over the times tar or cp -p just set).
+   */
+  async #setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
-    const attr = await (st === undefined ? this.meta.setattr(ino, changes) : st.attr.track(() => this.meta.setattr(ino, changes)));
+    const attr = await (st === undefined ? this.#meta.setattr(ino, changes) : st.attr.track(() => this.#meta.setattr(ino, changes)));
     if (st !== undefined) {
       if (changes.length !== undefined) {
         st.chunkMaps.clear();
@@ -337,76 +355,84 @@ export class Vfs {
 
   // Namespace operations: the metadata engine's, plus what open files here need to know.
 
-  async lookup(parent: number, name: Buffer): Promise<Attr> { return this.withLocalWrites(await this.meta.lookup(parent, name)); }
-  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
-    return this.meta.mknod(caller, parent, name, type, mode, rdev);
+  // Namespace operations need search (and, to change a directory, write) permission on it.
+
+  async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
+    await this.#checks.accessible(caller, parent, constants.X_OK);
+    return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> { return this.meta.mkdir(caller, parent, name, mode); }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> { return this.meta.symlink(caller, parent, name, target); }
-  link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.meta.link(ino, parent, name); }
-  readlink(ino: number): Promise<Buffer> { return this.meta.readlink(ino); }
-  async rmdir(parent: number, name: Buffer): Promise<void> { await this.meta.rmdir(parent, name); }
-  statfs(): Promise<StatFs> { return this.meta.statfs(); }
-  /**
-   * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
-   * (setxattr refuses them), and recent listings and misses are remembered (see NoCapability).
-   */
+  async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+    this.#checks.writable();
+    const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
+  }
+  async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.mkdir(caller, parent, name, mode);
+  }
+  async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.symlink(caller, parent, name, target);
+  }
+  async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
+    this.#checks.writable();
+    await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    return this.#meta.link(ino, parent, name);
+  }
+  readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
+  async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
+    this.#checks.writable();
+    await this.#checks.removable(caller, parent, name);
+    await this.#meta.rmdir(parent, name);
+  }
+  statfs(): Promise<StatFs> { return this.#meta.statfs(); }
+  /** Whether `ino` is known, without asking, to have no xattr `name` (see Xattrs). */
   knownWithoutXattr(ino: number, name: Buffer): boolean {
-    return this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino));
+    return this.#xattrs.knownWithout(ino, name);
   }
 
-  async getxattr(ino: number, name: Buffer): Promise<Buffer> {
-    if (this.knownWithoutXattr(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
-    if (!name.equals(CAPABILITY_NAME)) return this.meta.getxattr(ino, name);
-    const epoch = this.#noCapability.epoch;
-    try {
-      return await this.meta.getxattr(ino, name);
-    } catch (err) {
-      if (err instanceof FsError && err.code === 'ENODATA') this.#noCapability.remember(ino, epoch);
-      throw err;
-    }
+  async getxattr(caller: Caller, ino: number, name: Buffer): Promise<Buffer> {
+    if (unchecked(caller) && !this.#xattrs.knownWithout(ino, name)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), false);
+    return this.#xattrs.get(ino, name);
   }
-  /**
-   * POSIX ACLs are not implemented: storing them as opaque bytes would show a "+" in ls while
-   * the mode bits say otherwise, and tools like cp -a would skip their chmod. Refusing them
-   * makes those tools fall back to the mode bits.
-   */
-  async setxattr(ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
-    if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
-    this.#noCapability.forget([ino]);
-    try {
-      return await this.meta.setxattr(ino, name, value, flags);
-    } finally {
-      this.#noCapability.forget([ino]); // also for reads that overlapped the change
-    }
+  async setxattr(caller: Caller, ino: number, name: Buffer, value: Buffer, flags = 0): Promise<void> {
+    this.#checks.writable();
+    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
+    return this.#xattrs.set(ino, name, value, flags);
   }
-  async listxattr(ino: number): Promise<Buffer[]> { return this.#noCapability.hasNone(ino) ? [] : this.meta.listxattr(ino); }
-  async removexattr(ino: number, name: Buffer): Promise<void> {
-    try {
-      return await this.meta.removexattr(ino, name);
-    } finally {
-      this.#noCapability.forget([ino]);
-    }
+  listxattr(ino: number): Promise<Buffer[]> { return this.#xattrs.list(ino); }
+  async removexattr(caller: Caller, ino: number, name: Buffer): Promise<void> {
+    this.#checks.writable();
+    if (unchecked(caller)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), true);
+    return this.#xattrs.remove(ino, name);
   }
 
   /** An unlinked file that is open here stays readable and writable until its last close. */
-  async unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
-    const result = await this.meta.unlink(parent, name);
+  async unlink(caller: Caller, parent: number, name: Buffer): Promise<UnlinkResult> {
+    this.#checks.writable();
+    await this.#checks.removable(caller, parent, name);
+    const result = await this.#meta.unlink(parent, name);
     if (result.gone) this.#forgetIfClosed(result.ino);
     return result;
   }
 
-  async rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    const result = await this.meta.rename(srcParent, srcName, dstParent, dstName, flags);
+  async rename(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
+    this.#checks.writable();
+    await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
+    const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
   }
 
-  /** Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed lengths. */
+  /**
+   * Up to `limit` entries of a directory after `after` (exclusive), with this host's unflushed
+   * lengths: a page of a directory stream, whose permission was checked when it was opened
+   * (the kernel's opendir, or readdir below).
+   */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
-    const epoch = this.#noCapability.epoch;
-    const page = await this.meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) });
-    for (const e of page.entries) if (e.xattrs === false) this.#noCapability.remember(e.ino, epoch, true);
+    const page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
 
@@ -416,6 +442,7 @@ export class Vfs {
    * KEEP_SIZE) as holes appended in metadata. Anything else is EOPNOTSUPP.
    */
   async fallocate(fh: number, mode: number, off: number, len: number): Promise<void> {
+    this.#checks.writable();
     const h = this.#handle(fh);
     if (!h.writable) throw FsError.of('EBADF', 'file not open for writing');
     if (off < 0 || len <= 0) throw FsError.EINVAL(`fallocate range ${off}+${len}`);
@@ -426,13 +453,14 @@ export class Vfs {
       throw FsError.of('EOPNOTSUPP', `fallocate mode ${mode}`);
     }
     const st = this.#inodes.get(h.ino) as InodeState;
+    if (h.clearsPrivileges) await this.#clearPrivileges(st);
     if (st.writer?.dirty) await st.writer.flush(); // pending writes land before the holes
-    const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.track(() => this.#meta.getattr(h.ino)));
     const newLength = keepSize ? length : Math.max(length, off + len);
     const end = keepSize ? Math.min(off + len, length) : off + len;
     if (zeroing === 0 && newLength === length) return;
     const appends = zeroing === 0 || end <= off ? [] : zeroAppends(off, end - off);
-    await st.attr.track(() => this.meta.appendSlices(h.ino, appends, newLength));
+    await st.attr.track(() => this.#meta.appendSlices(h.ino, appends, newLength));
     st.chunkMaps.clear();
     st.writer?.truncated(newLength);
   }
@@ -443,17 +471,9 @@ export class Vfs {
     const h = this.#handle(fh);
     const st = this.#inodes.get(h.ino) as InodeState;
     if (st.writer?.dirty) await st.writer.flush();
-    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.meta.getattr(h.ino)));
+    const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     if (off < 0 || off >= length) throw FsError.of('ENXIO', `offset ${off} of a file of ${length} bytes`);
-    const map = (index: number) => this.#chunkMap(st, index);
-    for (let base = Math.floor(off / CHUNK_SIZE) * CHUNK_SIZE; base < length; base += CHUNK_SIZE) {
-      const from = Math.max(off, base);
-      const end = Math.min(length, base + CHUNK_SIZE);
-      const at = seekIn((await mapRange(from, end, length, map)).pieces, from, end, whence);
-      if (at !== undefined && (whence === SEEK_DATA || at < end)) return at;
-    }
-    if (whence === SEEK_DATA) throw FsError.of('ENXIO', `no data after ${off}`);
-    return length;
+    return seekFile(off, length, whence, (index) => this.#chunkMap(st, index));
   }
 
   /**
@@ -461,6 +481,7 @@ export class Vfs {
    * or written). Pending writes of both files are committed first. Returns the bytes copied.
    */
   async copyFileRange(fhIn: number, offIn: number, fhOut: number, offOut: number, len: number): Promise<number> {
+    this.#checks.writable();
     const src = this.#handle(fhIn);
     const dst = this.#handle(fhOut);
     if (!src.readable || !dst.writable || dst.append) throw FsError.of('EBADF', 'copy_file_range needs a readable source and a writable, non-append target');
@@ -470,9 +491,10 @@ export class Vfs {
     if (from.writer?.dirty) await from.writer.flush();
     if (to.writer?.dirty) await to.writer.flush();
     if (len === 0) return 0;
+    if (dst.clearsPrivileges) await this.#clearPrivileges(to);
     let copied = 0;
     await to.attr.track(async () => {
-      const result = await this.#stillThere(src.ino, () => this.meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
+      const result = await this.#stillThere(src.ino, () => this.#meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
       copied = result.copied;
       return result.attr;
     });
@@ -480,11 +502,12 @@ export class Vfs {
     return copied;
   }
 
-  /** Every entry of a directory, page by page (the caller may stop early). */
-  async *readdir(ino: number): AsyncGenerator<DirEntry> {
+  /** Every entry of a directory, page by page (the caller may stop early); listing needs read permission. */
+  async *readdir(caller: Caller, ino: number): AsyncGenerator<DirEntry> {
+    await this.#checks.accessible(caller, ino, constants.R_OK);
     let after: Buffer | undefined;
     do {
-      const page = await this.meta.readdir(ino, after === undefined ? {} : { after });
+      const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
       yield* page.entries;
       after = page.next;
     } while (after !== undefined);
@@ -498,30 +521,14 @@ export class Vfs {
 
   /** Compacts one chunk now (tests, gc --compact). */
   async compact(ino: number, index: number): Promise<string> {
-    let outcome: string = 'failed';
-    try {
-      outcome = await compactChunk(this.meta, this.chunks, ino, index);
-    } finally {
-      this.#metrics?.m.compactions.inc({ outcome });
-    }
+    const outcome = await compactChunkCounted(this.#meta, this.#chunks, ino, index, this.#metrics);
     this.#inodes.get(ino)?.chunkMaps.delete(index);
     return outcome;
   }
 
   /** One pass of deferred deletion with the configured (or the given) safety delay. */
-  async runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
-    let report: DeletionReport;
-    try {
-      report = await runDeletion(this.meta, this.chunks, delayMs);
-    } catch (err) {
-      this.#metrics?.m.deletionErrors.inc();
-      throw err;
-    }
-    const m = this.#metrics?.m;
-    m?.deletionReleasedLists.inc(report.releasedLists);
-    m?.deletionSlices.inc(report.deletedSlices);
-    m?.deletionBytes.inc(report.deletedBytes);
-    return report;
+  runDeletion(delayMs = this.#options.deleteDelayMs): Promise<DeletionReport> {
+    return runDeletionCounted(this.#meta, this.#chunks, delayMs, this.#metrics);
   }
 
   /** Write-buffer pressure (from the chunk store): commit idle slices of every file. */
@@ -551,7 +558,7 @@ export class Vfs {
   /** Another host changed what `change` names (undefined: maybe anything): drop what is cached about it. */
   #changedElsewhere(change: Change | undefined): void {
     const inos = change?.inos;
-    this.#noCapability.forget(inos);
+    this.#xattrs.forget(inos);
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
       st.attr.markStale();
@@ -575,31 +582,32 @@ export class Vfs {
   }
 
   #handle(fh: number): Handle {
-    const h = this.#handles.get(fh);
-    if (h === undefined) throw FsError.of('EBADF', `no open file ${fh}`);
-    return h;
+    return this.#inodes.handle(fh);
   }
 
-  #state(ino: number, attr: Attr): InodeState {
-    let st = this.#inodes.get(ino);
-    if (st === undefined) {
-      const chunkMaps = new Map<number, Promise<ChunkRecord>>();
-      st = {
-        ino, opens: 0, attr: new InodeAttr(attr, () => chunkMaps.clear()), writer: undefined, chunkMaps,
-        commitsSince: new Map(), compaction: new Serial(),
-      };
-      this.#inodes.set(ino, st);
-    }
-    return st;
+  /** write(2) by an unprivileged process clears setuid, and setgid with group execute. */
+  async #clearPrivileges(st: InodeState): Promise<void> {
+    const mode = withoutPrivileges(st.attr.current.mode);
+    if (mode !== undefined) await this.#setattr(st.ino, { mode });
   }
 
   #writer(st: InodeState): FileWriter {
     st.writer ??= new FileWriter(st.ino, {
-      meta: this.meta,
-      chunks: this.chunks,
+      meta: this.#meta,
+      chunks: this.#chunks,
       // A commit changes only its own chunk's map (#committed drops it).
-      commitSlice: (commit) => st.attr.track(() => this.meta.commitSlice(commit), false),
+      commitSlice: (commit) => st.attr.track(() => this.#meta.commitSlice(commit), false),
+      commitAppend: async (id, size, mtime) => {
+        let at = 0;
+        await st.attr.track(async () => {
+          const placed = await this.#meta.commitAppend(st.ino, id, size, mtime);
+          at = placed.at;
+          return placed.attr;
+        }, false);
+        return at;
+      },
       onCommit: (index) => this.#committed(st, index),
+      onAppendMoved: () => this.#kernelStale(st.ino),
     });
     return st.writer;
   }
@@ -618,7 +626,7 @@ export class Vfs {
   #chunkMap(st: InodeState, index: number): Promise<ChunkRecord> {
     let p = st.chunkMaps.get(index);
     if (p === undefined) {
-      p = this.meta.readChunk(st.ino, index);
+      p = this.#meta.readChunk(st.ino, index);
       st.chunkMaps.set(index, p);
       p.catch(() => st.chunkMaps.delete(index));
     }
@@ -627,9 +635,10 @@ export class Vfs {
 
   async #prefetch(off: number, end: number, length: number, map: (index: number) => Promise<ChunkRecord>): Promise<void> {
     try {
-      for (const p of (await mapRange(off, end, length, map)).pieces) this.chunks.prefetch(p.id, p.size, p.off, p.len);
+      for (const p of (await mapRange(off, end, length, map)).pieces) this.#chunks.prefetch(p.id, p.size, p.off, p.len);
     } catch {
       // Readahead is a hint: a failure here shows up, if at all, on the real read.
     }
   }
 }
+

@@ -44,6 +44,8 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
 export interface Volume {
   readonly meta: MetaEngine;
   readonly vfs: Vfs;
+  /** The chunk store under the vfs: write-buffer bound (live reload), counters. */
+  readonly chunks: ChunkStore;
   readonly store: ObjectStore;
   readonly cache: BlockCache;
   /** The cache tiers, for live resizing and reports. */
@@ -109,7 +111,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000);
     let closed = false;
     return {
-      meta, vfs: theVfs, store, cache, memoryCache: memory, diskCache: disk, limits,
+      meta, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
       async close() {
         if (closed) return;
         closed = true;

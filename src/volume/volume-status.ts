@@ -1,25 +1,39 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
-import { openMeta, type DeletionBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
+import { LOCK_EOF, openMeta, type DeletionBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
   readonly meta: string;
   readonly volume: VolumeRecord;
-  readonly sessions: readonly (SessionRow & { readonly alive: boolean })[];
+  readonly sessions: readonly (SessionRow & { readonly alive: boolean; readonly locks: readonly StatusLock[] })[];
   readonly usage: StatFs;
   /** Work waiting for deferred deletion. */
   readonly deletion: DeletionBacklog;
 }
 
+/** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
+export interface StatusLock {
+  readonly ino: number;
+  readonly kind: 'posix' | 'flock';
+  readonly type: 'read' | 'write';
+  readonly start: number;
+  readonly end: number | null;
+  /** The holding process on the session's host. */
+  readonly pid: number;
+}
+
 export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
   const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
   try {
-    const [sessions, usage, deletion] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog()]);
+    const [sessions, usage, deletion, locks] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks()]);
     const now = Date.now();
     return {
       meta: redactUrl(metaUrl),
       volume: { ...meta.volume, storage: redactUrl(meta.volume.storage) },
-      sessions: sessions.map((s) => ({ ...s, alive: s.expire >= now })),
+      sessions: sessions.map((s) => ({
+        ...s, alive: s.expire >= now,
+        locks: locks.filter((l) => l.sid === s.sid).map((l) => ({ ino: l.ino, kind: l.kind, type: l.type, start: l.lo, end: l.hi === LOCK_EOF ? null : l.hi, pid: l.pid })),
+      })),
       usage,
       deletion,
     };

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMount, isMounted, type TestMount } from '../support/mounted.js';
 import { alive, childrenNamed, killAll, startDaemon, timeout, track, waitFor, OBJECTFS_BIN } from '../support/e2e-daemon.js';
+import { mountsAt } from '../../src/fuse/index.js';
 import { bash, PY_ERR, python, run, sha256File } from '../support/e2e-sh.js';
 
 let vol: TestMount;
@@ -133,7 +134,7 @@ describe('objectfs mount / umount', () => {
     const first = await makeDead('dead1');
     const d = await startDaemon(vol.metaUrl, first.mnt, first.cache);
     assert.equal(await readFile(join(first.mnt, 'base'), 'utf8'), 'base file');
-    assert.equal((await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.split(' ')[1] === first.mnt).length, 1, 'one mount, not stacked on the dead one');
+    assert.equal(mountsAt(first.mnt).length, 1, 'one mount, not stacked on the dead one');
     d.child.kill('SIGTERM');
     await d.exited;
     const second = await makeDead('dead2');
@@ -162,8 +163,8 @@ describe('objectfs mount / umount', () => {
   test('--read-only: every kind of write fails with EROFS, reads work', async () => {
     const { mnt, cache } = place('ro');
     const d = await startDaemon(vol.metaUrl, mnt, cache, ['--read-only']);
-    const opts = (await readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === mnt)?.split(' ')[3] ?? '';
-    assert.ok(opts.split(',').includes('ro'), `mount options: ${opts}`);
+    const opts = mountsAt(mnt)[0]?.options ?? [];
+    assert.ok(opts.includes('ro'), `mount options: ${opts.join(',')}`);
     const r = JSON.parse(await python(`${PY_ERR}
 import json, os
 print(json.dumps({

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMount, isMounted, type TestMount } from '../support/mounted.js';
 import { alive, killAll, startDaemon, track, waitFor, OBJECTFS_BIN } from '../support/e2e-daemon.js';
+import { mountsAt } from '../../src/fuse/index.js';
 import { bash, run } from '../support/e2e-sh.js';
 
 let vol: TestMount;
@@ -102,7 +103,7 @@ describe('a second mount on a live mount point', () => {
     await sleep(3000);
     assert.ok(running(a.pid), `the first daemon lives:\n${a.log()}`);
     assert.doesNotMatch(a.log(), /"msg":"unmounting"/);
-    assert.equal((await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.split(' ')[1] === first.mnt).length, 1, 'one mount at the mount point');
+    assert.equal(mountsAt(first.mnt).length, 1, 'one mount at the mount point');
     await bash(`printf after > after && cat before after base > all`, first.mnt);
     assert.equal(await readFile(join(first.mnt, 'all'), 'utf8'), 'beforeafterbase file');
     a.child.kill('SIGTERM');

@@ -46,7 +46,7 @@ async function step(): Promise<void> {
       fh = created.fh;
       entry = { parent, name, data: Buffer.alloc(0) };
       model.set(key, entry);
-    } else fh = await vol.vfs.open((await vol.meta.lookup(parent, Buffer.from(name))).ino, constants.O_RDWR);
+    } else fh = await vol.vfs.open(ROOT_CALLER, (await vol.meta.lookup(parent, Buffer.from(name))).ino, constants.O_RDWR);
     const off = rng.int(0, 300 * 1024);
     const data = bytes(rng.int(1, 200 * 1024));
     await vol.vfs.write(fh, off, data);
@@ -58,7 +58,7 @@ async function step(): Promise<void> {
   } else if (kind <= 5) { // truncate
     const e = pick(existing);
     const length = rng.int(0, 400 * 1024);
-    await vol.vfs.setattr((await vol.meta.lookup(e.parent, Buffer.from(e.name))).ino, { length });
+    await vol.vfs.setattr(ROOT_CALLER, (await vol.meta.lookup(e.parent, Buffer.from(e.name))).ino, { length });
     const cut = Buffer.alloc(length);
     e.data.copy(cut, 0, 0, Math.min(length, e.data.length));
     e.data = cut;
@@ -67,12 +67,12 @@ async function step(): Promise<void> {
     const [parent, name] = pick(NAMES);
     const to = keyOf(parent, name);
     if (to === keyOf(e.parent, e.name)) return;
-    await vol.vfs.rename(e.parent, Buffer.from(e.name), parent, Buffer.from(name));
+    await vol.vfs.rename(ROOT_CALLER, e.parent, Buffer.from(e.name), parent, Buffer.from(name));
     model.delete(keyOf(e.parent, e.name));
     model.set(to, { parent, name, data: e.data });
   } else if (kind === 7) { // delete
     const e = pick(existing);
-    await vol.vfs.unlink(e.parent, Buffer.from(e.name));
+    await vol.vfs.unlink(ROOT_CALLER, e.parent, Buffer.from(e.name));
     model.delete(keyOf(e.parent, e.name));
   } else { // read back
     const e = pick(existing);

@@ -6,6 +6,7 @@ One command per line on stdin, one answer line on stdout:
                                     -> ok | error CODE (EAGAIN, EINTR, ...)
   getlk NAME KIND TYPE START LEN    -> none | TYPE START LEN PID
   alarm SECONDS                     a SIGALRM after SECONDS (interrupts a wait) -> ok
+  write NAME TEXT                   -> ok | error CODE
   close NAME                        -> ok
   pid                               -> the process id
 """
@@ -35,6 +36,9 @@ def run(words):
     if cmd == 'open':
         flags = {'r': os.O_RDONLY, 'w': os.O_WRONLY, 'rw': os.O_RDWR}[words[3]]
         fds[words[1]] = os.open(words[2], flags | (os.O_CREAT if flags != os.O_RDONLY else 0), 0o644)
+        return 'ok'
+    if cmd == 'write':
+        os.write(fds[words[1]], words[2].encode())
         return 'ok'
     if cmd == 'close':
         os.close(fds.pop(words[1]))
@@ -71,5 +75,6 @@ for line in sys.stdin:
     try:
         answer = run(words)
     except OSError as e:
-        answer = 'error ' + errno.errorcode.get(e.errno, str(e.errno))
+        # EDEADLK and EDEADLOCK are one number on Linux; Python names it by the second.
+        answer = 'error ' + ('EDEADLK' if e.errno == errno.EDEADLK else errno.errorcode.get(e.errno, str(e.errno)))
     print(answer, flush=True)

@@ -20,7 +20,7 @@ export async function writeFile(v: Volume, parent: number, name: string, data: B
 /** The whole content of inode `ino`. */
 export async function readFile(v: Volume, ino: number): Promise<Buffer> {
   const length = (await v.vfs.getattr(ino)).length;
-  const fh = await v.vfs.open(ino, constants.O_RDONLY);
+  const fh = await v.vfs.open(ROOT_CALLER, ino, constants.O_RDONLY);
   try {
     return length === 0 ? Buffer.alloc(0) : await v.vfs.read(fh, 0, length);
   } finally {

@@ -56,7 +56,7 @@ const maxRssAfterWriteKiB = process.resourceUsage().maxRSS;
 t0 = performance.now();
 let mismatches = 0;
 let firstMismatch: string | undefined;
-const rfh = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+const rfh = await vol.vfs.open({ uid: 0, gid: 0 }, attr.ino, constants.O_RDONLY);
 for (let off = 0; off < total; off += MiB) {
   const got = await vol.vfs.read(rfh, off, MiB);
   const want = fill(buf, off).subarray(0, Math.min(MiB, total - off));

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { isMounted } from '../../src/fuse/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,9 +43,8 @@ export interface TestMount {
   cleanup(): Promise<void>;
 }
 
-export function isMounted(mnt: string): boolean {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt);
-}
+/** Whether an ObjectFS mount is at `mnt` (the code's own check, src/fuse/mount-table.ts). */
+export { isMounted };
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

@@ -46,6 +46,8 @@ export interface MultiHostBed {
   newVolume(label: string, blockSize?: string): Promise<TestVolume>;
   /** Mounts `volume` on `host` at a fresh mount point. */
   mount(host: Host, volume: TestVolume, label: string, args?: readonly string[]): Promise<Daemon>;
+  /** Cuts `host` off the network (false) or joins it again (true): its veth goes down or up. */
+  setLink(host: Host, up: boolean): void;
   /** Kills daemons, unmounts, stops the servers, deletes namespaces and files. */
   finish(): Promise<void>;
 }
@@ -159,6 +161,10 @@ export async function startMultiHostBed(label: string, hostCount: number, option
         const daemon = await startDaemon(volume.metaUrl, join(dir, 'mnt'), join(dir, 'cache'), args, S3_ENV, host.netns);
         bed.addPid(daemon.pid, daemon.mnt);
         return daemon;
+      },
+      setLink(host, up) {
+        if (host.netns === undefined) throw new Error('setLink needs the network-namespace bed');
+        ip(['link', 'set', `${host.netns}o`, up ? 'up' : 'down']);
       },
       async finish() {
         await killAll();

@@ -62,6 +62,7 @@ export interface StatusSession {
   readonly alive: boolean;
   readonly heartbeat: number;
   readonly info: { host: string; pid: number; mountPoint: string; version: string };
+  readonly locks: readonly { ino: number; kind: string; type: string; start: number; end: number | null; pid: number }[];
 }
 
 /** The sessions `objectfs status --json` lists. */

@@ -65,7 +65,7 @@ describe('attributes of an open file when results arrive out of order', () => {
           return attr;
         },
       });
-      const vfs = new Vfs(meta, vol.vfs.chunks, { autoCompact: false });
+      const vfs = new Vfs(meta, vol.chunks, { autoCompact: false });
       const { fh } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('two-chunks'), 0o644, constants.O_RDWR);
       const head = randomBytes(1000);
       const tail = randomBytes(3000);
@@ -73,7 +73,7 @@ describe('attributes of an open file when results arrive out of order', () => {
       await vfs.write(fh, CHUNK_SIZE + 5000, tail);
       await vfs.flush(fh);
       const end = CHUNK_SIZE + 5000 + tail.length;
-      assert.equal((await vol.vfs.lookup(ROOT_INO, Buffer.from('two-chunks'))).length, end, 'the database has the whole length');
+      assert.equal((await vol.vfs.lookup(ROOT_CALLER, ROOT_INO, Buffer.from('two-chunks'))).length, end, 'the database has the whole length');
       const got = await vfs.read(fh, CHUNK_SIZE + 5000, tail.length + 100);
       assert.equal(got.length, tail.length, 'the read reaches the end the later commit set');
       assert.ok(got.equals(tail));
@@ -94,7 +94,7 @@ describe('attributes of an open file when results arrive out of order', () => {
           return attr;
         },
       });
-      const vfs = new Vfs(meta, vol.vfs.chunks, { autoCompact: false });
+      const vfs = new Vfs(meta, vol.chunks, { autoCompact: false });
       const { fh, attr } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('growing'), 0o644, constants.O_RDWR);
       const first = randomBytes(2000);
       await vfs.write(fh, 0, first);

@@ -18,7 +18,7 @@ const VALUE = Buffer.from([1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 
 async function capability(vfs: Vfs, ino: number): Promise<Buffer | 'none'> {
   try {
-    return await vfs.getxattr(ino, CAP);
+    return await vfs.getxattr(ROOT_CALLER, ino, CAP);
   } catch (err) {
     if (err instanceof FsError && err.code === 'ENODATA') return 'none';
     throw err;
@@ -44,7 +44,7 @@ test('"no security.capability" is answered from memory, and a change here or on 
     const a = await dv.open();
     const b = await dv.open();
     const { meta, calls } = counting(a.meta);
-    const vfs = new Vfs(meta, a.vfs.chunks);
+    const vfs = new Vfs(meta, a.chunks);
     const { fh, attr } = await vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('tool'), 0o755, constants.O_RDWR);
     assert.equal(await capability(vfs, attr.ino), 'none');
     for (let i = 0; i < 20; i++) {
@@ -53,13 +53,13 @@ test('"no security.capability" is answered from memory, and a change here or on 
     }
     assert.equal(calls(), 1, 'one database read for 21 questions within the moment');
 
-    await vfs.setxattr(attr.ino, CAP, VALUE);
+    await vfs.setxattr(ROOT_CALLER, attr.ino, CAP, VALUE);
     assert.deepEqual(await capability(vfs, attr.ino), VALUE, 'a change here shows at once');
-    await vfs.removexattr(attr.ino, CAP);
+    await vfs.removexattr(ROOT_CALLER, attr.ino, CAP);
     assert.equal(await capability(vfs, attr.ino), 'none');
 
     // Another host sets it: the change notice (or at worst the moment's end) makes it show.
-    await b.vfs.setxattr(attr.ino, CAP, VALUE);
+    await b.vfs.setxattr(ROOT_CALLER, attr.ino, CAP, VALUE);
     const deadline = Date.now() + NO_CAPABILITY_MS + 2000;
     let seen = await capability(vfs, attr.ino);
     while (seen === 'none' && Date.now() < deadline) {

@@ -17,6 +17,7 @@ import { parseBlockKey } from '../../../src/chunk/keys.js';
 import { crashData } from '../../support/crash-data.js';
 import {
   allChunkRows, freshDataVolume, KiB, listBlockKeys, referencedBlockKeys, sliceIdsOf, type DataVolume,
+  ROOT_CALLER,
 } from '../../support/data-volume.js';
 import { firstDifference } from '../../support/sparse-file.js';
 
@@ -98,11 +99,11 @@ describe('a writer killed between upload and commit', () => {
       const reader = await dv.open();
       const committed = crashData(1, COMMITTED);
       assert.equal((await reader.vfs.getattr(ino)).length, COMMITTED, 'length of crash');
-      const fh = await reader.vfs.open(ino, constants.O_RDWR);
+      const fh = await reader.vfs.open(ROOT_CALLER, ino, constants.O_RDWR);
       const got = await reader.vfs.read(fh, 0, UNCOMMITTED_BLOCKS * BLOCK);
       assert.equal(firstDifference(got, committed), '', 'crash reads back exactly its committed bytes');
       assert.equal((await reader.vfs.getattr(neverFlushed)).length, 0, 'never-flushed is empty');
-      const nfh = await reader.vfs.open(neverFlushed, constants.O_RDONLY);
+      const nfh = await reader.vfs.open(ROOT_CALLER, neverFlushed, constants.O_RDONLY);
       assert.equal((await reader.vfs.read(nfh, 0, BLOCK)).length, 0, 'never-flushed reads nothing');
       await reader.vfs.release(nfh);
 
@@ -112,7 +113,7 @@ describe('a writer killed between upload and commit', () => {
       await reader.vfs.release(fh);
       await reader.close();
       const again = await dv.open();
-      const fh2 = await again.vfs.open(ino, constants.O_RDONLY);
+      const fh2 = await again.vfs.open(ROOT_CALLER, ino, constants.O_RDONLY);
       const whole = await again.vfs.read(fh2, 0, COMMITTED + tail.length + 10);
       assert.equal(firstDifference(whole, Buffer.concat([committed, tail])), '', 'committed bytes + the new write');
       await again.vfs.release(fh2);

@@ -144,7 +144,7 @@ async function runModel(t: TestContext, spec: DataVolumeSpec, label: string, wit
       for (const f of files) for (const fh of f.handles.splice(0)) await vol.vfs.release(fh);
       await vol.close();
       vol = await dv.open(volumeOptions(rng));
-      for (const f of files) for (let i = rng.int(1, 2); i > 0; i--) f.handles.push(await vol.vfs.open(f.ino, constants.O_RDWR));
+      for (const f of files) for (let i = rng.int(1, 2); i > 0; i--) f.handles.push(await vol.vfs.open(ROOT_CALLER, f.ino, constants.O_RDWR));
       for (const f of files) await checkWholeFile(vol, pick(rng, f.handles), f, 'after reopening the volume');
     };
     for (let step = 0; step < STEPS; step++) {
@@ -175,7 +175,7 @@ async function runModel(t: TestContext, spec: DataVolumeSpec, label: string, wit
         }
         case 'truncate': {
           const length = Math.max(0, Math.min(MAX_END, pickLength(rng, f)));
-          const attr = await vol.vfs.setattr(f.ino, { length });
+          const attr = await vol.vfs.setattr(ROOT_CALLER, f.ino, { length });
           f.model.truncate(length);
           assert.equal(attr.length, length, `${at}: setattr returns the new length`);
           assert.equal((await vol.vfs.getattr(f.ino)).length, length, `${at}: getattr after truncate to ${length} (seed ${seed})`);
@@ -189,7 +189,7 @@ async function runModel(t: TestContext, spec: DataVolumeSpec, label: string, wit
             f.handles.splice(f.handles.indexOf(fh), 1);
             await vol.vfs.release(fh);
           }
-          const nfh = await vol.vfs.open(f.ino, constants.O_RDWR);
+          const nfh = await vol.vfs.open(ROOT_CALLER, f.ino, constants.O_RDWR);
           f.handles.push(nfh);
           await check(vol, nfh, f, Math.max(0, f.model.length - BLOCK), 2 * BLOCK, `${at}: tail after open`);
           break;
@@ -219,7 +219,7 @@ async function runModel(t: TestContext, spec: DataVolumeSpec, label: string, wit
         case 'other-host': {
           if (other === undefined) break;
           for (const h of f.handles) await vol.vfs.flush(h); // close-to-open: the writer's close/fsync…
-          const ofh = await other.vfs.open(f.ino, constants.O_RDONLY); // …then an open on another host
+          const ofh = await other.vfs.open(ROOT_CALLER, f.ino, constants.O_RDONLY); // …then an open on another host
           await checkWholeFile(other, ofh, f, `${at}: seen from another host`);
           await other.vfs.release(ofh);
           break;
@@ -265,12 +265,12 @@ describe(`data path model (seed=${seed})`, () => {
       const { fh, attr } = await vol.vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('t'), 0o644, constants.O_RDWR);
       await vol.vfs.write(fh, 0, Buffer.alloc(100, 1));
       await vol.vfs.flush(fh);
-      await vol.vfs.setattr(attr.ino, { length: 10 });
+      await vol.vfs.setattr(ROOT_CALLER, attr.ino, { length: 10 });
       await vol.vfs.write(fh, 0, Buffer.from([2])); // not flushed: getattr must merge it with the new length
       assert.equal((await vol.vfs.getattr(attr.ino)).length, 10, 'length after truncate to 10 and a 1-byte write at 0');
       await vol.vfs.flush(fh);
-      const app = await vol.vfs.open(attr.ino, constants.O_WRONLY | constants.O_APPEND);
-      await vol.vfs.setattr(attr.ino, { length: 5 });
+      const app = await vol.vfs.open(ROOT_CALLER, attr.ino, constants.O_WRONLY | constants.O_APPEND);
+      await vol.vfs.setattr(ROOT_CALLER, attr.ino, { length: 5 });
       await vol.vfs.write(app, 0, Buffer.from('Z'));
       await vol.vfs.release(app);
       assert.equal((await vol.vfs.getattr(attr.ino)).length, 6, 'O_APPEND after truncate to 5 writes at offset 5');
@@ -288,7 +288,7 @@ describe(`data path model (seed=${seed})`, () => {
     try {
       const vol = await dv.open();
       const { fh: w, attr } = await vol.vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('shared'), 0o644, constants.O_WRONLY);
-      const r = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+      const r = await vol.vfs.open(ROOT_CALLER, attr.ino, constants.O_RDONLY);
       const model = new SparseFile();
       // Sequential: every write is visible to the other handle at once, before any flush.
       for (let i = 0; i < 40; i++) {

@@ -61,7 +61,7 @@ describe('two clients of one volume', () => {
       await a.vfs.flush(fh);
     }
     const length = (await a.vfs.getattr(attr.ino)).length;
-    const bfh = await b.vfs.open(attr.ino, constants.O_RDONLY);
+    const bfh = await b.vfs.open(ROOT_CALLER, attr.ino, constants.O_RDONLY);
     assert.ok((await b.vfs.read(bfh, 0, length)).equals(model.subarray(0, length)), 'B reads the file (its chunk map is now cached)');
     assert.equal(await a.vfs.compact(attr.ino, 0), 'compacted');
     await sleep(10);
@@ -81,10 +81,10 @@ describe('two clients of one volume', () => {
     const data = bytes(1, 3 * BLOCK);
     await a.vfs.write(fh, 0, data);
     await a.vfs.release(fh);
-    const bfh = await b.vfs.open(attr.ino, constants.O_RDONLY);
-    const wfh = await b.vfs.open(attr.ino, constants.O_WRONLY);
+    const bfh = await b.vfs.open(ROOT_CALLER, attr.ino, constants.O_RDONLY);
+    const wfh = await b.vfs.open(ROOT_CALLER, attr.ino, constants.O_WRONLY);
     assert.ok((await b.vfs.read(bfh, 0, BLOCK)).equals(data.subarray(0, BLOCK)));
-    assert.equal((await a.vfs.unlink(ROOT_INO, Buffer.from('f'))).gone, true, 'A deletes it: it is not open on A');
+    assert.equal((await a.vfs.unlink(ROOT_CALLER, ROOT_INO, Buffer.from('f'))).gone, true, 'A deletes it: it is not open on A');
     await assert.rejects(async () => {
       // Until B hears of it, its cached map still names the (not yet deleted) slices: their bytes are the file's own.
       for (const end = Date.now() + 5_000; Date.now() < end; await sleep(5)) {

@@ -69,7 +69,7 @@ async function writeFiles(vol: Volume, prefix: string, sizes: readonly number[])
 async function readBack(vol: Volume, files: readonly WrittenFile[], what: string): Promise<void> {
   for (const f of files) {
     assert.equal((await vol.vfs.getattr(f.ino)).length, f.data.length, `${what}: length of ${f.name}`);
-    const fh = await vol.vfs.open(f.ino, constants.O_RDONLY);
+    const fh = await vol.vfs.open(ROOT_CALLER, f.ino, constants.O_RDONLY);
     const whole = await vol.vfs.read(fh, 0, f.data.length + BLOCK);
     assert.equal(firstDifference(whole, f.data), '', `${what}: ${f.name} read whole`);
     for (let off = 0; off < f.data.length; off += 100 * KiB + 3) {
@@ -82,7 +82,7 @@ async function readBack(vol: Volume, files: readonly WrittenFile[], what: string
 
 /** Reads a whole file expecting EIO; returns the time it took. */
 async function expectEio(vol: Volume, f: WrittenFile, what: string): Promise<number> {
-  const fh = await vol.vfs.open(f.ino, constants.O_RDONLY);
+  const fh = await vol.vfs.open(ROOT_CALLER, f.ino, constants.O_RDONLY);
   const started = Date.now();
   const outcome = await Promise.race([
     vol.vfs.read(fh, 0, f.data.length).then((b) => ({ bytes: b }), (e: unknown) => ({ error: e as { code?: string } })),
@@ -115,7 +115,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       const reader = await dv.open();
       await readBack(reader, files, 'cold instance');
       const blocks = SIZES.reduce((n, s) => n + Math.ceil(s / BLOCK), 0);
-      const stats = reader.vfs.chunks.stats();
+      const stats = reader.chunks.stats();
       assert.ok(stats.blocksDownloaded >= blocks, `a cold instance downloads every block: ${stats.blocksDownloaded} < ${blocks}`);
       t.diagnostic(`${blocks} blocks; cold instance downloaded ${stats.blocksDownloaded}, cache hits ${stats.cacheHits}`);
       await reader.close();
@@ -143,7 +143,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       await s3.kill();
       const offline = await dv.open({ cacheDir, storeOptions: IMPATIENT });
       await readBack(offline, files, 'S3 killed, disk cache only');
-      assert.equal(offline.vfs.chunks.stats().blocksDownloaded, 0, 'nothing came from S3');
+      assert.equal(offline.chunks.stats().blocksDownloaded, 0, 'nothing came from S3');
       const killedMs = await expectEio(offline, uncached!, 'S3 killed, block not cached');
 
       await s3.start();
@@ -175,7 +175,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       await dv.objects.put(damaged, Buffer.from('this is not an lz4 block of 64 KiB'));
 
       const reader = await dv.open();
-      const fh = await reader.vfs.open(f!.ino, constants.O_RDONLY);
+      const fh = await reader.vfs.open(ROOT_CALLER, f!.ino, constants.O_RDONLY);
       const first = await reader.vfs.read(fh, 0, BLOCK);
       assert.equal(firstDifference(first, f!.data.subarray(0, BLOCK)), '', 'the intact first block reads');
       for (const [off, len, what] of [
@@ -221,7 +221,7 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
       const before = await listBlockKeys(dv.objects);
 
       assert.equal((await vol.meta.unlink(ROOT_INO, Buffer.from(gone!.name))).gone, true);
-      await vol.vfs.setattr(cut.ino, { length: BLOCK + 7 });
+      await vol.vfs.setattr(ROOT_CALLER, cut.ino, { length: BLOCK + 7 });
       assert.equal(await vol.vfs.compact(rewritten.ino, 0), 'compacted');
 
       const early = await vol.vfs.runDeletion(3_600_000);

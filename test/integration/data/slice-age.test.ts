@@ -32,7 +32,7 @@ test('slices left open longer than the limit are committed without a flush; the 
     const second = randomBytes(BLOCK);
     await vol.vfs.write(fh, first.length, second);
     await vol.vfs.release(fh);
-    const rfh = await vol.vfs.open(attr.ino, constants.O_RDONLY);
+    const rfh = await vol.vfs.open(ROOT_CALLER, attr.ino, constants.O_RDONLY);
     const whole = await vol.vfs.read(rfh, 0, first.length + second.length + 10);
     assert.ok(Buffer.concat([first, second]).equals(whole));
     await vol.vfs.release(rfh);

@@ -23,7 +23,7 @@ describe('fsck --repair', () => {
     await v.vfs.mkdir(ROOT_CALLER, d.ino, Buffer.from('sub'), 0o755);
     const fData = randomBytes(BLOCK + 10);
     const f = await writeFile(v, d.ino, 'f', fData);
-    await v.vfs.link(f, ROOT_INO, Buffer.from('g'));
+    await v.vfs.link(ROOT_CALLER, f, ROOT_INO, Buffer.from('g'));
     const orphanData = randomBytes(2 * BLOCK);
     const orphan = await writeFile(v, ROOT_INO, 'orphan', orphanData);
     const h = await writeFile(v, ROOT_INO, 'h', randomBytes(100));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runFsck, runGc } from '../../../src/maintenance/index.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
-import { freshDataVolume, KiB } from '../../support/data-volume.js';
+import { freshDataVolume, KiB, ROOT_CALLER } from '../../support/data-volume.js';
 import { readFile } from '../../support/maintenance.js';
 import { testSeed } from '../../support/prng.js';
 
@@ -74,8 +74,8 @@ describe('gc while the volume is busy', () => {
       assert.equal(createHash('sha256').update(data).digest('hex'), f.sha256, `${f.key} content`);
     }
     let names = 0;
-    for await (const e of reader.vfs.readdir(ROOT_INO)) names += e.name.toString() === 'sub' ? 0 : 1;
-    for await (const _e of reader.vfs.readdir(sub.ino)) names++;
+    for await (const e of reader.vfs.readdir(ROOT_CALLER, ROOT_INO)) names += e.name.toString() === 'sub' ? 0 : 1;
+    for await (const _e of reader.vfs.readdir(ROOT_CALLER, sub.ino)) names++;
     assert.equal(names, done.files.length, 'no file more or less than the model');
 
     // Two more gc runs a window apart (the first releases the last dropped lists, the second

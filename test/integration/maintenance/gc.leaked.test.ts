@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { blockKey } from '../../../src/chunk/keys.js';
 import { runFsck, type GcReport } from '../../../src/maintenance/index.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
-import { freshDataVolume, KiB, listBlockKeys } from '../../support/data-volume.js';
+import { freshDataVolume, KiB, listBlockKeys, ROOT_CALLER } from '../../support/data-volume.js';
 import { cliJson, readFile, writeFile } from '../../support/maintenance.js';
 
 const BLOCK = 64 * KiB;
@@ -27,7 +27,7 @@ describe('gc of leaked objects', () => {
     const keep = await writeFile(v, ROOT_INO, 'keep', keepData);
     await writeFile(v, ROOT_INO, 'doomed', randomBytes(3 * BLOCK));
     const live = (await v.meta.readChunk(keep, 0)).slices[0]!;
-    await v.vfs.unlink(ROOT_INO, Buffer.from('doomed'));
+    await v.vfs.unlink(ROOT_CALLER, ROOT_INO, Buffer.from('doomed'));
 
     const strays = [blockKey(900_001, 0, BLOCK), blockKey(900_001, 1, 100), blockKey(12_345_678, 0, 4096)];
     for (const k of strays) await dv.objects.put(k, randomBytes(300));

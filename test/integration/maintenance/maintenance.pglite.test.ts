@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { blockKey, sliceBlockKeys } from '../../../src/chunk/keys.js';
 import { runFsck, runGc } from '../../../src/maintenance/index.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
-import { freshDataVolume, KiB, listBlockKeys } from '../../support/data-volume.js';
+import { freshDataVolume, KiB, listBlockKeys, ROOT_CALLER } from '../../support/data-volume.js';
 import { readFile, writeFile } from '../../support/maintenance.js';
 
 const BLOCK = 64 * KiB;
@@ -25,7 +25,7 @@ describe('fsck and gc on PGlite', () => {
     const data = randomBytes(BLOCK + 100);
     const ino = await writeFile(v, ROOT_INO, 'pieces', Buffer.alloc(0));
     for (let off = 0; off < data.length; off += 10 * KiB) {
-      const fh = await v.vfs.open(ino, constants.O_RDWR);
+      const fh = await v.vfs.open(ROOT_CALLER, ino, constants.O_RDWR);
       await v.vfs.write(fh, off, data.subarray(off, off + 10 * KiB));
       await v.vfs.release(fh);
     }

@@ -12,6 +12,7 @@ import { attrTests } from './suite-attr.js';
 import { SuiteContext } from './suite-context.js';
 import { createTests } from './suite-create.js';
 import { engineTests } from './suite-engine.js';
+import { lockTests } from './suite-locks.js';
 import { nameTests } from './suite-names.js';
 import { readdirTests } from './suite-readdir.js';
 import { removeTests } from './suite-remove.js';
@@ -33,5 +34,6 @@ export function metaSuite(kind: MetaKind): void {
     readdirTests(ctx);
     xattrTests(ctx);
     engineTests(ctx);
+    lockTests(ctx);
   });
 }

@@ -30,7 +30,7 @@ test('heartbeats publish the upload queue and write buffer of the session', asyn
   assert.equal(later?.info.stats?.uploadQueueBlocks, 0);
   assert.equal(later?.info.stats?.bufferBytes, 0);
   assert.deepEqual(await v.meta.deletionBacklog(), { droppedLists: 0, pendingSlices: 0, pendingBytes: 0 });
-  await v.vfs.unlink(1, Buffer.from('f'));
+  await v.vfs.unlink(ROOT_CALLER, 1, Buffer.from('f'));
   assert.equal((await v.meta.deletionBacklog()).droppedLists, 1, 'the deleted file\'s chunk list waits for release');
   await v.vfs.runDeletion(3_600_000);
   assert.deepEqual(await v.meta.deletionBacklog(), { droppedLists: 0, pendingSlices: 1, pendingBytes: 100_000 });

@@ -98,6 +98,34 @@ export function engineTests(ctx: SuiteContext): void {
       await rejectsWith(() => ctx.meta.commitSlice({ ino: 987_654_321, index: 0, entry: e4, length: 5 }), 'ENOENT', 'commit to a missing inode');
     });
 
+    it('commitAppend puts a slice at the end the database has, split at a chunk boundary; concurrent appends never overlap', async () => {
+      const d = await ctx.dir('commit-append');
+      const f = await ctx.meta.mknod(CALLER, d.ino, b('log'), 'file', 0o644);
+      const first = await ctx.meta.commitAppend(f.ino, await ctx.meta.newSliceId(), 100, nowNs());
+      assert.equal(first.at, 0);
+      assert.equal(first.attr.length, 100);
+      // The length moves on without this writer knowing: its next append still lands at the end.
+      await ctx.meta.setattr(f.ino, { length: CHUNK_SIZE - 10 });
+      const id = await ctx.meta.newSliceId();
+      const across = await ctx.meta.commitAppend(f.ino, id, 30, nowNs());
+      assert.equal(across.at, CHUNK_SIZE - 10);
+      assert.equal(across.attr.length, CHUNK_SIZE + 20);
+      const tail0 = (await ctx.meta.readChunk(f.ino, 0)).slices.at(-1);
+      assert.deepEqual({ ...tail0 }, { pos: CHUNK_SIZE - 10, id, size: 30, off: 0, len: 10 }, 'the first 10 bytes end chunk 0');
+      assert.deepEqual((await ctx.meta.readChunk(f.ino, 1)).slices.map((e) => ({ ...e })), [{ pos: 0, id, size: 30, off: 10, len: 20 }], 'the rest starts chunk 1');
+      const g = await ctx.meta.mknod(CALLER, d.ino, b('shared'), 'file', 0o644);
+      const sizes = Array.from({ length: 20 }, (_, i) => 10 + i);
+      const placed = await Promise.all(sizes.map(async (size) => ({ size, ...(await ctx.meta.commitAppend(g.ino, await ctx.meta.newSliceId(), size, nowNs())) })));
+      placed.sort((x, y) => x.at - y.at);
+      let end = 0;
+      for (const p of placed) {
+        assert.equal(p.at, end, 'each append starts where the one before it ended: no gap, no overlap');
+        end += p.size;
+      }
+      assert.equal((await ctx.meta.getattr(g.ino)).length, end);
+      await rejectsWith(async () => ctx.meta.commitAppend(d.ino, await ctx.meta.newSliceId(), 5, nowNs()), 'EINVAL', 'an append to a directory');
+    });
+
     it('newSliceId hands out 1,000 distinct positive ids, never again after a reopen, never shared by two engines', async (t) => {
       const vol = await ctx.ownVolume(t, 'slice-ids');
       const first = vol.engine;
