@@ -128,7 +128,6 @@ async function main(): Promise<number> {
     process.stderr.write('mount-bench must run as root (FUSE mounts of s3fs/rclone, drop_caches)\n');
     return 2;
   }
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true'; // the S3 client that checks rclone's uploads
   const bed = createBed('objectfs-mount-bench-');
   const teardown = (): void => {
     for (const w of killAllDaemons()) note(`cleanup: ${w}`);

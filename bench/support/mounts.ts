@@ -214,7 +214,6 @@ const S3_ENV = {
   AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 function cleanEnv(extra: Readonly<Record<string, string>>, drop: readonly string[] = []): NodeJS.ProcessEnv {

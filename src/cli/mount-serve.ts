@@ -5,10 +5,12 @@
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { CliError, errnoName } from '../errors.js';
 import { forgetDaemon, isMounted, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
 import { Metrics } from '../metrics/index.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { LogFile } from '../util/log-file.js';
 import { openVolume } from '../volume/open-volume.js';
 import { redactText, redactUrl, secretsOfEnv } from '../config/redact.js';
 import type { Resolved } from '../config/load.js';
@@ -41,7 +43,14 @@ export async function serve(req: ServeRequest): Promise<void> {
   const { metaUrl, mountPoint: mnt } = req;
   const settings = req.resolved.settings;
   const secrets = [...secretsOfEnv(), ...urlPassword(metaUrl)];
-  const log = createLogger({ level: settings.logLevel, redact: (line) => redactText(line, secrets) });
+  const redact = (line: string) => redactText(line, secrets);
+  const logFile = settings.log === undefined ? undefined : new LogFile(resolve(settings.log));
+  const log = logFile === undefined
+    ? createLogger({ level: settings.logLevel, redact })
+    : createLogger({ level: settings.logLevel, redact, json: true, write: (line) => logFile.write(line) });
+  // From the start, and never removed: without a listener, SIGUSR1 makes Node open its
+  // inspector on 127.0.0.1:9229, which logrotate's signal must never do.
+  process.on('SIGUSR1', () => reopenLog(logFile, log));
   const metrics = new Metrics();
   // From the start: a SIGTERM that arrives while mounting (before the wait below) must still
   // unmount and end the session cleanly, not kill the process with the default action.
@@ -171,5 +180,16 @@ export async function serve(req: ServeRequest): Promise<void> {
     await removeMountRecord(mnt);
     await forgetDaemon(mnt);
     log.info('stopped', { mountPoint: mnt });
+  }
+}
+
+/** SIGUSR1: logrotate has moved the log file away; write to a new one under its name. */
+function reopenLog(file: LogFile | undefined, log: Logger): void {
+  if (file === undefined) return; // logging to stderr: whoever holds it rotates it
+  try {
+    file.reopen();
+    log.info('log file reopened', { path: file.path });
+  } catch (err) {
+    log.error('log file not reopened; still writing to the old one', { path: file.path, error: (err as Error).message });
   }
 }

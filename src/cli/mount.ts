@@ -88,7 +88,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--config <FILE>', 'YAML settings file (see config/objectfs.example.yaml); reloaded on SIGHUP and when it changes')
     .option('-d, --background', 'run as a daemon; logs go to --log')
     .option('--json', 'with --background: print the mount point, daemon pid and log file as JSON')
-    .option('--log <FILE>', 'log file (default with --background: /var/log/objectfs.log as root, else ./objectfs.log)')
+    .option('--log <FILE>', 'log file, reopened on SIGUSR1 for logrotate (default: stderr; with --background /var/log/objectfs.log as root, else ./objectfs.log)')
     .option('--log-level <LEVEL>', `one of ${LOG_LEVELS.join(', ')} (default info)`, choiceOption(LOG_LEVELS))
     .option('--metrics <HOST:PORT>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default 127.0.0.1:9567)')
     .option('--no-metrics', 'no metrics endpoint (the .stats file stays)')
@@ -199,7 +199,9 @@ async function settingsFrom(configFile: string | undefined, flags: RawSettings):
 async function startDaemon(args: readonly string[], metaUrl: string, mnt: string, log: string | undefined, json: boolean): Promise<void> {
   const logFile = resolve(log ?? (process.getuid?.() === 0 ? '/var/log/objectfs.log' : 'objectfs.log'));
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['pipe', out, out] });
+  // The daemon logs through its own descriptor of the file (reopened on SIGUSR1); its stdout and
+  // stderr keep this one, for what Node itself prints (a crash).
+  const child = spawn(process.execPath, [BIN, ...args, '--log', logFile], { detached: true, stdio: ['pipe', out, out] });
   closeSync(out);
   // A daemon that dies before reading reports itself through its exit below, not here.
   child.stdin?.on('error', () => undefined);

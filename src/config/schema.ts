@@ -60,7 +60,7 @@ export interface SettingDef {
 
 export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze({
   logLevel: { kind: 'logLevel', live: true, help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
-  log: { kind: 'path', live: false, help: 'log file of a --background mount' },
+  log: { kind: 'path', live: false, help: 'log file, reopened on SIGUSR1 (default: stderr; with --background /var/log/objectfs.log as root, else ./objectfs.log)' },
   metrics: { kind: 'address', live: true, help: 'HOST:PORT of the Prometheus endpoint (/metrics), or "off"' },
   readOnly: { kind: 'bool', live: false, help: 'mount read-only' },
   attrTimeout: { kind: 'seconds', live: false, help: 'kernel attribute cache timeout' },

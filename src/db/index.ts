@@ -3,5 +3,5 @@ export { openDatabase, parseMetaUrl, MetaUrlError, MetaUnavailableError, MetaNot
 export { DirLockedError } from './dir-lock.js';
 export { migrateToLatest, appliedMigrations, SCHEMA_VERSION } from './migrate.js';
 export { sqlState, isRetryableConflict, isUniqueViolation, isConnectionLost, isUndefinedTable } from './pg-errors.js';
-export type { Database } from './schema.js';
+export type { Database, ChunkTable, EdgeTable, FileLockTable, NodeTable, SliceRefTable, SymlinkTable, VolumeTable, XattrTable } from './schema.js';
 export type { ChannelHandlers, ChannelListener } from './listener.js';

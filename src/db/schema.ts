@@ -92,6 +92,12 @@ export interface DelfileTable {
   deleted_at: Int8;
 }
 
+/** The usage journal (migration 0003): one row per change of usage, folded into `counter`. */
+export interface UsageDeltaTable {
+  space: Int8;
+  inodes: Int8;
+}
+
 export interface SessionTable {
   sid: Int8;
   expire: Int8;
@@ -129,4 +135,5 @@ export interface Database {
   session: SessionTable;
   sustained: SustainedTable;
   file_lock: FileLockTable;
+  usage_delta: UsageDeltaTable;
 }

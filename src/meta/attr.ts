@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { lockNodes } from './lookup.js';
-import { NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
+import { NODE_COLUMN_NAMES, toAttr, type NodeRow } from './rows.js';
 import { CHUNK_SIZE, encodeSliceEntry } from './slice-list.js';
 import { inTransaction, statement } from './tx.js';
 import { NODE_TYPE_CODE, type Attr, type AttrChanges } from './types.js';
@@ -22,21 +22,21 @@ function timeOf(ctx: MetaContext, t: bigint | 'now' | undefined, now: bigint): b
 
 async function updateAttrs(ctx: MetaContext, db: Db, ino: number, changes: AttrChanges, extra: { length?: number } = {}): Promise<NodeRow | undefined> {
   const now = ctx.now();
-  const mode = changes.mode === undefined ? null : changes.mode & 0o7777;
   const atime = timeOf(ctx, changes.atime, now);
   const mtime = extra.length !== undefined && changes.mtime === undefined ? now : timeOf(ctx, changes.mtime, now);
-  const { rows } = await sql<NodeRow>`
-    UPDATE node n SET
-      mode = COALESCE(${mode}::int, mode),
-      uid = COALESCE(${changes.uid ?? null}::int8, uid),
-      gid = COALESCE(${changes.gid ?? null}::int8, gid),
-      atime = COALESCE(${atime}::int8, atime),
-      mtime = COALESCE(${mtime}::int8, mtime),
-      ctime = ${changes.ctime ?? now}::int8,
-      length = COALESCE(${extra.length ?? null}::int8, length)
-    WHERE inode = ${ino}
-    RETURNING ${NODE_COLUMNS_N}`.execute(db);
-  return rows[0];
+  return db.updateTable('node')
+    .set({
+      ...(changes.mode === undefined ? {} : { mode: changes.mode & 0o7777 }),
+      ...(changes.uid === undefined ? {} : { uid: changes.uid }),
+      ...(changes.gid === undefined ? {} : { gid: changes.gid }),
+      ...(atime === null ? {} : { atime }),
+      ...(mtime === null ? {} : { mtime }),
+      ctime: changes.ctime ?? now,
+      ...(extra.length === undefined ? {} : { length: extra.length }),
+    })
+    .where('inode', '=', BigInt(ino))
+    .returning(NODE_COLUMN_NAMES)
+    .executeTakeFirst();
 }
 
 export async function setattr(ctx: MetaContext, ino: number, changes: AttrChanges): Promise<Attr> {
@@ -75,5 +75,8 @@ async function cutChunks(ctx: MetaContext, tx: Db, ino: number, length: number, 
   const idx = keep - 1;
   const end = Math.min(old - idx * CHUNK_SIZE, CHUNK_SIZE);
   const zero = encodeSliceEntry({ pos, id: 0, size: 0, off: 0, len: end - pos });
-  await sql`UPDATE chunk SET slices = slices || ${zero}, version = version + 1 WHERE inode = ${ino} AND idx = ${idx}`.execute(tx);
+  await tx.updateTable('chunk')
+    .set((eb) => ({ slices: eb('slices', '||', zero), version: eb('version', '+', 1) }))
+    .where('inode', '=', BigInt(ino)).where('idx', '=', idx)
+    .execute();
 }

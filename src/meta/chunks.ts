@@ -1,9 +1,10 @@
 /** Chunk slice lists: reading one, committing a written slice (one statement), appending shared or zero entries (one transaction). */
-import { sql, type Transaction } from 'kysely';
-import type { Database } from '../db/index.js';
+import { sql, type Nullable, type Selectable, type Transaction } from 'kysely';
+import type { ChunkTable, Database } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { nodeRow } from './lookup.js';
-import { NODE_COLUMNS, NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
+import { NODE_COLUMN_NAMES, NODE_COLUMNS_N, toAttr, type NodeRow } from './rows.js';
+import { addSliceRefs } from './slice-release.js';
 import { CHUNK_SIZE, decodeSliceEntries, encodeSliceEntry, type SliceEntry } from './slice-list.js';
 import { inTransaction, statement } from './tx.js';
 import { NODE_TYPE_CODE, type Attr } from './types.js';
@@ -17,7 +18,7 @@ import { MAX_FILE_LENGTH } from './attr.js';
  * rows are gone too, and an empty list would read as zeros.
  */
 export async function readChunk(ctx: MetaContext, ino: number, index: number): Promise<ChunkRecord> {
-  const { rows } = await sql<{ slices: Buffer | null; version: number | null; length: string | number }>`
+  const { rows } = await sql<Nullable<Pick<Selectable<ChunkTable>, 'slices' | 'version'>> & Pick<NodeRow, 'length'>>`
     SELECT c.slices, c.version, n.length FROM node n LEFT JOIN chunk c ON c.inode = n.inode AND c.idx = ${index}
     WHERE n.inode = ${ino}`.execute(ctx.db);
   const row = rows[0];
@@ -76,7 +77,7 @@ export interface ChunkAppend {
 export async function appendSlices(ctx: MetaContext, ino: number, appends: readonly ChunkAppend[], length: number): Promise<Attr> {
   const mtime = ctx.now();
   const row = await inTransaction(ctx, async (tx) => {
-    const old = (await sql<{ type: number }>`SELECT type FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx)).rows[0];
+    const old = await tx.selectFrom('node').select('type').where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
     if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
     return appendInTransaction(tx, ino, appends, length, mtime);
@@ -99,7 +100,7 @@ export interface AppendPlacement {
  */
 export async function commitAppend(ctx: MetaContext, ino: number, id: number, size: number, mtime: bigint): Promise<AppendPlacement> {
   return inTransaction(ctx, async (tx) => {
-    const old = (await sql<{ type: number; length: string | number }>`SELECT type, length FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx)).rows[0];
+    const old = await tx.selectFrom('node').select(['type', 'length']).where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
     if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
     const at = Number(old.length);
@@ -136,16 +137,17 @@ export async function appendInTransaction(tx: Transaction<Database>, ino: number
     if (entry.id !== 0) refs.set(entry.id, { size: entry.size, n: (refs.get(entry.id)?.n ?? 0) + 1 });
   }
   for (const [index, entries] of [...byChunk].sort((a, b) => a[0] - b[0])) {
-    await sql`
-      INSERT INTO chunk (inode, idx, slices, version) VALUES (${ino}, ${index}, ${Buffer.concat(entries)}, 1)
-      ON CONFLICT (inode, idx) DO UPDATE SET slices = chunk.slices || EXCLUDED.slices, version = chunk.version + 1`.execute(tx);
+    await tx.insertInto('chunk').values({ inode: ino, idx: index, slices: Buffer.concat(entries), version: 1 })
+      .onConflict((oc) => oc.columns(['inode', 'idx']).doUpdateSet((eb) => ({
+        slices: eb('chunk.slices', '||', eb.ref('excluded.slices')),
+        version: eb('chunk.version', '+', 1),
+      })))
+      .execute();
   }
-  for (const [id, { size, n }] of [...refs].sort((a, b) => a[0] - b[0])) {
-    await sql`
-      INSERT INTO slice_ref (id, size, refs) VALUES (${id}::int8, ${size}::int, ${n})
-      ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + ${n}`.execute(tx);
-  }
-  return (await sql<NodeRow>`
-    UPDATE node SET length = GREATEST(length, ${length}::int8), mtime = ${mtime}, ctime = ${mtime}
-    WHERE inode = ${ino} RETURNING ${NODE_COLUMNS}`.execute(tx)).rows[0] as NodeRow;
+  for (const [id, { size, n }] of [...refs].sort((a, b) => a[0] - b[0])) await addSliceRefs(tx, id, size, n);
+  return tx.updateTable('node')
+    .set((eb) => ({ length: eb.fn<bigint>('greatest', ['length', eb.val(BigInt(length))]), mtime, ctime: mtime }))
+    .where('inode', '=', BigInt(ino))
+    .returning(NODE_COLUMN_NAMES)
+    .executeTakeFirstOrThrow();
 }

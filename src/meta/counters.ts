@@ -46,7 +46,7 @@ export class UsageCounters {
       await this.#db.transaction().execute(async (tx) => {
         // Folds of several clients take turns on the counter rows; one that finds them taken
         // leaves the work to the other instead of queueing behind it.
-        const { rows } = await sql`SELECT name FROM counter WHERE name IN ('used_space', 'used_inodes') FOR UPDATE SKIP LOCKED`.execute(tx);
+        const rows = await tx.selectFrom('counter').select('name').where('name', 'in', ['used_space', 'used_inodes']).forUpdate().skipLocked().execute();
         if (rows.length < 2) return;
         // One statement: the rows deleted are exactly the rows added (one snapshot).
         await sql`

@@ -11,7 +11,8 @@ import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { isUniqueViolation } from '../db/index.js';
 import { lockNodes, missingNameError } from './lookup.js';
-import { checkNewName, showName, toAttr, type NodeRow, NODE_COLUMNS_N } from './rows.js';
+import { insertEdge, touchDirectory } from './node-writes.js';
+import { checkNewName, NODE_COLUMN_NAMES, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
 import { inTransaction, statement } from './tx.js';
 import { MAX_SYMLINK_BYTES, NODE_TYPE_CODE, type Attr, type Caller, type NodeType } from './types.js';
 import type { MetaContext } from './context.js';
@@ -98,11 +99,12 @@ export async function link(ctx: MetaContext, ino: number, parent: number, name: 
       if (node.type === NODE_TYPE_CODE.directory) throw FsError.EPERM('hard links to directories are not allowed');
       if (node.nlink === 0) throw FsError.ENOENT(`inode ${ino} has been unlinked`);
       const now = ctx.now();
-      await sql`INSERT INTO edge (parent, name, inode, type) VALUES (${parent}, ${name}, ${ino}, ${node.type})`.execute(tx);
-      await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
-      const { rows } = await sql<NodeRow>`
-        UPDATE node n SET nlink = nlink + 1, ctime = ${now}, parent = 0 WHERE inode = ${ino} RETURNING ${NODE_COLUMNS_N}`.execute(tx);
-      return toAttr(rows[0] as NodeRow);
+      await insertEdge(tx, parent, name, ino, node.type);
+      await touchDirectory(tx, parent, now);
+      // A file with several links keeps no parent link (0).
+      const row = await tx.updateTable('node').set((eb) => ({ nlink: eb('nlink', '+', 1), ctime: now, parent: 0 }))
+        .where('inode', '=', BigInt(ino)).returning(NODE_COLUMN_NAMES).executeTakeFirstOrThrow();
+      return toAttr(row);
     });
   } catch (err) {
     if (isUniqueViolation(err, 'edge_pkey')) throw FsError.EEXIST(`${showName(name)} exists in ${parent}`);

@@ -3,7 +3,7 @@
  * (`UPDATE counter SET value = value + n RETURNING value`), so most creates and slice
  * writes cost no trip for their id. Ids lost in a crash are simply never used.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 
 export class IdAllocator {
@@ -30,9 +30,12 @@ export class IdAllocator {
   }
 
   async #fetch(): Promise<void> {
-    const { rows } = await sql<{ value: bigint }>`
-      UPDATE counter SET value = value + ${this.#batch} WHERE name = ${this.#counter} RETURNING value`.execute(this.#db);
-    const last = Number(rows[0]?.value ?? Number.NaN);
+    const row = await this.#db.updateTable('counter')
+      .set((eb) => ({ value: eb('value', '+', BigInt(this.#batch)) }))
+      .where('name', '=', this.#counter)
+      .returning('value')
+      .executeTakeFirst();
+    const last = Number(row?.value ?? Number.NaN);
     if (!Number.isSafeInteger(last)) throw new Error(`counter ${this.#counter} is missing or out of range`);
     this.#next = last - this.#batch + 1;
     this.#end = last + 1;

@@ -5,12 +5,12 @@
  * granted conflicting locks. A flock and a POSIX lock never conflict with each other (as on
  * Linux); OFD locks are POSIX locks whose owner is an open file.
  */
-import { sql, type Transaction } from 'kysely';
-import type { Database } from '../db/index.js';
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { Database, FileLockTable } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { LOCK_EOF, applyLock, conflicts, releasesAny, type LockRange, type LockType } from './lock-ranges.js';
 import { inTransaction, statement } from './tx.js';
-import type { MetaContext } from './context.js';
+import type { Db, MetaContext } from './context.js';
 
 export type LockKind = 'posix' | 'flock';
 
@@ -47,14 +47,16 @@ export interface LockResult {
 const KIND = { posix: 1, flock: 2 } as const;
 const TYPE = { read: 1, write: 2 } as const;
 
-/** owner is unsigned 64-bit from the kernel, int8 in the database. */
-const toDb = (owner: bigint): string => BigInt.asIntN(64, owner).toString();
+/** owner is unsigned 64-bit from the kernel, int8 (signed) in the database. */
+const toDb = (owner: bigint): bigint => BigInt.asIntN(64, owner);
 
-interface LockRow { sid: string; owner: string; type: number; lo: string; hi: string; pid: number }
+/** What a lock query reads of a file_lock row. */
+const LOCK_COLUMNS = ['sid', 'owner', 'type', 'lo', 'hi', 'pid'] as const;
+type LockRow = Pick<Selectable<FileLockTable>, (typeof LOCK_COLUMNS)[number]>;
 
 function held(row: LockRow): HeldLock {
   return {
-    sid: Number(row.sid), owner: BigInt.asUintN(64, BigInt(row.owner)), type: row.type === TYPE.write ? 'write' : 'read',
+    sid: Number(row.sid), owner: BigInt.asUintN(64, row.owner), type: row.type === TYPE.write ? 'write' : 'read',
     lo: Number(row.lo), hi: Number(row.hi), pid: row.pid,
   };
 }
@@ -66,20 +68,27 @@ function sessionOf(ctx: MetaContext): number {
 
 /** Locks the file's node row: lock changes of one file are serialized across hosts. */
 async function lockFile(tx: Transaction<Database>, ino: number): Promise<void> {
-  const { rows } = await sql`SELECT 1 FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx);
-  if (rows.length === 0) throw FsError.ENOENT(`no inode ${ino}`);
+  const row = await tx.selectFrom('node').select('inode').where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
 }
 
 /** The first lock of another owner that conflicts with a `type` lock of [lo, hi). */
 async function firstConflict(db: Transaction<Database> | MetaContext['db'], sid: number, req: LockRequest, type: LockType): Promise<HeldLock | undefined> {
-  const { rows } = await sql<LockRow>`
-    SELECT sid, owner, type, lo, hi, pid FROM file_lock
-    WHERE inode = ${req.ino} AND kind = ${KIND[req.kind]} AND lo < ${req.hi} AND hi > ${req.lo}
-      AND NOT (sid = ${sid} AND owner = ${toDb(req.owner)}::int8)
-      AND (type = ${TYPE.write} OR ${TYPE[type]}::int2 = ${TYPE.write})
-    ORDER BY lo LIMIT 1`.execute(db);
-  const row = rows[0];
+  const row = await db.selectFrom('file_lock').select(LOCK_COLUMNS)
+    .where('inode', '=', BigInt(req.ino)).where('kind', '=', KIND[req.kind])
+    .where('lo', '<', BigInt(req.hi)).where('hi', '>', BigInt(req.lo))
+    .where((eb) => eb.not(eb.and([eb('sid', '=', BigInt(sid)), eb('owner', '=', toDb(req.owner))])))
+    // A write lock is stopped by any lock, a read lock only by write locks.
+    .$if(type === 'read', (qb) => qb.where('type', '=', TYPE.write))
+    .orderBy('lo').limit(1).executeTakeFirst();
   return row === undefined ? undefined : held(row);
+}
+
+/** Deletes the locks of `kind` that (`sid`, `owner`) holds on the file (a query to complete). */
+function ownLocks(db: Db, ino: number, kind: LockKind, sid: number, owner: bigint) {
+  return db.deleteFrom('file_lock')
+    .where('inode', '=', BigInt(ino)).where('kind', '=', KIND[kind])
+    .where('sid', '=', BigInt(sid)).where('owner', '=', toDb(owner));
 }
 
 /**
@@ -104,9 +113,12 @@ export async function setLock(ctx: MetaContext, req: LockRequest): Promise<LockR
 const NO_DATA_FOUND = 'P0002';
 const FOREIGN_KEY_VIOLATION = '23503';
 
+/** objectfs_grant_lock's row: the columns of the lock in the way, prefixed c_ (c_sid NULL: granted). */
+type GrantRow = { [K in Exclude<keyof LockRow, 'sid'> as `c_${K}`]: LockRow[K] } & { c_sid: LockRow['sid'] | null; c_released: boolean };
+
 /** objectfs_grant_lock (migration 0004): the owner's lock replaced by `type` over [lo, hi), unless another is in the way. */
 async function grant(ctx: MetaContext, sid: number, req: LockRequest, type: LockType): Promise<LockResult> {
-  const { rows } = await statement(() => sql<{ c_sid: string | null; c_owner: string; c_type: number; c_lo: string; c_hi: string; c_pid: number; c_released: boolean }>`
+  const { rows } = await statement(() => sql<GrantRow>`
     SELECT * FROM objectfs_grant_lock(${req.ino}::int8, ${KIND[req.kind]}::int2, ${sid}::int8, ${toDb(req.owner)}::int8,
       ${TYPE[type]}::int2, ${req.lo}::int8, ${req.hi}::int8, ${req.pid}::int4)`.execute(ctx.db), ctx);
   const row = rows[0];
@@ -122,15 +134,13 @@ async function setLockInTransaction(ctx: MetaContext, sid: number, req: LockRequ
       const conflict = await firstConflict(tx, sid, req, req.type);
       if (conflict !== undefined) return { conflict, released: false };
     }
-    const { rows } = await sql<LockRow>`
-      DELETE FROM file_lock WHERE inode = ${req.ino} AND kind = ${KIND[req.kind]} AND sid = ${sid} AND owner = ${toDb(req.owner)}::int8
-      RETURNING sid, owner, type, lo, hi, pid`.execute(tx);
+    const rows = await ownLocks(tx, req.ino, req.kind, sid, req.owner).returning(LOCK_COLUMNS).execute();
     const before = rows.map(held).sort((a, b) => a.lo - b.lo);
     // flock holds the whole file: a new flock replaces the old one (a conversion, not atomic on Linux either).
     const after = req.kind === 'flock' ? (req.type === undefined ? [] : [{ type: req.type, lo: req.lo, hi: req.hi }]) : applyLock(before, req.lo, req.hi, req.type);
     if (after.length > 0) {
       await tx.insertInto('file_lock').values(after.map((r) => ({
-        inode: req.ino, sid, owner: BigInt.asIntN(64, req.owner), kind: KIND[req.kind], type: TYPE[r.type], lo: r.lo, hi: r.hi, pid: req.pid,
+        inode: req.ino, sid, owner: toDb(req.owner), kind: KIND[req.kind], type: TYPE[r.type], lo: r.lo, hi: r.hi, pid: req.pid,
       }))).execute();
     }
     return { conflict: undefined, released: releasesAny(before, after) };
@@ -146,9 +156,8 @@ export async function testLock(ctx: MetaContext, req: LockRequest & { type: Lock
 /** Drops every lock of `kind` that `owner` holds on the file (close, release); true if there were any. */
 export async function releaseOwner(ctx: MetaContext, ino: number, owner: bigint, kind: LockKind): Promise<boolean> {
   const sid = sessionOf(ctx);
-  const result = await statement(() => sql`
-    DELETE FROM file_lock WHERE inode = ${ino} AND kind = ${KIND[kind]} AND sid = ${sid} AND owner = ${toDb(owner)}::int8`.execute(ctx.db), ctx);
-  return (result.numAffectedRows ?? 0n) > 0n;
+  const result = await statement(() => ownLocks(ctx.db, ino, kind, sid, owner).executeTakeFirst(), ctx);
+  return result.numDeletedRows > 0n;
 }
 
 /** A lock as `objectfs status` lists it. */
@@ -159,8 +168,8 @@ export interface ListedLock extends HeldLock {
 
 /** Every lock held on the volume, by session then inode (for status). */
 export async function listLocks(ctx: MetaContext): Promise<ListedLock[]> {
-  const { rows } = await statement(() => sql<LockRow & { inode: string; kind: number }>`
-    SELECT inode, kind, sid, owner, type, lo, hi, pid FROM file_lock ORDER BY sid, inode, lo`.execute(ctx.db), ctx);
+  const rows = await statement(() => ctx.db.selectFrom('file_lock').select(['inode', 'kind', ...LOCK_COLUMNS])
+    .orderBy('sid').orderBy('inode').orderBy('lo').execute(), ctx);
   return rows.map((r) => ({ ...held(r), ino: Number(r.inode), kind: r.kind === KIND.flock ? 'flock' : 'posix' }));
 }
 

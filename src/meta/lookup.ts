@@ -1,16 +1,16 @@
 /** Reads of single inodes and names: getattr, lookup, readlink, and errno diagnosis. */
-import { sql } from 'kysely';
+import { sql, type Nullable, type Selectable } from 'kysely';
+import type { SymlinkTable } from '../db/index.js';
 import { FsError } from '../errors.js';
-import { checkName, isDot, isDotDot, NODE_COLUMNS, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
+import { anyOf, checkName, isDot, isDotDot, NODE_COLUMN_NAMES, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
 import { NODE_TYPE_CODE, ROOT_INO, type Attr } from './types.js';
 import type { Db } from './context.js';
 
 const DIR = NODE_TYPE_CODE.directory;
 
 /** The node row of `ino`, or undefined. */
-export async function nodeRow(db: Db, ino: number): Promise<NodeRow | undefined> {
-  const { rows } = await sql<NodeRow>`SELECT ${NODE_COLUMNS} FROM node WHERE inode = ${ino}`.execute(db);
-  return rows[0];
+export function nodeRow(db: Db, ino: number): Promise<NodeRow | undefined> {
+  return db.selectFrom('node').select(NODE_COLUMN_NAMES).where('inode', '=', BigInt(ino)).executeTakeFirst();
 }
 
 export async function getattr(db: Db, ino: number): Promise<Attr> {
@@ -49,7 +49,8 @@ export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr
     const dir = await getDirectory(db, parent);
     return dir.ino === ROOT_INO ? dir : getattr(db, dir.parent);
   }
-  const { rows } = await sql<NodeRow & { parent_type: number }>`
+  // The edge and its node are NULL when the name is missing (the left joins found nothing).
+  const { rows } = await sql<Nullable<NodeRow> & { parent_type: NodeRow['type'] }>`
     SELECT p.type AS parent_type, ${NODE_COLUMNS_N}
     FROM node p LEFT JOIN edge e ON e.parent = p.inode AND e.name = ${name}
     LEFT JOIN node n ON n.inode = e.inode
@@ -58,11 +59,11 @@ export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr
   if (row === undefined) throw FsError.ENOENT(`no directory ${parent}`);
   if (row.parent_type !== DIR) throw FsError.ENOTDIR(`inode ${parent} is not a directory`);
   if (row.inode === null) throw FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
-  return toAttr(row);
+  return toAttr(row as NodeRow); // a node row was found: none of its columns is NULL
 }
 
 export async function readlink(db: Db, ino: number): Promise<Buffer> {
-  const { rows } = await sql<{ target: Buffer | null; type: number }>`
+  const { rows } = await sql<Nullable<Pick<Selectable<SymlinkTable>, 'target'>> & Pick<NodeRow, 'type'>>`
     SELECT s.target, n.type FROM node n LEFT JOIN symlink s ON s.inode = n.inode WHERE n.inode = ${ino}`.execute(db);
   const row = rows[0];
   if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
@@ -73,7 +74,7 @@ export async function readlink(db: Db, ino: number): Promise<Buffer> {
 /** Locks the given nodes in ascending inode order and returns their fresh rows. */
 export async function lockNodes(db: Db, inos: readonly number[]): Promise<Map<number, NodeRow>> {
   const unique = [...new Set(inos)].sort((a, b) => a - b);
-  const { rows } = await sql<NodeRow>`
-    SELECT ${NODE_COLUMNS} FROM node WHERE inode = ANY(${unique}::int8[]) ORDER BY inode FOR UPDATE`.execute(db);
+  const rows = await db.selectFrom('node').select(NODE_COLUMN_NAMES)
+    .where('inode', '=', anyOf(unique)).orderBy('inode').forUpdate().execute();
   return new Map(rows.map((r) => [Number(r.inode), r]));
 }

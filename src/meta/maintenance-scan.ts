@@ -190,9 +190,8 @@ export class PinnedScan implements MaintenanceScan {
     let at = ino;
     for (let depth = 0; at !== ROOT_INO; depth++) {
       if (depth >= MAX_DEPTH) return undefined;
-      const { rows } = await sql<{ parent: bigint; name: Buffer }>`
-        SELECT parent, name FROM edge WHERE inode = ${at} ORDER BY parent, name LIMIT 1`.execute(this.#db);
-      const row = rows[0];
+      const row = await this.#db.selectFrom('edge').select(['parent', 'name'])
+        .where('inode', '=', BigInt(at)).orderBy('parent').orderBy('name').limit(1).executeTakeFirst();
       if (row === undefined) return undefined;
       parts.push(row.name.toString('utf8'));
       at = Number(row.parent);

@@ -4,19 +4,16 @@
  * holds no volume, with a message that says to run `objectfs format`.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import { appliedMigrations, isUndefinedTable, migrateToLatest, openDatabase, SCHEMA_VERSION, type Database, type OpenDatabase } from '../db/index.js';
+import type { Kysely, Selectable } from 'kysely';
+import { appliedMigrations, isUndefinedTable, migrateToLatest, openDatabase, SCHEMA_VERSION, type Database, type OpenDatabase, type VolumeTable } from '../db/index.js';
 import { nowNs } from './context.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from './errors.js';
 import { MetaStore } from './meta-store.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
 import type { FormatSettings, MetaEngine, MetaOptions } from './engine.js';
 
-export interface VolumeRow {
-  uuid: string; name: string; block_size: number; compression: string; storage: string;
-  trash_days: number; format_version: number; capacity: bigint; inodes: bigint; created_at: bigint;
-  storage_class?: string | null;
-}
+/** The volume record as stored (one row, id 1). */
+export type VolumeRow = Selectable<VolumeTable>;
 
 export function toVolume(r: VolumeRow): VolumeRecord {
   return Object.freeze({
@@ -36,14 +33,13 @@ export function toVolume(r: VolumeRow): VolumeRecord {
 
 /** The volume record of an open database, or NotFormattedError. */
 export async function readVolume(db: Kysely<Database>, displayUrl = 'the database'): Promise<VolumeRecord> {
-  let rows: VolumeRow[];
+  let row: VolumeRow | undefined;
   try {
-    rows = (await sql<VolumeRow>`SELECT * FROM volume WHERE id = 1`.execute(db)).rows;
+    row = await db.selectFrom('volume').selectAll().where('id', '=', 1).executeTakeFirst();
   } catch (err) {
     if (isUndefinedTable(err)) throw new NotFormattedError(`${displayUrl} holds no ObjectFS volume: run "objectfs format" first`);
     throw err;
   }
-  const row = rows[0];
   if (row === undefined) throw new NotFormattedError(`${displayUrl} holds no ObjectFS volume: run "objectfs format" first`);
   return toVolume(row);
 }
@@ -86,8 +82,7 @@ export async function formatMeta(metaUrl: string, settings: FormatSettings, opti
   try {
     await migrateToLatest(database.db);
     return await database.db.transaction().execute(async (tx) => {
-      const { rows } = await sql<VolumeRow>`SELECT * FROM volume WHERE id = 1 FOR UPDATE`.execute(tx);
-      const existing = rows[0];
+      const existing = await tx.selectFrom('volume').selectAll().where('id', '=', 1).forUpdate().executeTakeFirst();
       if (existing !== undefined) {
         const current = toVolume(existing);
         if (!options.force) {
@@ -96,24 +91,23 @@ export async function formatMeta(metaUrl: string, settings: FormatSettings, opti
         if (current.blockSize !== settings.blockSize) throw new ImmutableSettingError(`block size is fixed at format (${current.blockSize} bytes) and cannot change to ${settings.blockSize}`);
         if (current.compression !== settings.compression) throw new ImmutableSettingError(`compression is fixed at format (${current.compression}) and cannot change to ${settings.compression}`);
         if (current.storage !== settings.storage) throw new ImmutableSettingError(`storage is fixed at format (${current.storage}); its data lives there`);
-        const { rows: updated } = await sql<VolumeRow>`
-          UPDATE volume SET name = ${settings.name}, trash_days = ${settings.trashDays},
-            capacity = ${settings.capacity ?? Number(existing.capacity)}, inodes = ${settings.inodes ?? Number(existing.inodes)}
-          WHERE id = 1 RETURNING *`.execute(tx);
-        return { created: false, volume: toVolume(updated[0] as VolumeRow) };
+        const updated = await tx.updateTable('volume')
+          .set({ name: settings.name, trash_days: settings.trashDays, capacity: settings.capacity ?? existing.capacity, inodes: settings.inodes ?? existing.inodes })
+          .where('id', '=', 1).returningAll().executeTakeFirstOrThrow();
+        return { created: false, volume: toVolume(updated) };
       }
       const now = nowNs();
-      const { rows: inserted } = await sql<VolumeRow>`
-        INSERT INTO volume (id, uuid, name, block_size, compression, storage, trash_days, format_version, capacity, inodes, created_at)
-        VALUES (1, ${randomUUID()}, ${settings.name}, ${settings.blockSize}, ${settings.compression}, ${settings.storage},
-                ${settings.trashDays}, ${SCHEMA_VERSION}, ${settings.capacity ?? 0}, ${settings.inodes ?? 0}, ${now})
-        RETURNING *`.execute(tx);
+      const inserted = await tx.insertInto('volume').values({
+        id: 1, uuid: randomUUID(), name: settings.name, block_size: settings.blockSize, compression: settings.compression,
+        storage: settings.storage, trash_days: settings.trashDays, format_version: SCHEMA_VERSION,
+        capacity: settings.capacity ?? 0, inodes: settings.inodes ?? 0, created_at: now,
+      }).returningAll().executeTakeFirstOrThrow();
       const uid = options.rootUid ?? process.getuid?.() ?? 0;
       const gid = options.rootGid ?? process.getgid?.() ?? 0;
-      await sql`
-        INSERT INTO node (inode, type, mode, uid, gid, atime, mtime, ctime, nlink, length, rdev, parent)
-        VALUES (${ROOT_INO}, ${NODE_TYPE_CODE.directory}, ${0o755}, ${uid}, ${gid}, ${now}, ${now}, ${now}, 2, 0, 0, ${ROOT_INO})`.execute(tx);
-      return { created: true, volume: toVolume(inserted[0] as VolumeRow) };
+      await tx.insertInto('node').values({
+        inode: ROOT_INO, type: NODE_TYPE_CODE.directory, mode: 0o755, uid, gid, atime: now, mtime: now, ctime: now, nlink: 2, length: 0, rdev: 0, parent: ROOT_INO,
+      }).execute();
+      return { created: true, volume: toVolume(inserted) };
     });
   } finally {
     await database.close();

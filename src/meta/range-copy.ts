@@ -4,7 +4,7 @@
  * the source's node and chunk rows while it reads them: no compaction or deletion can release
  * a slice between reading the source's map and referencing its slices.
  */
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { MAX_FILE_LENGTH } from './attr.js';
@@ -99,8 +99,8 @@ export async function copyRange(ctx: MetaContext, src: number, srcOff: number, d
     if (src === dst && srcOff < dstOff + n && dstOff < srcOff + n) throw FsError.EINVAL('overlapping ranges of one file');
     const first = Math.floor(srcOff / CHUNK_SIZE);
     const last = Math.floor((srcOff + n - 1) / CHUNK_SIZE);
-    const { rows } = await sql<{ idx: number; slices: Buffer }>`
-      SELECT idx, slices FROM chunk WHERE inode = ${src} AND idx BETWEEN ${first} AND ${last} FOR SHARE`.execute(tx);
+    const rows = await tx.selectFrom('chunk').select(['idx', 'slices'])
+      .where('inode', '=', BigInt(src)).where('idx', '>=', first).where('idx', '<=', last).forShare().execute();
     const lists = new Map(rows.map((r) => [Number(r.idx), r.slices]));
     const appends = copyAppends(piecesOf(lists, srcOff, srcOff + n, source.length), srcOff, dstOff, n);
     const row = await appendInTransaction(tx, dst, appends, dstOff + n, mtime);
@@ -114,8 +114,8 @@ export async function copyRange(ctx: MetaContext, src: number, srcOff: number, d
 async function lockNodes(tx: Transaction<Database>, src: number, dst: number): Promise<Map<number, { type: number; length: number }>> {
   const out = new Map<number, { type: number; length: number }>();
   for (const ino of [...new Set([src, dst])].sort((a, b) => a - b)) {
-    const lock = ino === dst ? sql`FOR UPDATE` : sql`FOR SHARE`;
-    const row = (await sql<{ type: number; length: bigint }>`SELECT type, length FROM node WHERE inode = ${ino} ${lock}`.execute(tx)).rows[0];
+    const row = await tx.selectFrom('node').select(['type', 'length']).where('inode', '=', BigInt(ino))
+      .$call((qb) => (ino === dst ? qb.forUpdate() : qb.forShare())).executeTakeFirst();
     if (row !== undefined) out.set(ino, { type: Number(row.type), length: Number(row.length) });
   }
   return out;

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { lockNodes, missingNameError } from './lookup.js';
 import { checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, type NodeRow } from './rows.js';
+import { hasEntries, touchDirectory } from './node-writes.js';
 import { inTransaction } from './tx.js';
 import { NODE_TYPE_CODE, type UnlinkResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
@@ -16,9 +17,8 @@ const DIR = NODE_TYPE_CODE.directory;
 
 /** The edge `name` in `parent`, or the right errno. */
 export async function readEdge(db: Db, parent: number, name: Buffer): Promise<{ ino: number; type: number }> {
-  const { rows } = await sql<{ inode: bigint; type: number }>`
-    SELECT inode, type FROM edge WHERE parent = ${parent} AND name = ${name}`.execute(db);
-  const row = rows[0];
+  const row = await db.selectFrom('edge').select(['inode', 'type'])
+    .where('parent', '=', BigInt(parent)).where('name', '=', name).executeTakeFirst();
   if (row === undefined) throw await missingNameError(db, parent, name);
   return { ino: Number(row.inode), type: row.type };
 }
@@ -28,8 +28,10 @@ export async function readEdge(db: Db, parent: number, name: Buffer): Promise<{ 
  * before the locks is stale and the transaction must rerun.
  */
 export async function deleteEdge(db: Db, parent: number, name: Buffer, ino: number): Promise<void> {
-  const res = await sql`DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino}`.execute(db);
-  if (res.numAffectedRows !== 1n) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
+  const res = await db.deleteFrom('edge')
+    .where('parent', '=', BigInt(parent)).where('name', '=', name).where('inode', '=', BigInt(ino))
+    .executeTakeFirst();
+  if (res.numDeletedRows !== 1n) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
 }
 
 /**
@@ -39,7 +41,7 @@ export async function deleteEdge(db: Db, parent: number, name: Buffer, ino: numb
  */
 export async function releaseInode(ctx: MetaContext, db: Db, ino: number, length: number): Promise<boolean> {
   if (ctx.sid !== undefined && ctx.openFiles.isOpen(ino)) {
-    await sql`INSERT INTO sustained (sid, inode) VALUES (${ctx.sid}, ${ino}) ON CONFLICT DO NOTHING`.execute(db);
+    await db.insertInto('sustained').values({ sid: ctx.sid, inode: ino }).onConflict((oc) => oc.doNothing()).execute();
     // Marked before the commit: if the transaction rolls back, the last close only finds no row.
     ctx.openFiles.markKept(ino);
     return false;
@@ -78,7 +80,7 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
     const ino = Number(child.inode);
     if (child.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
     const now = ctx.now();
-    const { rows } = await sql<{ nlink: number; length: bigint }>`
+    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'>>`
       WITH e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino} RETURNING inode),
       p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e)),
       c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = ${ino} AND EXISTS (SELECT 1 FROM e) RETURNING nlink, length)
@@ -102,11 +104,9 @@ export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Pro
     const locked = await lockNodes(tx, [parent, edge.ino]);
     if (!locked.has(parent) || !locked.has(edge.ino)) throw new RaceDetected('node vanished');
     // Creators lock the directory row, which we now hold: this check cannot be overtaken.
-    const { rows } = await sql`SELECT 1 FROM edge WHERE parent = ${edge.ino} LIMIT 1`.execute(tx);
-    if (rows.length > 0) throw FsError.ENOTEMPTY(`directory ${showName(name)} is not empty`);
+    if (await hasEntries(tx, edge.ino)) throw FsError.ENOTEMPTY(`directory ${showName(name)} is not empty`);
     await deleteEdge(tx, parent, name, edge.ino);
-    const now = ctx.now();
-    await sql`UPDATE node SET nlink = nlink - 1, mtime = ${now}, ctime = ${now} WHERE inode = ${parent}`.execute(tx);
+    await touchDirectory(tx, parent, ctx.now(), -1);
     await destroyInode(ctx, tx, edge.ino, 0);
     return edge.ino;
   });

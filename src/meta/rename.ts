@@ -14,7 +14,8 @@ import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { lockNodes, missingNameError } from './lookup.js';
 import { deleteEdge, releaseInode } from './remove.js';
-import { checkName, isDot, isDotDot, RaceDetected, showName, type NodeRow } from './rows.js';
+import { hasEntries, insertEdge, repointEdge, touchDirectory } from './node-writes.js';
+import { anyOf, checkName, isDot, isDotDot, RaceDetected, showName, type NodeRow } from './rows.js';
 import { inTransaction } from './tx.js';
 import { NODE_TYPE_CODE, RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, type RenameResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
@@ -26,10 +27,11 @@ const RENAME_LOCK_KEY = 0x4f424a4653_52454en;
 interface Edge { readonly ino: number; readonly type: number }
 
 async function readEdges(db: Db, sp: number, sn: Buffer, dp: number, dn: Buffer): Promise<{ src?: Edge; dst?: Edge }> {
-  const { rows } = await sql<{ which: string; inode: bigint; type: number }>`
-    SELECT 's' AS which, inode, type FROM edge WHERE parent = ${sp} AND name = ${sn}
-    UNION ALL
-    SELECT 'd' AS which, inode, type FROM edge WHERE parent = ${dp} AND name = ${dn}`.execute(db);
+  // One round trip for both names.
+  const edge = (which: 's' | 'd', parent: number, name: Buffer) => db.selectFrom('edge')
+    .select([sql.lit(which).as('which'), 'inode', 'type'])
+    .where('parent', '=', BigInt(parent)).where('name', '=', name);
+  const rows = await edge('s', sp, sn).unionAll(edge('d', dp, dn)).execute();
   const out: { src?: Edge; dst?: Edge } = {};
   for (const r of rows) {
     const e = { ino: Number(r.inode), type: r.type };
@@ -114,25 +116,24 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
       const dstRow = locked.get(dst.ino);
       if (dstRow === undefined) throw FsError.EIO(`entry ${showName(dn)} in ${dp} points at missing inode ${dst.ino}`);
       if (dst.type === DIR) {
-        const { rows } = await sql`SELECT 1 FROM edge WHERE parent = ${dst.ino} LIMIT 1`.execute(tx);
-        if (rows.length > 0) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
+        if (await hasEntries(tx, dst.ino)) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
       }
-      await sql`UPDATE edge SET inode = ${src.ino}, type = ${src.type} WHERE parent = ${dp} AND name = ${dn}`.execute(tx);
+      await repointEdge(tx, dp, dn, src.ino, src.type);
       replacedGone = await dropReplaced(ctx, tx, dst, dstRow, dp, now);
     } else {
-      await sql`INSERT INTO edge (parent, name, inode, type) VALUES (${dp}, ${dn}, ${src.ino}, ${src.type})`.execute(tx);
+      await insertEdge(tx, dp, dn, src.ino, src.type);
     }
     await deleteEdge(tx, sp, sn, src.ino);
     const isDir = src.type === DIR ? 1 : 0;
     if (sp !== dp) {
-      await sql`UPDATE node SET nlink = nlink - ${isDir}, mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
-      await sql`UPDATE node SET nlink = nlink + ${isDir}, mtime = ${now}, ctime = ${now} WHERE inode = ${dp}`.execute(tx);
+      await touchDirectory(tx, sp, now, -isDir);
+      await touchDirectory(tx, dp, now, isDir);
     } else {
-      await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
+      await touchDirectory(tx, sp, now);
     }
     // A directory's parent link must follow it; a single-link file's is kept for reverse lookups.
     const newParent = src.type === DIR || srcRow.nlink === 1 ? dp : 0;
-    await sql`UPDATE node SET ctime = ${now}, parent = ${newParent} WHERE inode = ${src.ino}`.execute(tx);
+    await tx.updateTable('node').set({ ctime: now, parent: newParent }).where('inode', '=', BigInt(src.ino)).execute();
     return dst === undefined ? { ino: src.ino } : { ino: src.ino, replaced: dst.ino, replacedGone: replacedGone ?? false };
   });
 }
@@ -140,13 +141,13 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
 /** The inode that lost its name to a rename: a directory goes (it is empty), a file loses a link. */
 async function dropReplaced(ctx: MetaContext, tx: Db, dst: Edge, row: NodeRow, dp: number, now: bigint): Promise<boolean> {
   if (dst.type === DIR) {
-    await sql`UPDATE node SET nlink = nlink - 1 WHERE inode = ${dp}`.execute(tx);
-    await sql`DELETE FROM node WHERE inode = ${dst.ino}`.execute(tx);
-    await sql`DELETE FROM xattr WHERE inode = ${dst.ino}`.execute(tx);
+    await tx.updateTable('node').set((eb) => ({ nlink: eb('nlink', '-', 1) })).where('inode', '=', BigInt(dp)).execute();
+    await tx.deleteFrom('node').where('inode', '=', BigInt(dst.ino)).execute();
+    await tx.deleteFrom('xattr').where('inode', '=', BigInt(dst.ino)).execute();
     return true;
   }
   const nlink = row.nlink - 1;
-  await sql`UPDATE node SET nlink = ${nlink}, ctime = ${now} WHERE inode = ${dst.ino}`.execute(tx);
+  await tx.updateTable('node').set({ nlink, ctime: now }).where('inode', '=', BigInt(dst.ino)).execute();
   if (nlink > 0) return false;
   await releaseInode(ctx, tx, dst.ino, Number(row.length));
   return true;
@@ -156,17 +157,25 @@ interface Exchange { sp: number; sn: Buffer; dp: number; dn: Buffer; src: Edge; 
 
 async function exchangeEdges(tx: Db, x: Exchange): Promise<void> {
   const { sp, sn, dp, dn, src, dst, now } = x;
-  await sql`UPDATE edge SET inode = ${dst.ino}, type = ${dst.type} WHERE parent = ${sp} AND name = ${sn}`.execute(tx);
-  await sql`UPDATE edge SET inode = ${src.ino}, type = ${src.type} WHERE parent = ${dp} AND name = ${dn}`.execute(tx);
+  await repointEdge(tx, sp, sn, dst.ino, dst.type);
+  await repointEdge(tx, dp, dn, src.ino, src.type);
   if (sp !== dp) {
     const delta = (src.type === DIR ? 1 : 0) - (dst.type === DIR ? 1 : 0);
-    await sql`UPDATE node SET nlink = nlink - ${delta}, mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
-    await sql`UPDATE node SET nlink = nlink + ${delta}, mtime = ${now}, ctime = ${now} WHERE inode = ${dp}`.execute(tx);
+    await touchDirectory(tx, sp, now, -delta);
+    await touchDirectory(tx, dp, now, delta);
     // Directories (and files with a single link) record their parent.
-    await sql`UPDATE node SET parent = ${dp} WHERE inode = ${src.ino} AND (type = ${DIR} OR nlink = 1)`.execute(tx);
-    await sql`UPDATE node SET parent = ${sp} WHERE inode = ${dst.ino} AND (type = ${DIR} OR nlink = 1)`.execute(tx);
+    await setParentIfRecorded(tx, src.ino, dp);
+    await setParentIfRecorded(tx, dst.ino, sp);
   } else {
-    await sql`UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${sp}`.execute(tx);
+    await touchDirectory(tx, sp, now);
   }
-  await sql`UPDATE node SET ctime = ${now} WHERE inode IN (${src.ino}, ${dst.ino})`.execute(tx);
+  await tx.updateTable('node').set({ ctime: now }).where('inode', '=', anyOf([src.ino, dst.ino])).execute();
+}
+
+/** Sets the parent link of `ino` to `parent` if it keeps one (a directory, or a file with one link). */
+async function setParentIfRecorded(tx: Db, ino: number, parent: number): Promise<void> {
+  await tx.updateTable('node').set({ parent })
+    .where('inode', '=', BigInt(ino))
+    .where((eb) => eb.or([eb('type', '=', DIR), eb('nlink', '=', 1)]))
+    .execute();
 }

@@ -8,6 +8,8 @@ import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { mkdir } from './create.js';
 import { lookup } from './lookup.js';
+import { insertEdge, touchDirectory } from './node-writes.js';
+import { anyOf } from './rows.js';
 import { decodedEntries } from './slice-sql.js';
 import { inTransaction } from './tx.js';
 import { NODE_TYPE_CODE, ROOT_INO } from './types.js';
@@ -29,14 +31,13 @@ async function impliedLinks(db: Parameters<typeof lookup>[0], ino: number, typeC
 
 export function repairLinkCount(ctx: MetaContext, ino: number): Promise<RepairResult> {
   return inTransaction(ctx, async (tx) => {
-    const { rows } = await sql<{ type: number; nlink: number }>`SELECT type, nlink FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx);
-    const row = rows[0];
+    const row = await tx.selectFrom('node').select(['type', 'nlink']).where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
     if (row === undefined) return { changed: false, detail: `inode ${ino} is gone` };
     const { links } = await impliedLinks(tx, ino, row.type);
     // A file with no edge is an orphan (lost+found) or kept open after its last unlink: not a count to fix.
     if (row.type !== DIR && links === 0) return { changed: false, detail: `inode ${ino} has no edge` };
     if (links === row.nlink) return { changed: false, detail: `inode ${ino} link count ${links} already right` };
-    await sql`UPDATE node SET nlink = ${links}, ctime = ${ctx.now()} WHERE inode = ${ino}`.execute(tx);
+    await tx.updateTable('node').set({ nlink: links, ctime: ctx.now() }).where('inode', '=', BigInt(ino)).execute();
     return { changed: true, detail: `inode ${ino}: link count ${row.nlink} → ${links}` };
   });
 }
@@ -57,8 +58,7 @@ async function lostFound(ctx: MetaContext): Promise<number> {
 export async function moveToLostFound(ctx: MetaContext, ino: number): Promise<RepairResult> {
   const dir = await lostFound(ctx);
   return inTransaction(ctx, async (tx) => {
-    const { rows } = await sql<{ inode: bigint; type: number }>`
-      SELECT inode, type FROM node WHERE inode IN (${dir}, ${ino}) ORDER BY inode FOR UPDATE`.execute(tx);
+    const rows = await tx.selectFrom('node').select(['inode', 'type']).where('inode', '=', anyOf([dir, ino])).orderBy('inode').forUpdate().execute();
     const node = rows.find((r) => Number(r.inode) === ino);
     if (node === undefined) return { changed: false, detail: `inode ${ino} is gone` };
     const { rows: held } = await sql<{ edges: number; kept: boolean }>`
@@ -66,13 +66,13 @@ export async function moveToLostFound(ctx: MetaContext, ino: number): Promise<Re
              EXISTS (SELECT 1 FROM sustained WHERE inode = ${ino}) AS kept`.execute(tx);
     if ((held[0]?.edges ?? 0) > 0 || held[0]?.kept === true) return { changed: false, detail: `inode ${ino} is no longer orphaned` };
     let name = Buffer.from(`#${ino}`);
-    const taken = await sql`SELECT 1 FROM edge WHERE parent = ${dir} AND name = ${name}`.execute(tx);
-    if (taken.rows.length > 0) name = Buffer.from(`#${ino}.${Date.now()}`);
+    const taken = await tx.selectFrom('edge').select('inode').where('parent', '=', BigInt(dir)).where('name', '=', name).executeTakeFirst();
+    if (taken !== undefined) name = Buffer.from(`#${ino}.${Date.now()}`);
     const now = ctx.now();
-    await sql`INSERT INTO edge (parent, name, inode, type) VALUES (${dir}, ${name}, ${ino}, ${node.type})`.execute(tx);
+    await insertEdge(tx, dir, name, ino, node.type);
     const { links } = await impliedLinks(tx, ino, node.type);
-    await sql`UPDATE node SET nlink = ${links}, parent = ${dir}, ctime = ${now} WHERE inode = ${ino}`.execute(tx);
-    await sql`UPDATE node SET nlink = nlink + ${node.type === DIR ? 1 : 0}, mtime = ${now}, ctime = ${now} WHERE inode = ${dir}`.execute(tx);
+    await tx.updateTable('node').set({ nlink: links, parent: dir, ctime: now }).where('inode', '=', BigInt(ino)).execute();
+    await touchDirectory(tx, dir, now, node.type === DIR ? 1 : 0);
     return { changed: true, detail: `inode ${ino} moved to /${LOST_FOUND}/${name.toString()}` };
   });
 }
@@ -81,7 +81,7 @@ export function repairUsage(ctx: MetaContext): Promise<RepairResult> {
   return inTransaction(ctx, async (tx) => {
     // Folds (counters.ts) take these locks too: once we hold them none is half done, and the
     // next statement's snapshot sees every fold that finished.
-    await sql`SELECT name FROM counter WHERE name IN ('used_space', 'used_inodes') FOR UPDATE`.execute(tx);
+    await tx.selectFrom('counter').select('name').where('name', 'in', ['used_space', 'used_inodes']).forUpdate().execute();
     // One snapshot for the nodes and the journal: the counters become the nodes' sums minus
     // the journal rows not folded yet (changes committed later journal themselves).
     const { rows } = await sql<{ name: string; before: bigint; after: bigint }>`
@@ -105,10 +105,8 @@ export function repairSliceRefs(ctx: MetaContext, slices: readonly { readonly id
   return inTransaction(ctx, async (tx) => {
     // A row for every slice, so each can be locked; writers that add or drop references
     // (commitSlice, swapChunk, releaseDroppedChunks) update these rows and so wait for us.
-    await sql`INSERT INTO slice_ref (id, size, refs) SELECT * FROM unnest(${ids}::int8[], ${slices.map((s) => s.size)}::int[], ${ids.map(() => 0)}::int[])
-              ON CONFLICT (id) DO NOTHING`.execute(tx);
-    const { rows: locked } = await sql<{ id: bigint; size: number; refs: number }>`
-      SELECT id, size, refs FROM slice_ref WHERE id = ANY(${ids}::int8[]) ORDER BY id FOR UPDATE`.execute(tx);
+    await tx.insertInto('slice_ref').values(slices.map((s) => ({ id: s.id, size: s.size, refs: 0 }))).onConflict((oc) => oc.column('id').doNothing()).execute();
+    const locked = await tx.selectFrom('slice_ref').select(['id', 'size', 'refs']).where('id', '=', anyOf(ids)).orderBy('id').forUpdate().execute();
     const { rows: counted } = await sql<{ id: bigint; n: number }>`
       SELECT x.id, count(*)::int AS n FROM (
         SELECT e.id FROM chunk c ${decodedEntries('c')} WHERE e.id = ANY(${ids}::int8[])
@@ -121,14 +119,14 @@ export function repairSliceRefs(ctx: MetaContext, slices: readonly { readonly id
       const id = Number(row.id);
       const n = actual.get(id) ?? 0;
       if (n === 0) {
-        await sql`DELETE FROM slice_ref WHERE id = ${id}`.execute(tx);
-        await sql`INSERT INTO pending_slice (id, size, released_at) VALUES (${id}, ${row.size}, ${now}) ON CONFLICT (id) DO NOTHING`.execute(tx);
+        await tx.deleteFrom('slice_ref').where('id', '=', BigInt(id)).execute();
+        await tx.insertInto('pending_slice').values({ id, size: row.size, released_at: now }).onConflict((oc) => oc.column('id').doNothing()).execute();
         results.set(id, { changed: true, detail: `slice ${id}: no entry names it; released for deletion` });
         continue;
       }
-      const unpended = await sql`DELETE FROM pending_slice WHERE id = ${id}`.execute(tx);
-      if (n !== row.refs) await sql`UPDATE slice_ref SET refs = ${n} WHERE id = ${id}`.execute(tx);
-      const what = [n !== row.refs ? `references ${row.refs} → ${n}` : '', unpended.numAffectedRows ? 'taken out of pending deletion' : ''].filter(Boolean);
+      const unpended = await tx.deleteFrom('pending_slice').where('id', '=', BigInt(id)).executeTakeFirst();
+      if (n !== row.refs) await tx.updateTable('slice_ref').set({ refs: n }).where('id', '=', BigInt(id)).execute();
+      const what = [n !== row.refs ? `references ${row.refs} → ${n}` : '', unpended.numDeletedRows > 0n ? 'taken out of pending deletion' : ''].filter(Boolean);
       results.set(id, { changed: what.length > 0, detail: `slice ${id}: ${what.join(', ') || 'already right'}` });
     }
     return results;
@@ -137,8 +135,8 @@ export function repairSliceRefs(ctx: MetaContext, slices: readonly { readonly id
 
 export async function namedSliceIds(ctx: MetaContext, ids: readonly number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const { rows } = await sql<{ id: bigint }>`
-    SELECT id FROM slice_ref WHERE id = ANY(${[...ids]}::int8[])
-    UNION SELECT id FROM pending_slice WHERE id = ANY(${[...ids]}::int8[])`.execute(ctx.db);
+  const rows = await ctx.db.selectFrom('slice_ref').select('id').where('id', '=', anyOf(ids))
+    .union(ctx.db.selectFrom('pending_slice').select('id').where('id', '=', anyOf(ids)))
+    .execute();
   return new Set(rows.map((r) => Number(r.id)));
 }

@@ -1,26 +1,32 @@
 /** Row ↔ value mapping and input validation shared by the operation families. */
-import { sql } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
+import type { NodeTable } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { MAX_NAME_BYTES, nodeTypeFromCode, type Attr } from './types.js';
 
-/** The node columns every attribute read selects, in this order. */
-export const NODE_COLUMNS = sql.raw('inode, type, mode, uid, gid, atime, mtime, ctime, nlink, length, rdev, parent');
-/** The same columns qualified with table alias n. */
-export const NODE_COLUMNS_N = sql.raw('n.inode, n.type, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.nlink, n.length, n.rdev, n.parent');
+/** A node row as read (int8 columns as bigint): the table type of db/schema.ts, never a copy. */
+export type NodeRow = Selectable<NodeTable>;
 
-export interface NodeRow {
-  inode: bigint;
-  type: number;
-  mode: number;
-  uid: bigint;
-  gid: bigint;
-  atime: bigint;
-  mtime: bigint;
-  ctime: bigint;
-  nlink: number;
-  length: bigint;
-  rdev: number;
-  parent: bigint;
+/**
+ * The node columns every attribute read selects. Checked against NodeTable both ways, so a
+ * column added to, renamed in or dropped from the table type fails the build here.
+ */
+const NODE_COLUMN_SET = {
+  inode: 0, type: 0, mode: 0, uid: 0, gid: 0, atime: 0, mtime: 0, ctime: 0, nlink: 0, length: 0, rdev: 0, parent: 0,
+} as const satisfies Record<keyof NodeTable, 0>;
+/** For the query builder: `.select(NODE_COLUMN_NAMES)`, `.returning(NODE_COLUMN_NAMES)`. */
+export const NODE_COLUMN_NAMES = Object.keys(NODE_COLUMN_SET) as readonly (keyof NodeTable)[];
+/** The same list for hand-written SQL. */
+export const NODE_COLUMNS = sql.raw(NODE_COLUMN_NAMES.join(', '));
+/** The same columns qualified with table alias n. */
+export const NODE_COLUMNS_N = sql.raw(NODE_COLUMN_NAMES.map((c) => `n.${c}`).join(', '));
+
+/**
+ * `= ANY($1::int8[])` for the query builder: `.where('inode', '=', anyOf(inos))`. One
+ * parameter whatever the count, where `in` would make one per id and fail on an empty list.
+ */
+export function anyOf(ids: readonly number[]): RawBuilder<bigint> {
+  return sql<bigint>`ANY(${[...ids]}::int8[])`;
 }
 
 export function toAttr(row: NodeRow): Attr {

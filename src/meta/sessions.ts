@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { CHANGE_CHANNEL, encodeChanges } from './change-feed.js';
 import { destroyInode } from './remove.js';
+import type { NodeRow } from './rows.js';
 import { inTransaction, statement } from './tx.js';
 import type { MetaContext } from './context.js';
 import type { SessionInfo, SessionRow } from './types.js';
@@ -15,11 +16,11 @@ function storedInfo(info: SessionInfo, now: number): string {
 }
 
 export async function registerSession(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<number> {
-  const { rows } = await statement(() => sql<{ value: bigint }>`
-    UPDATE counter SET value = value + 1 WHERE name = 'next_session' RETURNING value`.execute(ctx.db), ctx);
-  const sid = Number(rows[0]?.value);
+  const row = await statement(() => ctx.db.updateTable('counter').set((eb) => ({ value: eb('value', '+', 1n) }))
+    .where('name', '=', 'next_session').returning('value').executeTakeFirst(), ctx);
+  const sid = Number(row?.value);
   const now = Date.now();
-  await statement(() => sql`INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})`.execute(ctx.db), ctx);
+  await statement(() => ctx.db.insertInto('session').values({ sid, expire: now + timeoutMs, info: storedInfo(info, now) }).execute(), ctx);
   ctx.sid = sid;
   return sid;
 }
@@ -32,18 +33,18 @@ export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: 
   const sid = ctx.sid;
   if (sid === undefined) return false;
   const now = Date.now();
-  const { rows } = await statement(() => sql<{ created: boolean }>`
-    INSERT INTO session (sid, expire, info) VALUES (${sid}, ${now + timeoutMs}, ${storedInfo(info, now)})
-    ON CONFLICT (sid) DO UPDATE SET expire = EXCLUDED.expire, info = EXCLUDED.info
-    RETURNING (xmax = 0) AS created`.execute(ctx.db), ctx);
-  return rows[0]?.created === true;
+  const row = await statement(() => ctx.db.insertInto('session').values({ sid, expire: now + timeoutMs, info: storedInfo(info, now) })
+    .onConflict((oc) => oc.column('sid').doUpdateSet((eb) => ({ expire: eb.ref('excluded.expire'), info: eb.ref('excluded.info') })))
+    // xmax is 0 in a row version made by an INSERT, not by an UPDATE: the upsert created it.
+    .returning(sql<boolean>`xmax = 0`.as('created'))
+    .executeTakeFirst(), ctx);
+  return row?.created === true;
 }
 
 export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
-  const { rows } = await sql<{ sid: bigint; expire: bigint; info: SessionInfo & { heartbeat?: number } }>`
-    SELECT sid, expire, info FROM session ORDER BY sid`.execute(ctx.db);
+  const rows = await ctx.db.selectFrom('session').select(['sid', 'expire', 'info']).orderBy('sid').execute();
   return rows.map((r) => {
-    const { heartbeat, ...info } = r.info;
+    const { heartbeat, ...info } = r.info as SessionInfo & { heartbeat?: number }; // as storedInfo wrote it
     return { sid: Number(r.sid), expire: Number(r.expire), heartbeat: heartbeat ?? 0, info };
   });
 }
@@ -51,17 +52,17 @@ export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
 /** Ends session `sid`: releases the inodes it kept alive, then removes it. Only if `expiredBefore` still holds. */
 export async function endSession(ctx: MetaContext, sid: number, expiredBefore?: number): Promise<boolean> {
   return inTransaction(ctx, async (tx) => {
-    const gone = expiredBefore === undefined
-      ? await sql`DELETE FROM session WHERE sid = ${sid}`.execute(tx)
-      : await sql`DELETE FROM session WHERE sid = ${sid} AND expire < ${expiredBefore}`.execute(tx);
-    if (expiredBefore !== undefined && gone.numAffectedRows !== 1n) return false;
+    const gone = await tx.deleteFrom('session').where('sid', '=', BigInt(sid))
+      .$if(expiredBefore !== undefined, (qb) => qb.where('expire', '<', BigInt(expiredBefore ?? 0)))
+      .executeTakeFirst();
+    if (expiredBefore !== undefined && gone.numDeletedRows !== 1n) return false;
     // Its locks go with it; waiters on other hosts are told at commit (NOTIFY is transactional).
-    const { rows: locked } = await sql<{ inode: string }>`DELETE FROM file_lock WHERE sid = ${sid} RETURNING inode`.execute(tx);
+    const locked = await tx.deleteFrom('file_lock').where('sid', '=', BigInt(sid)).returning('inode').execute();
     const inodes = new Set(locked.map((r) => Number(r.inode)));
     for (const payload of encodeChanges('session-end', { inos: new Set(), renamed: new Set(), entries: [], locks: inodes })) {
       await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(tx);
     }
-    const { rows } = await sql<{ inode: bigint; length: bigint; nlink: number; others: number }>`
+    const { rows } = await sql<Pick<NodeRow, 'inode' | 'length' | 'nlink'> & { others: number }>`
       WITH s AS (DELETE FROM sustained WHERE sid = ${sid} RETURNING inode)
       SELECT n.inode, n.length, n.nlink,
              (SELECT count(*)::int FROM sustained o WHERE o.inode = n.inode AND o.sid <> ${sid}) AS others
@@ -74,7 +75,7 @@ export async function endSession(ctx: MetaContext, sid: number, expiredBefore?: 
 }
 
 export async function cleanExpiredSessions(ctx: MetaContext, now = Date.now()): Promise<number> {
-  const { rows } = await sql<{ sid: bigint }>`SELECT sid FROM session WHERE expire < ${now} ORDER BY sid LIMIT 1000`.execute(ctx.db);
+  const rows = await ctx.db.selectFrom('session').select('sid').where('expire', '<', BigInt(now)).orderBy('sid').limit(1000).execute();
   let cleaned = 0;
   for (const r of rows) {
     if (Number(r.sid) === ctx.sid) continue;
@@ -88,9 +89,9 @@ export async function releaseSustained(ctx: MetaContext, ino: number): Promise<v
   const sid = ctx.sid;
   if (sid === undefined) return;
   await inTransaction(ctx, async (tx) => {
-    const del = await sql`DELETE FROM sustained WHERE sid = ${sid} AND inode = ${ino}`.execute(tx);
-    if (del.numAffectedRows !== 1n) return;
-    const { rows } = await sql<{ length: bigint; nlink: number; others: number }>`
+    const del = await tx.deleteFrom('sustained').where('sid', '=', BigInt(sid)).where('inode', '=', BigInt(ino)).executeTakeFirst();
+    if (del.numDeletedRows !== 1n) return;
+    const { rows } = await sql<Pick<NodeRow, 'length' | 'nlink'> & { others: number }>`
       SELECT length, nlink, (SELECT count(*)::int FROM sustained WHERE inode = ${ino}) AS others
       FROM node WHERE inode = ${ino} FOR UPDATE`.execute(tx);
     const row = rows[0];

@@ -8,8 +8,10 @@
  * its objects may be deleted once the safety delay has passed (other hosts may still be
  * reading it through a chunk map they loaded before the release).
  */
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { SliceRefTable } from '../db/index.js';
 import { decodeSliceEntries, encodeSliceEntries, type SliceEntry } from './slice-list.js';
+import { anyOf } from './rows.js';
 import { inTransaction } from './tx.js';
 import type { Db, MetaContext } from './context.js';
 
@@ -17,6 +19,16 @@ import type { Db, MetaContext } from './context.js';
 export interface ReleasedSlice {
   readonly id: number;
   readonly size: number;
+}
+
+/**
+ * Adds `n` references to slice `id` (of `size` bytes), creating its row at the first: what
+ * every new entry naming the slice (a write, a copy, a compaction) must do.
+ */
+export async function addSliceRefs(db: Db, id: number, size: number, n: number): Promise<void> {
+  await db.insertInto('slice_ref').values({ id, size, refs: n })
+    .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refs: eb('slice_ref.refs', '+', n) })))
+    .execute();
 }
 
 /** How many entries name each slice id in `lists` (hole entries excluded). */
@@ -33,7 +45,7 @@ async function dropRefs(ctx: MetaContext, db: Db, counts: Map<number, number>): 
   const by = ids.map((id) => counts.get(id) as number);
   // Sub-statements of one WITH cannot see each other's changes to a row, so the rows that
   // keep references and the rows that lose their last one are handled as disjoint sets.
-  const { rows } = await sql<{ id: bigint }>`
+  const { rows } = await sql<Pick<Selectable<SliceRefTable>, 'id'>>`
     WITH x AS (SELECT * FROM unnest(${ids}::int8[], ${by}::int[]) AS x(id, n)),
     kept AS (
       UPDATE slice_ref r SET refs = r.refs - x.n FROM x WHERE r.id = x.id AND r.refs > x.n
@@ -53,17 +65,13 @@ async function dropRefs(ctx: MetaContext, db: Db, counts: Map<number, number>): 
  */
 export function swapChunk(ctx: MetaContext, ino: number, index: number, expectVersion: number, replacement: readonly SliceEntry[]): Promise<boolean> {
   return inTransaction(ctx, async (tx) => {
-    const { rows } = await sql<{ slices: Buffer; version: number }>`
-      SELECT slices, version FROM chunk WHERE inode = ${ino} AND idx = ${index} FOR UPDATE`.execute(tx);
-    const row = rows[0];
+    const row = await tx.selectFrom('chunk').select(['slices', 'version'])
+      .where('inode', '=', BigInt(ino)).where('idx', '=', index).forUpdate().executeTakeFirst();
     if (row === undefined || row.version !== expectVersion) return false;
-    await sql`UPDATE chunk SET slices = ${encodeSliceEntries(replacement)}, version = version + 1 WHERE inode = ${ino} AND idx = ${index}`.execute(tx);
-    for (const e of replacement) {
-      if (e.id !== 0) {
-        await sql`INSERT INTO slice_ref (id, size, refs) VALUES (${e.id}, ${e.size}, 1)
-                  ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1`.execute(tx);
-      }
-    }
+    await tx.updateTable('chunk')
+      .set((eb) => ({ slices: encodeSliceEntries(replacement), version: eb('version', '+', 1) }))
+      .where('inode', '=', BigInt(ino)).where('idx', '=', index).execute();
+    for (const e of replacement) if (e.id !== 0) await addSliceRefs(tx, e.id, e.size, 1);
     await dropRefs(ctx, tx, countIds([decodeSliceEntries(row.slices)]));
     return true;
   });
@@ -76,10 +84,9 @@ export function swapChunk(ctx: MetaContext, ino: number, index: number, expectVe
  */
 export function releaseDroppedChunks(ctx: MetaContext, limit = 100): Promise<number> {
   return inTransaction(ctx, async (tx) => {
-    const { rows } = await sql<{ slices: Buffer }>`
-      DELETE FROM dropped_chunk WHERE seq IN (
-        SELECT seq FROM dropped_chunk ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED
-      ) RETURNING slices`.execute(tx);
+    const rows = await tx.deleteFrom('dropped_chunk')
+      .where('seq', 'in', (eb) => eb.selectFrom('dropped_chunk').select('seq').orderBy('seq').limit(limit).forUpdate().skipLocked())
+      .returning('slices').execute();
     await dropRefs(ctx, tx, countIds(rows.map((r) => decodeSliceEntries(r.slices))));
     return rows.length;
   });
@@ -87,15 +94,15 @@ export function releaseDroppedChunks(ctx: MetaContext, limit = 100): Promise<num
 
 /** Slices released before `releasedBefore` (ns): their objects may be deleted now. */
 export async function pendingSlices(ctx: MetaContext, releasedBefore: bigint, limit = 1000): Promise<ReleasedSlice[]> {
-  const { rows } = await sql<{ id: bigint; size: number }>`
-    SELECT id, size FROM pending_slice WHERE released_at < ${releasedBefore} ORDER BY id LIMIT ${limit}`.execute(ctx.db);
+  const rows = await ctx.db.selectFrom('pending_slice').select(['id', 'size'])
+    .where('released_at', '<', releasedBefore).orderBy('id').limit(limit).execute();
   return rows.map((r) => ({ id: Number(r.id), size: r.size }));
 }
 
 /** Forgets pending slices whose objects have been deleted. */
 export async function forgetPendingSlices(ctx: MetaContext, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`DELETE FROM pending_slice WHERE id = ANY(${[...ids]}::int8[])`.execute(ctx.db);
+  await ctx.db.deleteFrom('pending_slice').where('id', '=', anyOf(ids)).execute();
 }
 
 /** Work waiting for the deferred-deletion job (for `objectfs status`). */

@@ -4,9 +4,8 @@
  * and storage are fixed at format, and so is the name: it is the key prefix of every object. Running mounts read
  * the record at mount time: a changed storage class applies to mounts started afterwards.
  */
-import { sql } from 'kysely';
 import { openDatabase } from '../db/index.js';
-import { checkSchema, toVolume, type VolumeRow } from './open-meta.js';
+import { checkSchema, toVolume } from './open-meta.js';
 import type { VolumeRecord } from './types.js';
 
 export interface VolumeChanges {
@@ -22,16 +21,16 @@ export async function configureVolume(metaUrl: string, changes: VolumeChanges): 
   try {
     await checkSchema(database);
     return await database.db.transaction().execute(async (tx) => {
-      const { rows: old } = await sql<VolumeRow>`SELECT * FROM volume WHERE id = 1 FOR UPDATE`.execute(tx);
-      const before = toVolume(old[0] as VolumeRow);
-      const { rows } = await sql<VolumeRow>`
-        UPDATE volume SET
-          trash_days = coalesce(${changes.trashDays ?? null}::int, trash_days),
-          capacity = coalesce(${changes.capacity ?? null}::int8, capacity),
-          inodes = coalesce(${changes.inodes ?? null}::int8, inodes),
-          storage_class = ${changes.storageClass === undefined ? sql`storage_class` : sql`${changes.storageClass === '' ? null : changes.storageClass}::text`}
-        WHERE id = 1 RETURNING *`.execute(tx);
-      return { before, after: toVolume(rows[0] as VolumeRow) };
+      const before = toVolume(await tx.selectFrom('volume').selectAll().where('id', '=', 1).forUpdate().executeTakeFirstOrThrow());
+      const set = {
+        ...(changes.trashDays === undefined ? {} : { trash_days: changes.trashDays }),
+        ...(changes.capacity === undefined ? {} : { capacity: changes.capacity }),
+        ...(changes.inodes === undefined ? {} : { inodes: changes.inodes }),
+        ...(changes.storageClass === undefined ? {} : { storage_class: changes.storageClass === '' ? null : changes.storageClass }),
+      };
+      if (Object.keys(set).length === 0) return { before, after: before }; // UPDATE … SET needs a column
+      const after = await tx.updateTable('volume').set(set).where('id', '=', 1).returningAll().executeTakeFirstOrThrow();
+      return { before, after: toVolume(after) };
     });
   } finally {
     await database.close();

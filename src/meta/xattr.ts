@@ -1,7 +1,7 @@
 /** Extended attributes: names and values are bytes; setting one changes the inode's ctime. */
-import { sql } from 'kysely';
+import { sql, type Nullable, type Selectable } from 'kysely';
 import { FsError } from '../errors.js';
-import { isUniqueViolation } from '../db/index.js';
+import { isUniqueViolation, type XattrTable } from '../db/index.js';
 import { nodeRow } from './lookup.js';
 import { statement } from './tx.js';
 import { MAX_XATTR_NAME_BYTES, MAX_XATTR_VALUE_BYTES, XATTR_CREATE, XATTR_REPLACE } from './types.js';
@@ -20,7 +20,7 @@ export async function getxattr(ctx: MetaContext, ino: number, name: Buffer): Pro
   checkXattrName(name);
   // One query answers both "which value" and "does the inode exist": the kernel asks for
   // security.capability before every write, so the common miss must cost one round trip.
-  const { rows } = await sql<{ value: Buffer | null }>`
+  const { rows } = await sql<Nullable<Pick<Selectable<XattrTable>, 'value'>>>`
     SELECT x.value FROM node n LEFT JOIN xattr x ON x.inode = n.inode AND x.name = ${name}
     WHERE n.inode = ${ino}`.execute(ctx.db);
   const row = rows[0];
@@ -30,7 +30,7 @@ export async function getxattr(ctx: MetaContext, ino: number, name: Buffer): Pro
 }
 
 export async function listxattr(ctx: MetaContext, ino: number): Promise<Buffer[]> {
-  const { rows } = await sql<{ name: Buffer }>`SELECT name FROM xattr WHERE inode = ${ino} ORDER BY name`.execute(ctx.db);
+  const rows = await ctx.db.selectFrom('xattr').select('name').where('inode', '=', BigInt(ino)).orderBy('name').execute();
   if (rows.length === 0) await assertInode(ctx, ino);
   return rows.map((r) => r.name);
 }

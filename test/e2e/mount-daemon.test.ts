@@ -7,14 +7,17 @@
  *    its --timeout runs out first;
  *  - the database password never reaches a command line: a --background daemon gets the URL on
  *    its standard input, `--meta-url-file` keeps it off the foreground mount's, and a password
- *    given on the command line is warned about once.
+ *    given on the command line is warned about once;
+ *  - a daemon's log file is reopened on SIGUSR1, sent by the shipped logrotate configuration
+ *    (issue 15, item 8), and holds no runtime warning.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMount, isMounted, type TestMount } from '../support/mounted.js';
@@ -35,6 +38,15 @@ const env = () => ({ OBJECTFS_RUNTIME_DIR: runtimeDir });
 
 function cli(args: readonly string[]) {
   return run(process.execPath, [OBJECTFS_BIN, ...args], { env: env(), timeoutMs: 180_000 });
+}
+
+/** `objectfs mount --background` at `p`, which must succeed; the daemon is tracked for cleanup. */
+async function mountInBackground(p: { mnt: string; cache: string; log: string }, metaUrl = vol.metaUrl): Promise<{ r: Awaited<ReturnType<typeof cli>>; pid: number }> {
+  const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', metaUrl, p.mnt]);
+  const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
+  if (pid > 0) track(pid, p.mnt);
+  assert.equal(r.code, 0, r.stderr);
+  return { r, pid };
 }
 
 /** Running, and not a zombie waiting for a parent that does not reap it. */
@@ -102,10 +114,7 @@ describe('a second mount on a live mount point', () => {
 describe('objectfs umount', () => {
   test('returns once the daemon process has exited and its pid is gone', async () => {
     const p = place('umount');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { pid } = await mountInBackground(p);
     await bash(`head -c 8000000 /dev/urandom > data`, p.mnt);
     const started = Date.now();
     const u = await cli(['umount', p.mnt]);
@@ -122,10 +131,7 @@ describe('objectfs umount', () => {
 describe('objectfs umount --timeout', () => {
   test('that runs out first fails (exit 1) saying the daemon has not finished; the daemon still exits', async () => {
     const p = place('umount-timeout');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', vol.metaUrl, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { pid } = await mountInBackground(p);
     const u = await cli(['umount', '--timeout', '1ms', p.mnt]);
     assert.equal(u.code, 1, `${u.stdout}${u.stderr}`);
     assert.match(u.stderr, new RegExp(`the daemon \\(pid ${pid}\\) (did not finish within|is still finishing after)`));
@@ -142,10 +148,7 @@ describe('the database password', () => {
     const url = withPassword();
     assert.ok(url.includes(secret), `the test URL carries the password: ${vol.metaUrl}`);
     const p = place('secret-bg');
-    const r = await cli(['mount', '--background', '--log', p.log, '--cache-dir', p.cache, '--no-metrics', url, p.mnt]);
-    const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
-    if (pid > 0) track(pid, p.mnt);
-    assert.equal(r.code, 0, r.stderr);
+    const { r, pid } = await mountInBackground(p, url);
     assert.equal(r.stderr.match(/holds a password/g)?.length, 1, `one warning for the password on the command line: ${r.stderr}`);
     assert.deepEqual(await processesHolding(secret), [], 'no process shows the password');
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -187,5 +190,37 @@ describe('the database password', () => {
     assert.doesNotMatch(d.log().replace(warnings[0]!, ''), new RegExp(secret));
     d.child.kill('SIGTERM');
     await d.exited;
+  });
+});
+
+/** The postrotate script of config/objectfs.logrotate, run for this test's runtime directory. */
+async function postrotate(): Promise<void> {
+  const config = await readFile(fileURLToPath(new URL('../../../config/objectfs.logrotate', import.meta.url)), 'utf8');
+  const script = /^\s*postrotate\n([\s\S]*?)^\s*endscript/m.exec(config)?.[1] ?? '';
+  assert.ok(script.includes('/run/objectfs/'), `a postrotate script naming the runtime directory:\n${config}`);
+  const r = await run('sh', ['-c', script.replaceAll('/run/objectfs/', `${runtimeDir}/`)], { env: env(), timeoutMs: 10_000 });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+describe('the log file of a --background daemon', () => {
+  test('is reopened on the shipped logrotate script\'s SIGUSR1: after a rotation the new file gets the new lines', async () => {
+    const p = place('logrotate');
+    const { pid } = await mountInBackground(p);
+    const rotated = `${p.log}.1`;
+    await rename(p.log, rotated);
+    await postrotate();
+    assert.ok(await waitFor(() => existsSync(p.log) && /log file reopened/.test(readFileSync(p.log, 'utf8')), 10_000),
+      `the daemon reopened its log:\n${await readFile(rotated, 'utf8')}`);
+    assert.ok(running(pid), 'SIGUSR1 did not end the daemon');
+    const u = await cli(['umount', p.mnt]); // logs "unmounting" and "stopped"
+    assert.equal(u.code, 0, u.stderr);
+    const before = await readFile(rotated, 'utf8');
+    const after = await readFile(p.log, 'utf8');
+    assert.match(before, /"msg":"mounted"/);
+    assert.doesNotMatch(before, /"msg":"(unmounting|stopped)"/);
+    assert.match(after, /"msg":"stopped"/);
+    for (const text of [before, after]) {
+      assert.doesNotMatch(text, /^\(node:\d+\)|Warning:|Debugger listening/m, 'no runtime warning, no inspector');
+    }
   });
 });

@@ -56,7 +56,6 @@ const BUCKET = 'objectfs-multihost';
 /** s3rver's fixed credentials: the bed's clients use them whatever the caller's environment holds. */
 const S3_ENV: NodeJS.ProcessEnv = Object.freeze({
   AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 const S3_PORT = 9000;
 const PG_PORT = 5432;

@@ -85,8 +85,10 @@ function commandRunners(script: string): Set<string> {
 }
 
 /** The programs a shell script runs (first words of its simple commands, through wrappers). */
-export function shellPrograms(script: string): string[] {
+export function shellPrograms(script: string, outerFunctions: ReadonlySet<string> = new Set()): string[] {
   const found = new Set<string>();
+  // Defined anywhere in the script, so also callable inside its command substitutions.
+  const functions = new Set([...outerFunctions, ...[...script.matchAll(/^\s*(?:function\s+)?([\w-]+)\s*\(\)/gm)].map((m) => m[1] as string)]);
   let text = dropHeredocs(script)
     .split('\n').map((line) => line.replace(/(^|\s)#.*$/, '$1')).join('\n')
     .replace(/'[^']*'/g, "''") // nothing runs inside single quotes (awk and sed programs)
@@ -96,13 +98,12 @@ export function shellPrograms(script: string): string[] {
   // Command substitutions are scripts of their own: innermost first, then what holds them.
   for (let inner = /\$\(([^()]*)\)|`([^`]*)`/; inner.test(text);) {
     text = text.replace(inner, (_m, a?: string, b?: string) => {
-      for (const p of shellPrograms(a ?? b ?? '')) found.add(p);
+      for (const p of shellPrograms(a ?? b ?? '', functions)) found.add(p);
       return '$V';
     });
   }
   text = text.replace(/\b(\w+)=\([^)]*\)/g, '$1=$V') // array assignment
     .replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const functions = new Set([...text.matchAll(/^\s*(?:function\s+)?([\w-]+)\s*\(\)/gm)].map((m) => m[1] as string));
   const runners = commandRunners(script);
   for (const segment of text.split(/&&|\|\||[|;&\n(){}]/)) {
     const words = segment.trim().split(/\s+/).filter((w) => w !== '');

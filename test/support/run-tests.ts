@@ -294,8 +294,6 @@ async function main(): Promise<number> {
         AWS_ACCESS_KEY_ID: 'S3RVER',
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
         AWS_REGION: 'us-east-1',
-        // The SDK warns on every file under Node 20 that *future* releases need Node 22.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       });
       delete env['AWS_SESSION_TOKEN'];
       delete env['AWS_PROFILE'];
