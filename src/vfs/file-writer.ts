@@ -76,6 +76,8 @@ export class FileWriter {
    */
   #end = 0;
   #pendingSlices = 0;
+  /** Of those, append slices: regular and append data never wait on each other's commits. */
+  #pendingAppends = 0;
   /** Time of the latest write: the mtime its commit records (not the time of the commit). */
   #writtenAt = 0n;
 
@@ -96,6 +98,9 @@ export class FileWriter {
 
   write(off: number, data: Buffer): Promise<void> {
     return this.#serial.run(async () => {
+      // Appends written before sit where the kernel put them only once committed: commit them
+      // first, or this write's commit could land before them and they after it.
+      if (this.#pendingAppends > 0) await this.#commitAppends();
       this.#throwFailure();
       let pos = off;
       let rest = data;
@@ -126,6 +131,9 @@ export class FileWriter {
    */
   append(at: number, data: Buffer): Promise<void> {
     return this.#serial.run(async () => {
+      // The end of file includes this host's uncommitted writes (as locally): commit them first,
+      // so that the append's commit finds them in the database's length.
+      if (this.#pendingSlices > this.#pendingAppends) await this.#commitRegular();
       this.#throwFailure();
       let rest = data;
       while (rest.length > 0) {
@@ -136,6 +144,7 @@ export class FileWriter {
           slice = { writer: this.#deps.chunks.newSliceWriter(id), at: Math.max(at, this.#end), sealed: false, startedAt: Date.now() };
           this.#appendOpen = slice;
           this.#pendingSlices++;
+          this.#pendingAppends++;
         }
         // A slice spans at most a chunk's worth, so that its commit splits it in two at most.
         const n = Math.min(rest.length, CHUNK_SIZE - slice.writer.length);
@@ -155,11 +164,20 @@ export class FileWriter {
   /** Commits everything written so far; rejects with the first failure since the last flush. */
   flush(): Promise<void> {
     return this.#serial.run(async () => {
-      for (const q of this.#chunks.values()) this.#seal(q, q.open.length);
-      this.#sealAppend();
-      await Promise.all([...[...this.#chunks.values()].map((q) => q.commits), this.#appendCommits]);
+      await Promise.all([this.#commitRegular(), this.#commitAppends()]);
       this.#throwFailure();
     });
+  }
+
+  /** Seals the regular slices and waits for their commits (failures are kept for #throwFailure). */
+  async #commitRegular(): Promise<void> {
+    for (const q of this.#chunks.values()) this.#seal(q, q.open.length);
+    await Promise.all([...this.#chunks.values()].map((q) => q.commits));
+  }
+
+  async #commitAppends(): Promise<void> {
+    this.#sealAppend();
+    await this.#appendCommits;
   }
 
   /**
@@ -268,6 +286,7 @@ export class FileWriter {
       for (let index = Math.floor(at / CHUNK_SIZE); index * CHUNK_SIZE < at + len; index++) this.#deps.onCommit(index);
       if (at !== slice.at) this.#deps.onAppendMoved();
     } finally {
+      this.#pendingAppends--;
       if (--this.#pendingSlices === 0) this.#end = 0;
     }
   }

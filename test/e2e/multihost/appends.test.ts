@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Daemon } from '../../support/e2e-daemon.js';
@@ -60,6 +60,34 @@ function checkLines(content: string, written: Map<string, number>): void {
   for (const [tag, n] of written) assert.equal(next.get(tag), n, `every line ${tag} wrote is there`);
   assert.equal(lines.length, [...written.values()].reduce((a, b) => a + b, 0));
 }
+
+describe('appends mixed with other writes on one host', () => {
+  test('an append after uncommitted writes lands after them; a write after an uncommitted append lands where it was aimed', async () => {
+    const path = join(A.mnt, 'mixed');
+    const writer = await open(path, 'w');
+    // Sixteen separate runs: sixteen slices, committed one after another, a small append's
+    // single commit would overtake them.
+    const expected = Buffer.alloc(15 * 1000 + 100);
+    for (let i = 0; i < 16; i++) {
+      const run = Buffer.alloc(100, 97 + i);
+      await writer.write(run, 0, 100, i * 1000); // not committed yet (no close, no fsync)
+      run.copy(expected, i * 1000);
+    }
+    const appender = await open(path, 'a');
+    await appender.write('tail');
+    await appender.close();
+    assert.deepEqual(await readFile(path), Buffer.concat([expected, Buffer.from('tail')]), 'the append follows the uncommitted bytes, as on a local disk');
+    const appender2 = await open(path, 'a');
+    await appender2.write('more'); // not committed yet
+    await writer.write(Buffer.from('Z'), 0, 1, 0);
+    await writer.close();
+    await appender2.close();
+    expected[0] = 'Z'.charCodeAt(0);
+    const final = Buffer.concat([expected, Buffer.from('tailmore')]);
+    assert.deepEqual(await readFile(path), final);
+    assert.deepEqual(await readFile(join(B.mnt, 'mixed')), final, 'and so on the other host');
+  });
+});
 
 describe('appends from two hosts at once', () => {
   test('2 hosts × 4 writers × 20 s of O_APPEND lines (one open file each): every line once, whole, in order', async () => {
