@@ -44,6 +44,9 @@ export class MetaStore implements MetaEngine {
   #sessionInfo: SessionInfo | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
+  /** When this client's session was last renewed (ms), and before when it may not reap others (sessionReaper). */
+  #lastBeatAt = 0;
+  #reapAfter = 0;
   /** Announcements to and from other clients (PostgreSQL only). */
   readonly #feed: ChangeFeed | undefined;
   #closed = false;
@@ -143,6 +146,7 @@ export class MetaStore implements MetaEngine {
   async registerSession(info: SessionInfo): Promise<number> {
     const sid = await sessions.registerSession(this.#ctx, info, this.#sessionTimeoutMs);
     this.#sessionInfo = info;
+    this.#lastBeatAt = Date.now();
     this.#heartbeatTimer = setInterval(() => { this.#beating = this.heartbeat().catch(() => undefined); }, this.#heartbeatMs);
     this.#heartbeatTimer.unref();
     return sid;
@@ -151,6 +155,11 @@ export class MetaStore implements MetaEngine {
     if (this.#sessionInfo === undefined) return;
     const stats = this.#sessionStats?.();
     const recreated = await sessions.heartbeat(this.#ctx, stats === undefined ? this.#sessionInfo : { ...this.#sessionInfo, stats }, this.#sessionTimeoutMs);
+    const now = Date.now();
+    // A gap in our own renewals means the database was out of reach, most likely for every
+    // client: the others need a whole session timeout to renew before we may judge them dead.
+    if (now - this.#lastBeatAt > 2 * this.#heartbeatMs) this.#reapAfter = now + this.#sessionTimeoutMs;
+    this.#lastBeatAt = now;
     if (recreated) {
       this.#log?.warn(`session ${this.#ctx.sid} was taken for dead by another client (no heartbeat for ${this.#sessionTimeoutMs / 1000} s) and its locks were dropped; re-created`);
       for (const listener of this.#sessionLost) listener();
@@ -172,7 +181,16 @@ export class MetaStore implements MetaEngine {
   }
   listLocks(): Promise<locks.ListedLock[]> { return locks.listLocks(this.#ctx); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
-  cleanExpiredSessions(now?: number): Promise<number> { return sessions.cleanExpiredSessions(this.#ctx, now); }
+  /**
+   * Ends sessions whose time ran out. A client with a session of its own does not while its own
+   * renewals are late, nor for a session timeout after they resume: after a database outage
+   * every session looks expired, and the live ones must get the time to renew first.
+   */
+  async cleanExpiredSessions(now?: number): Promise<number> {
+    const clock = Date.now();
+    if (this.#sessionInfo !== undefined && (clock < this.#reapAfter || clock - this.#lastBeatAt > 2 * this.#heartbeatMs)) return 0;
+    return sessions.cleanExpiredSessions(this.#ctx, now);
+  }
 
   onChange(listener: ChangeListener): () => void {
     return this.#feed?.subscribe(listener) ?? (() => undefined);

@@ -54,7 +54,7 @@ export interface MultiHostBed {
 
 const BUCKET = 'objectfs-multihost';
 /** s3rver's fixed credentials: the bed's clients use them whatever the caller's environment holds. */
-const S3_ENV: NodeJS.ProcessEnv = Object.freeze({
+export const BED_S3_ENV: NodeJS.ProcessEnv = Object.freeze({
   AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
 });
 const S3_PORT = 9000;
@@ -152,13 +152,13 @@ export async function startMultiHostBed(label: string, hostCount: number, option
         const db = await freshPgDatabase(volLabel, pg.url);
         drops.push(db.drop);
         const storage = s3.storageUrl(`${volLabel}-${randomBytes(4).toString('hex')}`);
-        execFileSync(process.execPath, [OBJECTFS_BIN, 'format', db.url, volLabel, '--storage', storage, '--block-size', blockSize], { stdio: 'pipe', env: { ...process.env, ...S3_ENV } });
+        execFileSync(process.execPath, [OBJECTFS_BIN, 'format', db.url, volLabel, '--storage', storage, '--block-size', blockSize], { stdio: 'pipe', env: { ...process.env, ...BED_S3_ENV } });
         return { metaUrl: db.url, storage };
       },
       async mount(host, volume, mntLabel, args = []) {
         const dir = join(bed.root, `m${mounts++}-${mntLabel}`);
         mkdirSync(dir);
-        const daemon = await startDaemon(volume.metaUrl, join(dir, 'mnt'), join(dir, 'cache'), args, S3_ENV, host.netns);
+        const daemon = await startDaemon(volume.metaUrl, join(dir, 'mnt'), join(dir, 'cache'), args, BED_S3_ENV, host.netns);
         bed.addPid(daemon.pid, daemon.mnt);
         return daemon;
       },

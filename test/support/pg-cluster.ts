@@ -34,8 +34,11 @@ export interface PgServer {
   /** Superuser URL of the `postgres` database. */
   readonly url: string;
   readonly cluster: PgCluster;
-  /** Stops the server (immediate mode: like a crash, committed work is in the WAL). */
-  stop(): Promise<void>;
+  /**
+   * Stops the server: 'immediate' (the default) is like a crash, committed work is in the WAL;
+   * 'fast' is an administrator's restart (clients are told and disconnected, a checkpoint).
+   */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts it again on the same address and port. */
   start(): Promise<void>;
 }
@@ -79,7 +82,7 @@ export async function startPgCluster(options: PgClusterOptions): Promise<PgServe
   return {
     url: `postgres://postgres@${listen}:${fixedPort}/postgres`,
     cluster: pg,
-    stop: () => pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'], fail),
+    stop: (mode = 'immediate') => pgTool(pg, 'pg_ctl', ['-D', pg.dataDir, '-m', mode, '-w', '-t', '30', 'stop'], fail),
     start: () => startOn(fixedPort),
   };
 }
