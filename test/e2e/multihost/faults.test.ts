@@ -189,6 +189,10 @@ async function runPhase(t: { diagnostic(msg: string): void }, phase: Phase): Pro
     if (lines.length > 0) t.diagnostic(`${m.label} logged ${lines.length} warning(s), the first: ${lines.slice(0, 2).join(' | ').slice(0, 600)}`);
   }
   const problems: string[] = [];
+  for (const m of mounts) {
+    // A live mount's session must never be reaped because of an outage (decision 73).
+    if (/taken for dead/.test(m.daemon.log().slice(logStart.get(m) ?? 0))) problems.push(`${m.label}: its session was reaped while it was alive`);
+  }
   for (const d of active) {
     const m = d.mount;
     const r = d.report;
