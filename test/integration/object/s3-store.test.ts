@@ -42,8 +42,8 @@ async function s3Sut(hint: string): Promise<{ store: ObjectStore; url: string; c
 
 // The test bed's s3rver deviates from S3 in two ways the suite checks (FileStore runs them):
 // it lists in on-disk walk order, so "a/b" comes before "a.c", and it answers a ranged GET of a
-// zero-length object with Content-Length: 1 and no body. Against a real S3 or MinIO, set
-// OBJECTFS_TEST_S3_STRICT=1 to run those checks too.
+// zero-length object with Content-Length: 1 and no body. s3-store.radosgw.test.ts runs them on
+// radosgw; against another real S3 or MinIO, set OBJECTFS_TEST_S3_STRICT=1 to run them here too.
 const quirks = process.env['OBJECTFS_TEST_S3_STRICT'] === '1' ? {} : { mixedSeparatorOrder: false, rangedGetOfEmpty: false };
 
 describe('S3 test bed', () => {
