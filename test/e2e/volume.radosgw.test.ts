@@ -21,6 +21,7 @@ import { freshPgDatabase, type FreshDatabase } from '../support/pg.js';
 import { radosgwCredentialsEnv, radosgwS3Url, requireRadosgwEnv } from '../support/s3.js';
 
 const rgw = requireRadosgwEnv(); // throws, loudly, when the runner did not start radosgw
+const credentials = { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey };
 const BLOCK = 1 << 20;
 const VOLUME = 'rgw';
 
@@ -56,7 +57,7 @@ after(async () => {
   await killAll();
   await db?.drop().catch(() => undefined);
   if (storage !== undefined) {
-    const store = await openObjectStore(storage, rgw);
+    const store = await openObjectStore(storage, credentials);
     try {
       for await (const o of listAll(store)) await store.delete(o.key);
     } finally {
@@ -108,7 +109,7 @@ async function tree(root: string): Promise<string[]> {
 
 /** The block keys in the bucket under the volume's prefix, volume-relative ('chunks/…'). */
 async function bucketKeys(): Promise<string[]> {
-  const store = await openObjectStore(storage, rgw);
+  const store = await openObjectStore(storage, credentials);
   try {
     const keys: string[] = [];
     for await (const o of listAll(store, `${VOLUME}/`)) keys.push(o.key.slice(VOLUME.length + 1));
