@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine able to build and test ObjectFS: Debian packages (PostgreSQL server, libfuse 3,
-# a C toolchain for node-gyp, the programs the tests run), Node.js 22 when the machine's node is
+# a C toolchain for node-gyp, Ceph for the tests' radosgw, the programs the tests run; none of
+# them left running or enabled as a service), Node.js 22 when the machine's node is
 # older (scripts/node-env.sh), node modules, the FUSE binding, then the TypeScript build. Idempotent; prints one line per step it actually performs and nothing for
 # steps already done. Fails, naming the package, when a program of scripts/programs.txt is missing.
 set -euo pipefail
@@ -43,6 +44,9 @@ PACKAGES=(
   rsync
   sqlite3
   zsh
+  # the tests' second S3 server: a private one-node Ceph cluster with radosgw
+  # (test/support/radosgw.ts; ceph-base has monmaptool, ceph-common the ceph and radosgw-admin tools)
+  ceph-base ceph-common ceph-mon ceph-osd radosgw
 )
 # Essential or priority "required" in every Debian system, so never installed here; their
 # programs are checked below like the others, so a stripped-down image fails here too.
@@ -51,6 +55,9 @@ PACKAGES=(
 BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+# What makes systemd start units at boot: the symlinks in the .wants directories, one per line.
+boot_links() { find /etc/systemd/system -path '*.wants/*' -type l 2>/dev/null | sort; }
 
 if command -v dpkg >/dev/null 2>&1; then
   missing=()
@@ -70,12 +77,35 @@ if command -v dpkg >/dev/null 2>&1; then
       "${SUDO[@]}" mkdir -p /etc/postgresql-common
       echo 'create_main_cluster = false' | "${SUDO[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
     fi
+    # Nothing installed here may start a daemon: the tests start their own servers, and Ceph's
+    # packages would start ceph-crash, smartd (smartmontools), lvm2's monitor… A policy-rc.d
+    # that refuses every start (invoke-rc.d and deb-systemd-invoke both ask it) stands for the
+    # install where the machine has none; what the install enables for boot is disabled after
+    # (its .wants links removed, as systemctl disable does; dpkg then leaves it disabled on upgrades).
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\n# scripts/setup.sh of ObjectFS, during apt-get install only\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+      "${SUDO[@]}" chmod 755 "$policy"
+      own_policy=1
+      trap '"${SUDO[@]}" rm -f "$policy"' EXIT
+    fi
+    links_before=$(boot_links)
     step "apt-get update"
     quietly "${SUDO[@]}" apt-get update
     step "apt-get install ${missing[*]}"
     quietly "${SUDO[@]}" env UCF_FORCE_CONFFOLD=1 apt-get install -y --no-install-recommends \
       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
       "${missing[@]}"
+    if ((own_policy)); then
+      "${SUDO[@]}" rm -f "$policy"
+      trap - EXIT
+    fi
+    mapfile -t new_links < <(comm -13 <(echo "$links_before") <(boot_links))
+    if ((${#new_links[@]} > 0)); then
+      step "disable what the install enabled for boot: ${new_links[*]##*/}"
+      "${SUDO[@]}" rm -f "${new_links[@]}"
+    fi
   fi
 else
   echo "setup: no dpkg here; make sure these (or equivalents) are installed: ${PACKAGES[*]}" >&2

@@ -197,13 +197,14 @@ export class S3Store implements ObjectStore {
   }
 
   async list(options: ListOptions = {}): Promise<ObjectPage> {
-    const { prefix = '', token, limit = 1000, signal } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+    const { prefix = '', token, limit, signal } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
     return this.#send('list', prefix, signal, async () => {
       const out = await this.#client.send(new ListObjectsV2Command({
         Bucket: this.#bucket,
         Prefix: this.#prefix + prefix,
-        MaxKeys: Math.min(limit, 1000),
+        // No limit: no max-keys, and the server's own page size (1000 on S3, radosgw, s3rver).
+        ...(limit !== undefined ? { MaxKeys: Math.min(limit, 1000) } : {}),
         ...(token !== undefined ? { ContinuationToken: token } : {}),
       }), { abortSignal: signal });
       const objects = (out.Contents ?? []).map((o): ObjectInfo => ({

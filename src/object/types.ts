@@ -42,7 +42,7 @@ export interface ListOptions {
   readonly prefix?: string;
   /** Continuation from a previous page's `next`. */
   readonly token?: string;
-  /** Page size hint (default 1000). */
+  /** Page size hint, at most 1000 on S3 (default: the store's own page size, 1000 on S3). */
   readonly limit?: number;
   readonly signal?: AbortSignal;
 }

@@ -17,7 +17,7 @@
  */
 
 /** Functions whose first argument is the program: node's and this repository's helpers. */
-const SPAWNERS = ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'run', 'ok', 'sh', 'shBytes', 'shStatus'];
+const SPAWNERS = ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'run', 'ok', 'sh', 'shBytes', 'shStatus', 'daemon'];
 /** Helpers taking a shell script, and the index of the argument that holds it. */
 const SHELL_RUNNERS: Readonly<Record<string, number>> = { bash: 0, onBoth: 1 };
 

@@ -9,8 +9,10 @@
  * is gone (stale tsc output) are never run. Arguments starting with `--` go to `node --test`.
  *
  * Unless every selected file is a unit test it starts a private PostgreSQL (or uses
- * OBJECTFS_TEST_PG_URL) and s3rver, exports their coordinates to the tests, runs
- * `node --test` and tears everything down on any exit. Its exit code is the test run's.
+ * OBJECTFS_TEST_PG_URL) and s3rver, and when a selected file is named `*.radosgw.test.js` also
+ * a private Ceph cluster with radosgw (test/support/radosgw.ts), all three at once; exports
+ * their coordinates to the tests, runs `node --test` and tears everything down on any exit.
+ * Its exit code is the test run's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, findPgBin, pgTool, userIds } from './pg-tools.js';
 import { killGroup, type BedState, type PgCluster } from './teardown.js';
 import { guardBed } from './guard.js';
+import { startRadosgw, type RadosgwBed } from './radosgw.js';
 
 const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url)); // <root>/dist/test/support
 const DIST_TEST = dirname(SUPPORT_DIR);
@@ -74,7 +77,12 @@ interface Selection {
   readonly files: string[];
   readonly nodeFlags: string[];
   readonly needsServices: boolean;
+  /** A selected file runs against radosgw: its name ends in RADOSGW_SUFFIX. */
+  readonly needsRadosgw: boolean;
 }
+
+/** Test files that need the bed's radosgw are named `<subject>.radosgw.test.ts`. */
+const RADOSGW_SUFFIX = '.radosgw.test.js';
 
 function select(argv: readonly string[]): Selection {
   const nodeFlags = argv.filter((a) => a.startsWith('--'));
@@ -104,7 +112,12 @@ function select(argv: readonly string[]): Selection {
   if (files.size === 0) throw new BedError(`no *.test.js files selected by: ${targets.join(' ')}`);
   const unitDir = join(DIST_TEST, 'unit') + sep;
   const sorted = [...files].sort();
-  return { files: sorted, nodeFlags, needsServices: sorted.some((f) => !f.startsWith(unitDir)) };
+  return {
+    files: sorted,
+    nodeFlags,
+    needsServices: sorted.some((f) => !f.startsWith(unitDir)),
+    needsRadosgw: sorted.some((f) => f.endsWith(RADOSGW_SUFFIX) && !f.startsWith(unitDir)),
+  };
 }
 
 // ---------------------------------------------------------------------------------- services
@@ -169,6 +182,19 @@ function startS3(state: BedState, root: string, publish: () => void): Promise<{ 
       reject(new BedError(`s3rver exited during start (code ${code}, signal ${signal})`));
     });
   });
+}
+
+/** The Ceph cluster with radosgw in <root>/ceph; every daemon goes into the bed's `pids` at once. */
+async function startCeph(state: BedState, root: string, publish: () => void): Promise<RadosgwBed> {
+  const track = (pid: number, marker: string): void => {
+    (state.pids ??= []).push({ pid, marker });
+    publish();
+  };
+  try {
+    return await startRadosgw({ dir: join(root, 'ceph'), bucket: BUCKET, track });
+  } catch (e) {
+    throw new BedError(`radosgw did not start: ${(e as Error).message}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------- test run
@@ -278,15 +304,18 @@ async function main(): Promise<number> {
     if (sel.needsServices) {
       const started = Date.now();
       const preset = process.env['OBJECTFS_TEST_PG_URL'];
-      // allSettled, not all: teardown must not run while the other start is still in flight.
-      const [pgRes, s3Res] = await Promise.allSettled([
+      // allSettled, not all: teardown must not run while another start is still in flight.
+      const [pgRes, s3Res, rgwRes] = await Promise.allSettled([
         preset !== undefined && preset !== '' ? Promise.resolve(preset) : startPostgres(state, root, publish),
         startS3(state, root, publish),
+        sel.needsRadosgw ? startCeph(state, root, publish) : Promise.resolve(undefined),
       ]);
       if (pgRes.status === 'rejected') throw pgRes.reason;
       if (s3Res.status === 'rejected') throw s3Res.reason;
+      if (rgwRes.status === 'rejected') throw rgwRes.reason;
       const pgUrl = pgRes.value;
       const s3 = s3Res.value;
+      const rgw = rgwRes.value;
       Object.assign(env, {
         OBJECTFS_TEST_PG_URL: pgUrl,
         OBJECTFS_TEST_S3_ENDPOINT: s3.endpoint,
@@ -297,8 +326,17 @@ async function main(): Promise<number> {
       });
       delete env['AWS_SESSION_TOKEN'];
       delete env['AWS_PROFILE'];
+      if (rgw !== undefined) {
+        Object.assign(env, {
+          OBJECTFS_TEST_RGW_ENDPOINT: rgw.endpoint,
+          OBJECTFS_TEST_RGW_BUCKET: rgw.bucket,
+          OBJECTFS_TEST_RGW_ACCESS_KEY_ID: rgw.accessKeyId,
+          OBJECTFS_TEST_RGW_SECRET_ACCESS_KEY: rgw.secretAccessKey,
+        });
+      }
       note(
-        `PostgreSQL ${preset ? '(preset) ' : ''}${pgUrl}, s3rver ${s3.endpoint} bucket ${BUCKET} ` +
+        `PostgreSQL ${preset ? '(preset) ' : ''}${pgUrl}, s3rver ${s3.endpoint} bucket ${BUCKET}` +
+          `${rgw !== undefined ? `, radosgw ${rgw.endpoint} bucket ${rgw.bucket} (cluster up in ${rgw.startMs} ms)` : ''} ` +
           `(${Date.now() - started} ms); ${sel.files.length} test file(s)`,
       );
     }

@@ -27,11 +27,17 @@ export interface SuiteOptions {
   readonly mixedSeparatorOrder?: boolean;
   /** Whether a ranged get of a zero-length object can be asked (s3rver mis-answers it). */
   readonly rangedGetOfEmpty?: boolean;
+  /**
+   * The page size of a listing asked with no limit (S3 servers: 1000). When given, the
+   * pagination test lists its `manyKeys` keys again with no limit and checks that the pages are
+   * of this size and that following the continuation tokens reaches every key.
+   */
+  readonly serverPageSize?: number;
 }
 
 /** Registers the conformance tests for one store implementation under describe(name). */
 export function objectStoreSuite(name: string, makeStore: () => Promise<StoreUnderTest>, options: SuiteOptions = {}): void {
-  const { manyKeys = 300, pageLimit = 100, mixedSeparatorOrder = true, rangedGetOfEmpty = true } = options;
+  const { manyKeys = 300, pageLimit = 100, mixedSeparatorOrder = true, rangedGetOfEmpty = true, serverPageSize } = options;
 
   describe(`ObjectStore conformance: ${name}`, () => {
     let sut: StoreUnderTest;
@@ -133,7 +139,8 @@ export function objectStoreSuite(name: string, makeStore: () => Promise<StoreUnd
       });
     }
 
-    test(`list: pagination over ${manyKeys} keys with limit ${pageLimit}`, async () => {
+    const defaultPages = serverPageSize === undefined ? '' : ` and with the server's default page of ${serverPageSize}`;
+    test(`list: pagination over ${manyKeys} keys with limit ${pageLimit}${defaultPages}`, async () => {
       const keys = Array.from({ length: manyKeys }, (_, i) => `page/k${String(i).padStart(6, '0')}`);
       await inBatches(keys, 32, (k) => store.put(k, Buffer.from(k)));
       const seen: string[] = [];
@@ -152,6 +159,24 @@ export function objectStoreSuite(name: string, makeStore: () => Promise<StoreUnd
       let n = 0;
       for await (const o of listAll(store, 'page/')) assert.equal(o.key, keys[n++]);
       assert.equal(n, manyKeys);
+      if (serverPageSize !== undefined) {
+        // No limit given: the server cuts the listing into its own pages, and only the
+        // continuation token leads past the first one.
+        const sizes: number[] = [];
+        const listed: string[] = [];
+        token = undefined;
+        do {
+          const page = await store.list({ prefix: 'page/', token });
+          sizes.push(page.objects.length);
+          listed.push(...page.objects.map((o) => o.key));
+          token = page.next;
+          assert.ok(sizes.length <= manyKeys, 'pagination does not terminate');
+        } while (token !== undefined);
+        assert.deepEqual(listed, keys);
+        const full = Math.floor(manyKeys / serverPageSize);
+        const expected = [...Array<number>(full).fill(serverPageSize), ...(manyKeys % serverPageSize > 0 ? [manyKeys % serverPageSize] : [])];
+        assert.deepEqual(sizes, expected, 'page sizes of a listing with no limit');
+      }
     });
 
     test('list: pagination resumes inside nested "directories"', async () => {
