@@ -319,7 +319,9 @@ describe('fault battery: two hosts at work while things break', () => {
         await bed.s3.start();
         await reads;
       },
-      boundMs: (m) => (m.label === 'A' ? 6_000 + MARGIN_MS : S3_OUTAGE_MS + MARGIN_MS),
+      // B's calls wait out the outage, and then up to one more backoff (at most 10 s) before
+      // their next attempt; a call may have started just before the kill.
+      boundMs: (m) => (m.label === 'A' ? 6_000 + MARGIN_MS : S3_OUTAGE_MS + 10_000 + MARGIN_MS),
       errors: (m) => (m.label === 'A' ? { allowed: ['EIO'], must: true } : { allowed: [] }),
     });
     t.diagnostic(`cold read during the outage: A ${coldA}, B ${coldB}`);
