@@ -12,11 +12,12 @@ import type { Server, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { toErrno } from '../../../src/errors.js';
 import {
-  BucketNotFoundError, FaultyStore, ObjectNotFoundError, S3Store, StorageAuthError, StorageUnavailableError,
+  FaultyStore, ObjectNotFoundError, S3Store, StorageAuthError, StorageUnavailableError,
   listAll, openObjectStore,
 } from '../../../src/object/index.js';
 import type { ObjectStore, S3StoreOptions } from '../../../src/object/index.js';
 import { requireS3Env, testS3Prefix, testS3Url } from '../../support/s3.js';
+import { assertMissingBucket } from './missing-bucket.js';
 import { objectStoreSuite } from './object-store-suite.js';
 
 const env = requireS3Env(); // throws, loudly, when the test bed is not there
@@ -251,18 +252,7 @@ describe('S3Store errors', () => {
 
   test('missing bucket → BucketNotFoundError naming bucket and endpoint', async () => {
     const bucket = `objectfs-missing-${Date.now().toString(36)}`;
-    const store = new S3Store(testStoreOptions({ bucket }));
-    try {
-      for (const op of [() => store.get('k'), () => store.put('k', Buffer.from('x')), () => store.list()]) {
-        await assert.rejects(op(), (err: unknown) => {
-          assert.ok(err instanceof BucketNotFoundError, `got ${inspect(err)}`);
-          assert.ok(err.message.includes(bucket) && err.message.includes(env.endpoint), err.message);
-          return true;
-        });
-      }
-    } finally {
-      await store.close();
-    }
+    await assertMissingBucket(new S3Store(testStoreOptions({ bucket })), bucket, env.endpoint);
   });
 
   test('server down (closed port) → StorageUnavailableError (EIO) after the configured attempts, quickly', async () => {
