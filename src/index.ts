@@ -22,6 +22,7 @@ export {
 export { openObjectStore, parseStorageUrl, type ObjectStore, type ObjectInfo } from './object/index.js';
 export { MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError } from './db/index.js';
 export { openVolume, type OpenVolumeOptions, type Volume } from './volume/open-volume.js';
+export { SubdirError } from './volume/subdir.js';
 /** `Caller`: who asks (uid, gid, supplementary groups); every vfs operation that POSIX checks takes one. */
 export { Vfs, type VfsOptions, type Caller } from './vfs/index.js';
 /** Pass a Metrics to openVolume to record; `metrics.text()` is the Prometheus exposition text. */

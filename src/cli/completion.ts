@@ -2,7 +2,8 @@
  * `objectfs completion bash|zsh`: a shell completion script written from the program's own
  * commands, options and arguments (commander's model), so a new command or flag completes
  * without anyone editing a list. Values complete by what they are: choices offer the choices,
- * FILE/PATH placeholders complete file names, DIR/MOUNTPOINT directories, the rest nothing.
+ * FILE/PATH placeholders complete file names, DIR/MOUNTPOINT directories, the rest nothing
+ * (VOLUME_PATH, a path inside a volume, too: this host's names mean nothing there).
  */
 import { Argument, type Command, type Option } from 'commander';
 import type { Output } from './output.js';
@@ -33,6 +34,7 @@ interface CommandModel {
 
 function kindOf(placeholder: string, choices: readonly string[] | undefined): ValueKind {
   if (choices !== undefined && choices.length > 0) return { kind: 'choices', choices };
+  if (placeholder.startsWith('VOLUME_')) return { kind: 'none' };
   if (/FILE|PATH/.test(placeholder)) return { kind: 'files' };
   if (/DIR|MOUNTPOINT/.test(placeholder)) return { kind: 'dirs' };
   return { kind: 'none' };

@@ -8,6 +8,7 @@ import { DirLockedError, MetaNotFoundError, MetaUnavailableError, MetaUrlError }
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from '../meta/index.js';
 import { ObjectStoreError } from '../object/index.js';
 import { FormatSettingsError, StorageNotEmptyError, StorageProbeError } from '../volume/format-volume.js';
+import { SubdirError } from '../volume/subdir.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -16,7 +17,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 
 const KNOWN: readonly ErrorClass[] = [
   MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
-  SchemaTooNewError, ObjectStoreError, StorageNotEmptyError, StorageProbeError, FsError,
+  SchemaTooNewError, ObjectStoreError, StorageNotEmptyError, StorageProbeError, FsError, SubdirError,
 ];
 /** Errors that mean the command line was wrong (exit 2, as commander's own). */
 const USAGE: readonly ErrorClass[] = [FormatSettingsError];

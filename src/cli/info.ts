@@ -22,7 +22,7 @@ export function registerInfo(program: Command, out: Output): void {
         const { record, metaUrl } = await readMountRecord(mountPoint);
         const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
         try {
-          infos.push(await pathInfo(meta, inside, record.cacheDir));
+          infos.push(await pathInfo(meta, inside, record.cacheDir, record.root));
         } finally {
           await meta.close();
         }

@@ -17,6 +17,9 @@ export interface MountRecord {
   readonly volume: { readonly name: string; readonly uuid: string };
   /** Redacted. */
   readonly meta: string;
+  /** A sub-directory mount: the directory served (`/a/b`) and its inode, where paths inside the mount start. */
+  readonly subdir?: string;
+  readonly root?: number;
   /** The volume's disk cache directory (with the uuid), if any. */
   readonly cacheDir: string | undefined;
   /** Where /metrics is served, if anywhere. */

@@ -67,7 +67,10 @@ export async function serve(req: ServeRequest): Promise<void> {
   process.once('SIGTERM', onSigterm);
   const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const volume = await openVolume(metaUrl, {
-    session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount' },
+    session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount', ...(settings.subdir === undefined ? {} : { subdir: settings.subdir }) },
+    // A sub-directory that is missing or not a directory fails here (SubdirError, exit 1),
+    // before anything is mounted.
+    subdir: settings.subdir,
     ...(settings.diskCache ? { cacheDir: settings.cacheDir } : {}),
     cacheBytes: settings.cacheSize,
     memoryCacheBytes: settings.memoryCacheSize,
@@ -108,6 +111,7 @@ export async function serve(req: ServeRequest): Promise<void> {
         },
       },
       statsText: () => metrics.text(),
+      root: volume.root,
     });
   } catch (err) {
     await volume.close();
@@ -129,11 +133,12 @@ export async function serve(req: ServeRequest): Promise<void> {
     volume: { name: volume.meta.volume.name, uuid: volume.meta.volume.uuid },
     meta: redactUrl(metaUrl),
     cacheDir: volume.diskCache?.dir,
+    ...(settings.subdir === undefined ? {} : { subdir: settings.subdir, root: volume.root }),
     metrics: live.metricsAddress(),
     startedAt: new Date().toISOString(),
   }, metaUrl);
   await recordMount();
-  log.info('mounted', { volume: volume.meta.volume.name, mountPoint: mnt, meta: redactUrl(metaUrl), metrics: live.metricsAddress() ?? 'off' });
+  log.info('mounted', { volume: volume.meta.volume.name, ...(settings.subdir === undefined ? {} : { subdir: settings.subdir }), mountPoint: mnt, meta: redactUrl(metaUrl), metrics: live.metricsAddress() ?? 'off' });
 
   // Reloads run one at a time; a SIGHUP during one runs another after it.
   let reloading: Promise<void> = Promise.resolve();

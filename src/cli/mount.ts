@@ -17,7 +17,7 @@ import { daemonOf, isMounted } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
-import { byteSizeOption, durationOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, durationOption, subdirOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
@@ -99,6 +99,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--allow-other', 'let other users access the mount (the default as root; non-root mounts need user_allow_other)')
     .option('--no-allow-other', 'only the mounting user may access the mount')
     .option('--writeback-cache', "the kernel's writeback cache (default off: see docs/decisions.md)")
+    .option('--subdir <VOLUME_PATH>', "mount this directory of the volume (/a/b, from the volume's root; no ..) as the root of the mount; it must exist (default: the whole volume)", subdirOption)
     .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, any setting as name=value (cache-size=1G), or libfuse options', collectOptions)
     .option('--buffer-size <SIZE>', 'write buffer bound (default 300M)', byteSizeOption)
     .option('--cache-dir <DIR>', 'disk block cache directory (default /var/cache/objectfs)')

@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseByteSize } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
+import { normalizeSubdir } from '../config/subdir.js';
 
 /** A byte size: 4096, 64K, 4M, 1.5G (binary units). */
 export function byteSizeOption(value: string): number {
@@ -51,4 +52,13 @@ export function trashDaysOption(value: string): number {
   const n = wholeNumberOption(value);
   if (n > 3650) throw new InvalidArgumentError(`"${value}" is more than 3650 days`);
   return n;
+}
+
+/** A directory of the volume, from its root: `/a/b` or `a/b` (normalized to `/a/b`); no `..`, not empty. */
+export function subdirOption(value: string): string {
+  try {
+    return normalizeSubdir(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`"${value}" ${(err as Error).message}`);
+  }
 }

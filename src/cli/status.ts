@@ -38,7 +38,8 @@ export function registerStatus(program: Command, out: Output): void {
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
         const beat = s.heartbeat > 0 ? new Date(s.heartbeat).toISOString() : 'never';
-        out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (last heartbeat ${beat}, expires ${new Date(s.expire).toISOString()})`);
+        const subdir = s.info.subdir === undefined ? '' : ` (subdir ${s.info.subdir})`;
+        out.line(`    #${s.sid} ${s.info.host} pid ${s.info.pid} ${s.info.mountPoint}${subdir} v${s.info.version} ${s.alive ? 'alive' : 'EXPIRED'} (last heartbeat ${beat}, expires ${new Date(s.expire).toISOString()})`);
         const st = s.info.stats;
         if (st !== undefined) {
           const oldest = st.uploadQueueBlocks > 0 ? `, oldest ${(st.uploadOldestMs / 1000).toFixed(1)} s` : '';

@@ -10,6 +10,7 @@
 import { LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { formatBytes, parseByteSize } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
+import { normalizeSubdir } from './subdir.js';
 
 /** S3 storage classes accepted for new objects (AWS's list; other vendors accept a subset). */
 export const STORAGE_CLASSES = [
@@ -44,10 +45,12 @@ export interface MountSettings {
   readonly uploadLimit: number;
   readonly downloadLimit: number;
   readonly storageClass: StorageClass | undefined;
+  /** The directory of the volume served as the mount's root, normalized (`/a/b`); undefined: the whole volume. */
+  readonly subdir: string | undefined;
 }
 
 export type SettingKey = keyof MountSettings;
-type Kind = 'bytes' | 'seconds' | 'count' | 'ratio' | 'bool' | 'path' | 'logLevel' | 'address' | 'storageClass';
+type Kind = 'bytes' | 'seconds' | 'count' | 'ratio' | 'bool' | 'path' | 'logLevel' | 'address' | 'storageClass' | 'subdir';
 
 export interface SettingDef {
   readonly kind: Kind;
@@ -84,6 +87,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   uploadLimit: { kind: 'bytes', live: true, help: 'upload rate limit in bytes per second (0 = none)' },
   downloadLimit: { kind: 'bytes', live: true, help: 'download rate limit in bytes per second (0 = none)' },
   storageClass: { kind: 'storageClass', live: false, help: `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')})` },
+  subdir: { kind: 'subdir', live: false, help: 'mount this directory of the volume (/a/b, from the volume\'s root) as the root of the mount' },
 });
 
 /** Defaults of settings that have one here (the others default in the layer that uses them). */
@@ -94,6 +98,7 @@ export const DEFAULTS: MountSettings = Object.freeze({
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
   metaRetryTimeout: 60, sessionTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
+  subdir: undefined,
 });
 
 /** A setting value that failed validation; the message names the setting and where it came from. */
@@ -172,5 +177,12 @@ export function parseSetting(key: SettingKey, raw: unknown, where: string): unkn
         throw bad(`is not one of ${STORAGE_CLASSES.join(', ')}`);
       }
       return text.toUpperCase();
+    case 'subdir':
+      if (typeof text !== 'string') throw bad('is not a path');
+      try {
+        return normalizeSubdir(text);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
   }
 }

@@ -16,6 +16,7 @@ import { ROOT_INO, type Vfs } from '../vfs/index.js';
 import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
+import { FUSE_ROOT_ID, InodeMap } from './inode-map.js';
 import { ReadFences } from './read-fences.js';
 import { isMounted } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
@@ -44,6 +45,11 @@ export interface FuseMountOptions {
   readonly statsText?: () => Promise<string>;
   /** Answer deadlines per operation in ms (default: opTimeouts()). */
   readonly opTimeouts?: OpTimeouts;
+  /**
+   * The directory served as the mount's root (default ROOT_INO, the whole volume): a
+   * sub-directory mount. Nothing above it is reachable through the mount (inode-map.ts).
+   */
+  readonly root?: number;
 }
 
 export interface MountedFs {
@@ -72,7 +78,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const dirs = new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit));
   const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
   const fences = new ReadFences();
-  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences });
+  const inodes = new InodeMap(options.root ?? ROOT_INO);
+  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences, inodes });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
     // A read-only vfs refuses changes itself; `ro` tells the kernel, which then refuses them first.
@@ -87,20 +94,29 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
     args: ['-o', mountOptions.join(',')],
     config: { maxWrite: MAX_REQUEST, maxReadahead: MAX_REQUEST, maxBackground: 64, writebackCache: options.writebackCache ?? false, threads: 4 },
     handlers: ops,
-    onForget: (ino, n) => counts.forget(ino, n),
+    onForget: (nodeid, n) => counts.forget(inodes.toVolume(nodeid), n),
     onEnded: () => markEnded(),
     timeouts: options.opTimeouts ?? opTimeouts(),
     log: options.log,
   });
   // Another host changed these: the kernel may hold them cached (with 1 s timeouts or longer).
+  // Changes name inodes; the kernel knows the mount's root as node id 1, and never saw the
+  // volume's root of a sub-directory mount (toKernel: undefined) or anything else above it.
+  const invalidateInode = (ino: number) => {
+    const nodeid = inodes.toKernel(ino);
+    if (nodeid !== undefined) fences.after(ino, () => session.invalidateInode(nodeid));
+  };
   vfs.onRemoteChange((change) => {
     if (change === undefined) {
-      for (const ino of counts.inodes()) fences.after(ino, () => session.invalidateInode(ino));
-      session.invalidateInode(ROOT_INO);
+      for (const ino of counts.inodes()) invalidateInode(ino);
+      session.invalidateInode(FUSE_ROOT_ID);
       return;
     }
-    for (const ino of change.inos) if (ino === ROOT_INO || counts.has(ino)) fences.after(ino, () => session.invalidateInode(ino));
-    for (const e of change.entries) if (e.parent === ROOT_INO || counts.has(e.parent)) session.invalidateEntry(e.parent, e.name);
+    for (const ino of change.inos) if (ino === inodes.root || counts.has(ino)) invalidateInode(ino);
+    for (const e of change.entries) {
+      const parent = e.parent === inodes.root || counts.has(e.parent) ? inodes.toKernel(e.parent) : undefined;
+      if (parent !== undefined) session.invalidateEntry(parent, e.name);
+    }
   });
   await widenReadahead(mountPoint);
   let unmounting: Promise<void> | undefined;

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { LOCK_EOF, ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
 import { DOTS, type DirStreams } from './dir-streams.js';
+import type { InodeMap } from './inode-map.js';
 import type { LookupCounts } from './lookup-counts.js';
 import type { ReadFences } from './read-fences.js';
 import { DIRENT_LEN, Op, OpenReply, type Binding, type OpCode, type Request } from './native.js';
@@ -28,6 +29,8 @@ export interface OpsContext {
   readonly timeouts: CacheTimeouts;
   readonly stats: StatsFile | undefined;
   readonly fences: ReadFences;
+  /** Node ids ↔ inodes (a sub-directory mount's root is node id 1). */
+  readonly inodes: InodeMap;
 }
 
 const S_IFMT = 0o170000;
@@ -68,13 +71,16 @@ const nameOf = (r: Request): Buffer => r.name as Buffer;
 const fhOf = (r: Request): number => r.fh ?? -1;
 
 export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
-  const { vfs, counts, dirs, timeouts, stats, fences } = ctx;
+  const { vfs, counts, dirs, timeouts, stats, fences, inodes } = ctx;
+  const isStatsName = (parent: number, name: Buffer) => StatsFile.isName(parent, name, inodes.root);
   const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
-  const notStatsName = (parent: number, name: Buffer) => { if (StatsFile.isName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
+  const notStatsName = (parent: number, name: Buffer) => { if (isStatsName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
+  /** An entry reply's array: the node id the kernel is to know the inode by. */
+  const entryOf = (attr: Attr) => entryArray(attr, timeouts, inodes.nodeOf(attr.ino));
 
   /** Answers an entry and counts the kernel's new reference (only if the kernel took it). */
   const entry = (r: Request, b: Binding, attr: Attr) => {
-    if (b.replyEntry(r.req, entryArray(attr, timeouts)) === 0) counts.add(attr.ino);
+    if (b.replyEntry(r.req, entryOf(attr)) === 0) counts.add(attr.ino);
   };
 
   /**
@@ -85,19 +91,23 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     const attr = await vfs.lookup(caller(r), r.ino, nameOf(r));
     const fh = await vfs.open(uncheckedCaller(r), attr.ino, flags);
     const fresh = await vfs.fgetattr(fh);
-    if (b.replyCreate(r.req, entryArray(fresh, timeouts), fh, openReplyFlags(flags)) === 0) counts.add(fresh.ino);
+    if (b.replyCreate(r.req, entryOf(fresh), fh, openReplyFlags(flags)) === 0) counts.add(fresh.ino);
     else await vfs.release(fh);
   };
 
   const ops: Partial<Record<OpCode, Handler>> = {
     [Op.LOOKUP]: async (r, b) => {
-      if (stats !== undefined && StatsFile.isName(r.ino, nameOf(r))) {
+      if (stats !== undefined && isStatsName(r.ino, nameOf(r))) {
         b.replyEntry(r.req, entryArray(await stats.attr(), { attr: 0, entry: timeouts.entry }));
         return;
       }
       let attr: Attr;
       try {
-        attr = await vfs.lookup(caller(r), r.ino, nameOf(r));
+        // `..` of the mount's root is the root itself: in a sub-directory mount the vfs would
+        // answer the directory's real parent, outside the mount. (The kernel resolves `..`
+        // itself and does not ask; this holds should it ever do.)
+        const name = r.ino === inodes.root && nameOf(r).equals(DOTDOT) ? DOT : nameOf(r);
+        attr = await vfs.lookup(caller(r), r.ino, name);
       } catch (err) {
         if (err instanceof FsError && err.code === 'ENOENT' && timeouts.negative > 0) {
           b.replyEntry(r.req, negativeEntry(timeouts.negative));
@@ -184,7 +194,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         if (err instanceof FsError && err.code === 'EEXIST' && (flags & constants.O_EXCL) === 0) return openExisting(r, b, flags);
         throw err;
       }
-      if (b.replyCreate(r.req, entryArray(created.attr, timeouts), created.fh, openReplyFlags(flags)) === 0) counts.add(created.attr.ino);
+      if (b.replyCreate(r.req, entryOf(created.attr), created.fh, openReplyFlags(flags)) === 0) counts.add(created.attr.ino);
       else await vfs.release(created.fh);
     },
     [Op.READ]: async (r, b) => {
@@ -237,7 +247,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       // A grant hands over the file: the kernel's pages from before it (another host may have
       // written since) are dropped before the process learns it holds the lock.
       if (type === undefined) b.replyErr(r.req, 0);
-      else b.replyErrAfterInval(r.req, 0, r.ino);
+      else b.replyErrAfterInval(r.req, 0, inodes.nodeOf(r.ino));
     },
     [Op.OPENDIR]: (r, b) => { b.replyOpen(r.req, dirs.open(r.ino), 0); },
     [Op.RELEASEDIR]: (r, b) => {
@@ -297,6 +307,10 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       attrs.push(e.attr);
     }
     const out = new Float64Array(names.length * DIRENT_LEN);
+    // Node ids are the entries' inodes: a name in a directory of the mount is never the mount's
+    // root nor the volume's (a directory has one name, and theirs are above the mount).
+    // '.' and '..' carry none, so a listing of the root names no parent.
+
     // names[i] is entry `from + i` of the stream; the kernel resumes after it from `from + i + 1`.
     for (let i = 0; i < names.length; i++) packDirent(out, i, from + i + 1, attrs[i] as Attr, timeouts, i >= dots);
     const packed = b.replyDirectory(r.req, r.size ?? 0, plus, names, out);
@@ -306,7 +320,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     if (room > dots) dirs.consumed(fh, Math.max(from, DOTS), namesTaken, listed.length, names[dots + namesTaken - 1]);
   }
 
-  return ops;
+  return inodes.translate(ops);
 }
 
 /** Thrown for attributes known to be missing: one error object, no stack to capture each time. */

@@ -44,18 +44,21 @@ export interface Timeouts {
   readonly entry: number;
 }
 
-/** Writes an entry (nodeid = the inode, generation 0: inode numbers are never reused). */
-export function packEntry(attr: Attr, timeouts: Timeouts, out: Float64Array, at = 0): void {
-  out[at] = attr.ino;
+/**
+ * Writes an entry: node id (the inode, but for a sub-directory mount's root: inode-map.ts),
+ * generation 0 (inode numbers are never reused), timeouts, attributes.
+ */
+export function packEntry(attr: Attr, timeouts: Timeouts, out: Float64Array, at = 0, nodeid = attr.ino): void {
+  out[at] = nodeid;
   out[at + 1] = 0;
   out[at + 2] = timeouts.attr;
   out[at + 3] = timeouts.entry;
   packAttr(attr, out, at + 4);
 }
 
-export function entryArray(attr: Attr, timeouts: Timeouts): Float64Array {
+export function entryArray(attr: Attr, timeouts: Timeouts, nodeid = attr.ino): Float64Array {
   const out = new Float64Array(ENTRY_LEN);
-  packEntry(attr, timeouts, out);
+  packEntry(attr, timeouts, out, 0, nodeid);
   return out;
 }
 

@@ -33,8 +33,9 @@ export class StatsFile {
     return ino === STATS_INO;
   }
 
-  static isName(parent: number, name: Buffer): boolean {
-    return parent === ROOT_INO && name.equals(STATS_NAME);
+  /** Is `name` in `parent` this file: `.stats` in the mount's root (`root`: its inode). */
+  static isName(parent: number, name: Buffer, root: number): boolean {
+    return parent === root && name.equals(STATS_NAME);
   }
 
   isHandle(fh: number | undefined): boolean {

@@ -151,6 +151,8 @@ export interface SessionInfo {
   readonly mountPoint: string;
   readonly version: string;
   readonly processName?: string;
+  /** The directory of the volume a sub-directory mount serves as its root (`/a/b`). */
+  readonly subdir?: string;
   /** The client's own figures as of its last heartbeat. */
   readonly stats?: SessionStats;
 }

@@ -7,10 +7,11 @@
 import { join } from 'node:path';
 import { DiskCache, MemoryCache, TieredCache, type BlockCache } from '../cache/index.js';
 import { openChunkStore, type ChunkStore } from '../chunk/index.js';
-import { openMeta, type MetaEngine, type MetaOptions, type SessionInfo } from '../meta/index.js';
+import { openMeta, ROOT_INO, type MetaEngine, type MetaOptions, type SessionInfo } from '../meta/index.js';
 import { MetricsStore, RateLimitedStore, type ObjectStore, type OpenStoreOptions } from '../object/index.js';
 import { Vfs, type VfsOptions } from '../vfs/index.js';
 import { openVolumeStore } from './volume-store.js';
+import { resolveSubdir } from './subdir.js';
 import { collectVolumeMetrics } from './volume-metrics.js';
 
 export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
@@ -39,10 +40,18 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly uploadBytesPerSecond?: number;
   /** Download (get) limit in bytes per second; 0 or absent = unlimited. Changeable live. */
   readonly downloadBytesPerSecond?: number;
+  /**
+   * A directory of the volume (`/a/b`, from its root) that a mount serves as its root: looked up
+   * when the volume opens, which fails with a SubdirError (ENOENT, ENOTDIR, EINVAL) if it is not
+   * one. Sets `Volume.root`; the vfs itself is not confined to it (the FUSE layer confines a mount).
+   */
+  readonly subdir?: string;
 }
 
 export interface Volume {
   readonly meta: MetaEngine;
+  /** The inode of the `subdir` option's directory, as found at open; ROOT_INO without one. */
+  readonly root: number;
   readonly vfs: Vfs;
   /** The chunk store under the vfs: write-buffer bound (live reload), counters. */
   readonly chunks: ChunkStore;
@@ -73,6 +82,8 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
   const closers: (() => Promise<void>)[] = [() => meta.close()];
   const closeAll = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
   try {
+    // First: a sub-directory that is not there fails the open before anything else starts.
+    const root = options.subdir === undefined ? ROOT_INO : (await resolveSubdir(meta, options.subdir)).ino;
     const { base, store: volumeStore } = await openVolumeStore(meta.volume.storage, meta.volume.name, options.storeOptions);
     closers.push(() => base.close());
     const wrapped = options.wrapStore ? options.wrapStore(volumeStore) : volumeStore;
@@ -111,7 +122,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000);
     let closed = false;
     return {
-      meta, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
+      meta, root, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
       async close() {
         if (closed) return;
         closed = true;

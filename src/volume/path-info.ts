@@ -31,9 +31,12 @@ export interface PathInfo {
   readonly cachedObjects: number;
 }
 
-/** Looks `inside` ('a/b/c', '' for the root) up from the root, component by component. */
-export async function resolvePath(meta: MetaEngine, inside: string): Promise<Attr> {
-  let attr = await meta.getattr(ROOT_INO);
+/**
+ * Looks `inside` ('a/b/c', '' for the root) up from the mount's root (`root`: the volume's, or
+ * a sub-directory mount's), component by component.
+ */
+export async function resolvePath(meta: MetaEngine, inside: string, root = ROOT_INO): Promise<Attr> {
+  let attr = await meta.getattr(root);
   for (const name of inside.split('/').filter((s) => s !== '')) {
     if (attr.type !== 'directory') throw FsError.ENOTDIR(`${inside}: not a directory on the way`);
     attr = await meta.lookup(attr.ino, Buffer.from(name, 'utf8'));
@@ -41,8 +44,8 @@ export async function resolvePath(meta: MetaEngine, inside: string): Promise<Att
   return attr;
 }
 
-export async function pathInfo(meta: MetaEngine, inside: string, diskCacheDir: string | undefined): Promise<PathInfo> {
-  const attr = await resolvePath(meta, inside);
+export async function pathInfo(meta: MetaEngine, inside: string, diskCacheDir: string | undefined, root = ROOT_INO): Promise<PathInfo> {
+  const attr = await resolvePath(meta, inside, root);
   const chunks: ChunkInfo[] = [];
   const objects: ObjectInfoLine[] = [];
   let cachedObjects = 0;

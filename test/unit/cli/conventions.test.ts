@@ -16,8 +16,11 @@ import type { Output } from '../../../src/cli/output.js';
 
 const SRC_CLI = fileURLToPath(new URL('../../../../src/cli/', import.meta.url));
 const NOWHERE = '/nonexistent/objectfs-cli-test';
-/** Options whose value is free text (a path, URL or list) that no value can make invalid at parse time. */
-const FREE_TEXT = new Set(['--storage', '--config', '--log', '--cache-dir', '--path', '--options']);
+/**
+ * Options whose value is free text (a path, URL or list) for which 'abc', '-1' and 'NaN' are
+ * valid values (--subdir's bad values are checked on their own below).
+ */
+const FREE_TEXT = new Set(['--storage', '--config', '--log', '--cache-dir', '--path', '--options', '--subdir']);
 /** Commands that print no result of their own: completion prints a script. */
 const NO_RESULT = new Set(['completion']);
 
@@ -75,6 +78,23 @@ describe('the cases of the issue', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^objectfs: buffer-size \(--buffer-size\): 0 must be at least 1 B/);
     assert.doesNotMatch(r.stderr, /internal error/);
+  });
+
+  test('mount --subdir: "..", an empty value are usage errors naming the flag or the -o option; a path is accepted', async () => {
+    for (const [args, named] of [
+      [['--subdir', '../x'], "option '--subdir <VOLUME_PATH>' argument '../x' is invalid"],
+      [['--subdir', '/a/../b'], "option '--subdir <VOLUME_PATH>' argument '/a/../b' is invalid"],
+      [['--subdir', ''], "option '--subdir <VOLUME_PATH>' argument '' is invalid"],
+      [['-o', 'subdir=a/..'], 'subdir (-o subdir)'],
+      [['-o', 'subdir='], 'subdir (-o subdir)'],
+    ] as const) {
+      const r = await cli(['mount', `pglite://${NOWHERE}`, NOWHERE, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok((r.stderr.split('\n')[0] ?? '').startsWith(`objectfs: ${named}`), `${args.join(' ')}: ${r.stderr}`);
+    }
+    // Parsing succeeds: the command goes on and fails on the missing volume (exit 1).
+    const ok = await cli(['mount', `pglite://${NOWHERE}`, NOWHERE, '--subdir', 'a/b']);
+    assert.equal(ok.code, 1, ok.stderr);
   });
 
   test('format: block size out of range and unknown compression are usage errors naming the flag', async () => {
