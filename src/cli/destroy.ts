@@ -53,8 +53,14 @@ export async function confirmOnTerminal(plan: DestroyPlan, term: Terminal = { in
   }
   const rl = createInterface({ input: term.input, output: term.output, terminal: true });
   try {
-    const answer = await rl.question(`This deletes every object and all metadata of volume "${plan.name}" for good. Type the volume's name to go on: `);
-    return answer.trim() === plan.name;
+    // Ctrl-C and Ctrl-D answer no: readline would otherwise only pause on Ctrl-C, and the
+    // command would wait for an answer that never comes.
+    const answer = await new Promise<string | undefined>((resolve) => {
+      rl.once('SIGINT', () => resolve(undefined));
+      rl.once('close', () => resolve(undefined));
+      rl.question(`This deletes every object and all metadata of volume "${plan.name}" for good. Type the volume's name to go on: `).then(resolve, () => resolve(undefined));
+    });
+    return answer?.trim() === plan.name;
   } finally {
     rl.close();
   }

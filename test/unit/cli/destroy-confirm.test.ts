@@ -16,13 +16,14 @@ const PLAN: DestroyPlan = {
 };
 
 /** A fake terminal: `typed` arrives on its input once the question is out. */
-async function ask(typed: string, isTTY = true): Promise<{ answer: boolean; shown: string }> {
+async function ask(typed: string | null, isTTY = true): Promise<{ answer: boolean; shown: string }> {
   const input = Object.assign(new PassThrough(), { isTTY });
   const output = new PassThrough();
   let shown = '';
   output.on('data', (d: Buffer) => { shown += d.toString(); });
   const pending = confirmOnTerminal(PLAN, { input, output });
-  setImmediate(() => input.write(`${typed}\n`));
+  // null: the terminal ends (Ctrl-D) instead of answering.
+  setImmediate(() => (typed === null ? input.end() : input.write(`${typed}\n`)));
   return { answer: await pending, shown };
 }
 
@@ -33,6 +34,7 @@ describe('destroy confirmation', () => {
     assert.match(yes.shown, /deletes every object and all metadata of volume "shared" for good\. Type the volume's name to go on: /);
     assert.equal((await ask('y')).answer, false);
     assert.equal((await ask('shared2')).answer, false);
+    assert.equal((await ask(null)).answer, false, 'Ctrl-D is a no');
   });
 
   test('no terminal: refused with exit 1, saying --yes', async () => {
