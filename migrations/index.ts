@@ -4,10 +4,12 @@ import * as initial from './0001-initial.js';
 import * as storageClass from './0002-storage-class.js';
 import * as usageJournal from './0003-usage-journal.js';
 import * as fileLocks from './0004-file-locks.js';
+import * as destroying from './0005-destroying.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
   '0002-storage-class': storageClass,
   '0003-usage-journal': usageJournal,
   '0004-file-locks': fileLocks,
+  '0005-destroying': destroying,
 });

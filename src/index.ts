@@ -15,6 +15,7 @@ export { volumeStatus, type VolumeStatus } from './volume/volume-status.js';
 export { openVolumeStore, volumePrefix } from './volume/volume-store.js';
 export {
   openMeta, formatMeta, configureVolume, type VolumeChanges, NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError,
+  VolumeDestroyingError, VolumeUuidMismatchError,
   ROOT_INO, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE, stMode,
   type MetaEngine, type MetaOptions, type Attr, type AttrChanges, type DirEntry, type DirPage,
   type NodeType, type StatFs, type VolumeRecord, type SessionInfo, type SessionRow, type ChunkRecord, type SliceCommit,
@@ -28,6 +29,6 @@ export { Vfs, type VfsOptions, type Caller } from './vfs/index.js';
 /** Pass a Metrics to openVolume to record; `metrics.text()` is the Prometheus exposition text. */
 export { Metrics, MetricsServer, METRIC_DEFS } from './metrics/index.js';
 export {
-  runFsck, runGc, DEFAULT_GC_WINDOW_MS, GC_CATEGORIES,
-  type FsckOptions, type FsckReport, type FsckProblem, type GcOptions, type GcReport, type Progress, type ProgressPhase,
+  runFsck, runGc, DEFAULT_GC_WINDOW_MS, GC_CATEGORIES, runDestroy, DestroyDeclinedError, DestroySessionsError,
+  type DestroyOptions, type DestroyPlan, type DestroyReport, type FsckOptions, type FsckReport, type FsckProblem, type GcOptions, type GcReport, type Progress, type ProgressPhase,
 } from './maintenance/index.js';

@@ -5,7 +5,8 @@
  */
 import { CliError, FsError } from '../errors.js';
 import { DirLockedError, MetaNotFoundError, MetaUnavailableError, MetaUrlError } from '../db/index.js';
-import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from '../meta/index.js';
+import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeDestroyingError, VolumeExistsError, VolumeUuidMismatchError } from '../meta/index.js';
+import { DestroyDeclinedError, DestroySessionsError } from '../maintenance/index.js';
 import { ObjectStoreError } from '../object/index.js';
 import { FormatSettingsError, StorageNotEmptyError, StorageProbeError } from '../volume/format-volume.js';
 import { SubdirError } from '../volume/subdir.js';
@@ -18,6 +19,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const KNOWN: readonly ErrorClass[] = [
   MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
   SchemaTooNewError, ObjectStoreError, StorageNotEmptyError, StorageProbeError, FsError, SubdirError,
+  VolumeDestroyingError, VolumeUuidMismatchError, DestroySessionsError, DestroyDeclinedError,
 ];
 /** Errors that mean the command line was wrong (exit 2, as commander's own). */
 const USAGE: readonly ErrorClass[] = [FormatSettingsError];

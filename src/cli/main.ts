@@ -9,6 +9,7 @@ import { describeFailure, EXIT_USAGE } from './errors.js';
 import { registerFormat } from './format.js';
 import { registerFsck } from './fsck.js';
 import { registerGc } from './gc.js';
+import { registerDestroy } from './destroy.js';
 import { stdOutput, type Output } from './output.js';
 import { registerStatus } from './status.js';
 import { registerMount } from './mount.js';
@@ -54,6 +55,7 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerBench(program, out);
   registerFsck(program, out);
   registerGc(program, out);
+  registerDestroy(program, out);
   registerCompletion(program, out);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -20,6 +20,8 @@ export interface VolumeTable {
   created_at: Int8;
   /** Storage class of new objects; NULL = the bucket's default (migration 0002). */
   storage_class: string | null;
+  /** When `objectfs destroy` began (ms since the epoch); NULL = not being destroyed (migration 0005). */
+  destroying: ColumnType<bigint | null, bigint | number | null | undefined, bigint | number | null>;
 }
 
 export interface CounterTable {

@@ -19,3 +19,16 @@ export class ImmutableSettingError extends Error {
 export class SchemaTooNewError extends Error {
   override readonly name = 'SchemaTooNewError';
 }
+
+/**
+ * `objectfs destroy` has begun on this volume: it cannot be opened or mounted any more, only
+ * destroyed (running destroy again finishes an interrupted one).
+ */
+export class VolumeDestroyingError extends Error {
+  override readonly name = 'VolumeDestroyingError';
+}
+
+/** The UUID given to `objectfs destroy` is not the volume's: nothing is deleted. */
+export class VolumeUuidMismatchError extends Error {
+  override readonly name = 'VolumeUuidMismatchError';
+}

@@ -19,4 +19,5 @@ export type { Change, ChangeListener, EntryName } from './change-feed.js';
 
 export { openMeta, formatMeta, readVolume, type FormatResult } from './open-meta.js';
 export { configureVolume, type VolumeChanges } from './volume-config.js';
-export { NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError } from './errors.js';
+export { NotFormattedError, VolumeExistsError, ImmutableSettingError, SchemaTooNewError, VolumeDestroyingError, VolumeUuidMismatchError } from './errors.js';
+export { openDestroyMeta, sameUuid, uuidMismatch, type DestroyMeta } from './destroy.js';

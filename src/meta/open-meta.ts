@@ -4,32 +4,14 @@
  * holds no volume, with a message that says to run `objectfs format`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
-import { appliedMigrations, isUndefinedTable, migrateToLatest, openDatabase, SCHEMA_VERSION, type Database, type OpenDatabase, type VolumeTable } from '../db/index.js';
+import type { Kysely } from 'kysely';
+import { appliedMigrations, isUndefinedTable, migrateToLatest, openDatabase, SCHEMA_VERSION, type Database, type OpenDatabase } from '../db/index.js';
 import { nowNs } from './context.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from './errors.js';
+import { destroyingError, toVolume, type VolumeRow } from './volume-row.js';
 import { MetaStore } from './meta-store.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
 import type { FormatSettings, MetaEngine, MetaOptions } from './engine.js';
-
-/** The volume record as stored (one row, id 1). */
-export type VolumeRow = Selectable<VolumeTable>;
-
-export function toVolume(r: VolumeRow): VolumeRecord {
-  return Object.freeze({
-    uuid: r.uuid,
-    name: r.name,
-    blockSize: r.block_size,
-    compression: r.compression === 'none' ? 'none' : 'lz4',
-    storage: r.storage,
-    trashDays: r.trash_days,
-    formatVersion: r.format_version,
-    createdAt: r.created_at,
-    capacity: Number(r.capacity),
-    inodes: Number(r.inodes),
-    ...(r.storage_class == null ? {} : { storageClass: r.storage_class }),
-  });
-}
 
 /** The volume record of an open database, or NotFormattedError. */
 export async function readVolume(db: Kysely<Database>, displayUrl = 'the database'): Promise<VolumeRecord> {
@@ -54,12 +36,13 @@ export async function checkSchema(database: OpenDatabase): Promise<void> {
   if (applied.length < SCHEMA_VERSION) await migrateToLatest(database.db);
 }
 
-/** Opens the metadata engine of an existing volume. */
+/** Opens the metadata engine of an existing volume; one being destroyed is refused. */
 export async function openMeta(metaUrl: string, options: MetaOptions = {}): Promise<MetaEngine> {
   const database = await openDatabase(metaUrl, { maxConnections: options.maxConnections });
   try {
     await checkSchema(database);
     const volume = await readVolume(database.db, database.displayUrl);
+    if (volume.destroyingSince !== undefined) throw destroyingError(volume);
     return new MetaStore(database, volume, options);
   } catch (err) {
     await database.close();
@@ -85,6 +68,7 @@ export async function formatMeta(metaUrl: string, settings: FormatSettings, opti
       const existing = await tx.selectFrom('volume').selectAll().where('id', '=', 1).forUpdate().executeTakeFirst();
       if (existing !== undefined) {
         const current = toVolume(existing);
+        if (current.destroyingSince !== undefined) throw destroyingError(current);
         if (!options.force) {
           throw new VolumeExistsError(`${database.displayUrl} already holds volume "${current.name}" (${current.uuid}); use --force to change its mutable settings`);
         }

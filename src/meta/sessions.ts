@@ -7,6 +7,7 @@ import { CHANGE_CHANNEL, encodeChanges } from './change-feed.js';
 import { destroyInode } from './remove.js';
 import type { NodeRow } from './rows.js';
 import { inTransaction, statement } from './tx.js';
+import { destroyingError, toVolume } from './volume-row.js';
 import type { MetaContext } from './context.js';
 import type { SessionInfo, SessionRow } from './types.js';
 
@@ -15,12 +16,22 @@ function storedInfo(info: SessionInfo, now: number): string {
   return JSON.stringify({ ...info, heartbeat: now });
 }
 
+/**
+ * Registers a session, unless `objectfs destroy` has marked the volume. The volume row is read
+ * FOR SHARE: destroy marks it while holding it FOR UPDATE and then looks for sessions, so either
+ * destroy sees this session (and refuses), or this waits for destroy's mark and refuses.
+ */
 export async function registerSession(ctx: MetaContext, info: SessionInfo, timeoutMs: number): Promise<number> {
-  const row = await statement(() => ctx.db.updateTable('counter').set((eb) => ({ value: eb('value', '+', 1n) }))
-    .where('name', '=', 'next_session').returning('value').executeTakeFirst(), ctx);
-  const sid = Number(row?.value);
-  const now = Date.now();
-  await statement(() => ctx.db.insertInto('session').values({ sid, expire: now + timeoutMs, info: storedInfo(info, now) }).execute(), ctx);
+  const sid = await inTransaction(ctx, async (tx) => {
+    const volume = await tx.selectFrom('volume').selectAll().where('id', '=', 1).forShare().executeTakeFirstOrThrow();
+    if (volume.destroying !== null) throw destroyingError(toVolume(volume));
+    const row = await tx.updateTable('counter').set((eb) => ({ value: eb('value', '+', 1n) }))
+      .where('name', '=', 'next_session').returning('value').executeTakeFirstOrThrow();
+    const id = Number(row.value);
+    const now = Date.now();
+    await tx.insertInto('session').values({ sid: id, expire: now + timeoutMs, info: storedInfo(info, now) }).execute();
+    return id;
+  });
   ctx.sid = sid;
   return sid;
 }
@@ -41,7 +52,7 @@ export async function heartbeat(ctx: MetaContext, info: SessionInfo, timeoutMs: 
   return row?.created === true;
 }
 
-export async function listSessions(ctx: MetaContext): Promise<SessionRow[]> {
+export async function listSessions(ctx: Pick<MetaContext, 'db'>): Promise<SessionRow[]> {
   const rows = await ctx.db.selectFrom('session').select(['sid', 'expire', 'info']).orderBy('sid').execute();
   return rows.map((r) => {
     const { heartbeat, ...info } = r.info as SessionInfo & { heartbeat?: number }; // as storedInfo wrote it

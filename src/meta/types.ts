@@ -142,6 +142,8 @@ export interface VolumeRecord {
   readonly inodes: number;
   /** S3 storage class of new objects; undefined = the bucket's default. A mount may override it. */
   readonly storageClass?: string | undefined;
+  /** When `objectfs destroy` began (ms since the epoch); undefined while the volume is not being destroyed. */
+  readonly destroyingSince?: number | undefined;
 }
 
 /** A mount session as registered in the database. */

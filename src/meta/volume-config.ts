@@ -5,7 +5,8 @@
  * the record at mount time: a changed storage class applies to mounts started afterwards.
  */
 import { openDatabase } from '../db/index.js';
-import { checkSchema, toVolume } from './open-meta.js';
+import { checkSchema } from './open-meta.js';
+import { destroyingError, toVolume } from './volume-row.js';
 import type { VolumeRecord } from './types.js';
 
 export interface VolumeChanges {
@@ -22,6 +23,7 @@ export async function configureVolume(metaUrl: string, changes: VolumeChanges): 
     await checkSchema(database);
     return await database.db.transaction().execute(async (tx) => {
       const before = toVolume(await tx.selectFrom('volume').selectAll().where('id', '=', 1).forUpdate().executeTakeFirstOrThrow());
+      if (before.destroyingSince !== undefined) throw destroyingError(before);
       const set = {
         ...(changes.trashDays === undefined ? {} : { trash_days: changes.trashDays }),
         ...(changes.capacity === undefined ? {} : { capacity: changes.capacity }),

@@ -2,7 +2,8 @@
  * CLI conventions through the real `objectfs` executable (stdout, stderr and exit code as a
  * shell sees them), on an embedded volume (PGlite metadata, a local directory for data):
  * error lines start "objectfs: " for commander's errors and for runtime errors, bad values exit
- * 2 naming the flag, durations take units, and every result-printing command's --json parses.
+ * 2 naming the flag, durations take units, and every result-printing command's --json parses
+ * (destroy last: it removes the volume).
  * (test/unit/cli/conventions.test.ts checks every option of every command in-process.)
  */
 import { after, before, describe, test } from 'node:test';
@@ -40,7 +41,7 @@ describe('the objectfs executable', () => {
     assert.match(r.stderr, /^objectfs: /);
   });
 
-  test('format, status, config, fsck and gc print JSON that parses; durations take units', async () => {
+  test('format, status, config, fsck, gc and destroy print JSON that parses; durations take units', async () => {
     const format = await runCli(['format', metaUrl, 'conv', '--storage', `file://${dir}/data`, '--block-size', '64K', '--json']);
     assert.equal(format.code, 0, format.stderr);
     assert.equal((JSON.parse(format.stdout) as { volume: { blockSize: number } }).volume.blockSize, 65536);
@@ -59,5 +60,10 @@ describe('the objectfs executable', () => {
     assert.equal((JSON.parse(gc.stdout) as { windowMs: number }).windowMs, 30 * 60_000);
     const text = await runCli(['gc', metaUrl, '--window', '1h30m', '--no-progress']);
     assert.match(text.stdout, /safety window 1h30m/);
+    const uuid = (JSON.parse(format.stdout) as { volume: { uuid: string } }).volume.uuid;
+    const destroy = await runCli(['destroy', metaUrl, uuid, '--yes', '--json', '--no-progress']);
+    assert.equal(destroy.code, 0, destroy.stderr);
+    assert.equal((JSON.parse(destroy.stdout) as { uuid: string; objectsDeleted: number }).uuid, uuid);
+    for (const line of destroy.stderr.trimEnd().split('\n')) assert.doesNotMatch(line, /^objectfs: /, 'the plan is no error');
   });
 });

@@ -65,6 +65,8 @@ describe('objectfs completion', () => {
     const { text } = await print('bash');
     assert.equal(spawnSync('bash', ['-n'], { input: text }).status, 0);
     assert.deepEqual(complete(text, ['objectfs', 'fo']), ['format']);
+    assert.deepEqual(complete(text, ['objectfs', 'de']), ['destroy']);
+    assert.deepEqual(complete(text, ['objectfs', 'destroy', 'x', 'u', '--y']), ['--yes']);
     assert.deepEqual(complete(text, ['objectfs', 'f']).sort(), ['format', 'fsck']);
     assert.deepEqual(complete(text, ['objectfs', '--de']), ['--debug']);
     assert.deepEqual(complete(text, ['objectfs', 'mount', 'pglite:///x', '/mnt', '--cache-d']), ['--cache-dir']);

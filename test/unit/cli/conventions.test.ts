@@ -105,6 +105,15 @@ describe('the cases of the issue', () => {
     }
   });
 
+  test('destroy needs the uuid, and --threads at least 1', async () => {
+    const missing = await cli(['destroy', `pglite://${NOWHERE}`]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^objectfs: missing UUID \(objectfs destroy META_URL UUID/);
+    const zero = await cli(['destroy', `pglite://${NOWHERE}`, 'u', '--threads', '0']);
+    assert.equal(zero.code, 2, zero.stderr);
+    assert.match(zero.stderr, /^objectfs: option '--threads <N>' argument '0' is invalid/);
+  });
+
   test('durations with units are accepted where a time is taken', async () => {
     // Parsing succeeds, so each command goes on and fails on the missing volume (exit 1), not on the flag.
     for (const argv of [
