@@ -5,6 +5,7 @@ import * as storageClass from './0002-storage-class.js';
 import * as usageJournal from './0003-usage-journal.js';
 import * as fileLocks from './0004-file-locks.js';
 import * as destroying from './0005-destroying.js';
+import * as jobs from './0006-jobs.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
@@ -12,4 +13,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-usage-journal': usageJournal,
   '0004-file-locks': fileLocks,
   '0005-destroying': destroying,
+  '0006-jobs': jobs,
 });

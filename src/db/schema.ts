@@ -122,6 +122,16 @@ export interface FileLockTable {
   pid: number;
 }
 
+/** One row per background job that one mount at a time runs (migration 0006, meta/jobs.ts). */
+export interface JobTable {
+  name: string;
+  sid: Int8 | null;
+  /** When a session last claimed it (ms since the epoch). */
+  claimed_at: Int8;
+  /** What the last run reported (JSON), NULL before the first report. */
+  info: ColumnType<unknown, string | null, string | null>;
+}
+
 export interface Database {
   volume: VolumeTable;
   counter: CounterTable;
@@ -138,4 +148,5 @@ export interface Database {
   sustained: SustainedTable;
   file_lock: FileLockTable;
   usage_delta: UsageDeltaTable;
+  job: JobTable;
 }

@@ -19,6 +19,7 @@ import type { ChangeListener } from './change-feed.js';
 import type { MetaMaintenance } from './maintenance.js';
 import type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
+import type { JobRecord } from './jobs.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -115,6 +116,16 @@ export interface MetaEngine {
   releaseLocks(ino: number, owner: bigint, kind: LockKind): Promise<boolean>;
   /** Every lock held on the volume (status). */
   listLocks(): Promise<ListedLock[]>;
+
+  /**
+   * Claims background job `name` for this session unless some session claimed it within
+   * `everyMs` (one statement): true means run it now. One mount of the volume at a time wins.
+   */
+  claimJob(name: string, everyMs: number, now?: number): Promise<boolean>;
+  /** Records what the last run of job `name` reported (JSON-serialisable; status shows it). */
+  reportJob(name: string, info: unknown): Promise<void>;
+  /** Every job's last claim and report. */
+  listJobs(): Promise<JobRecord[]>;
 
   /**
    * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the

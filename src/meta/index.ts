@@ -13,6 +13,7 @@ export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } fro
 export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
+export type { JobRecord } from './jobs.js';
 export type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 export { LOCK_EOF, type LockType } from './lock-ranges.js';
 export type { Change, ChangeListener, EntryName } from './change-feed.js';

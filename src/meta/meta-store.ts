@@ -17,6 +17,7 @@ import * as readdir from './readdir.js';
 import * as remove from './remove.js';
 import * as rename from './rename.js';
 import * as sessions from './sessions.js';
+import * as jobs from './jobs.js';
 import * as locks from './locks.js';
 import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
@@ -180,6 +181,9 @@ export class MetaStore implements MetaEngine {
     return released;
   }
   listLocks(): Promise<locks.ListedLock[]> { return locks.listLocks(this.#ctx); }
+  claimJob(name: string, everyMs: number, now?: number): Promise<boolean> { return jobs.claimJob(this.#ctx, name, everyMs, now); }
+  reportJob(name: string, info: unknown): Promise<void> { return jobs.reportJob(this.#ctx, name, info); }
+  listJobs(): Promise<jobs.JobRecord[]> { return jobs.listJobs(this.#ctx); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   /**
    * Ends sessions whose time ran out. A client with a session of its own does not while its own

@@ -150,6 +150,27 @@ export function engineTests(ctx: SuiteContext): void {
     });
   });
 
+  describe('background jobs', () => {
+    it('claimJob: one claimant per period among racing engines, again after the period; reports are kept', async (t) => {
+      const vol = await ctx.ownVolume(t, 'jobs');
+      const engines = ctx.multiEngine ? [vol.engine, await vol.open(), await vol.open()] : [vol.engine];
+      const t0 = 1_000_000_000_000;
+      const first = await Promise.all(engines.flatMap((e) => [e.claimJob('expire', 60_000, t0), e.claimJob('expire', 60_000, t0)]));
+      assert.equal(first.filter(Boolean).length, 1, `exactly one of ${first.length} racing claims wins: ${first.join(',')}`);
+      assert.equal(await engines[0]!.claimJob('expire', 60_000, t0 + 59_999), false, 'not again within the period');
+      assert.equal(await engines.at(-1)!.claimJob('backup', 60_000, t0 + 1), true, 'another job is claimed on its own');
+      const later = await Promise.all(engines.map((e) => e.claimJob('expire', 60_000, t0 + 60_000)));
+      assert.equal(later.filter(Boolean).length, 1, 'one claim again once the period has passed');
+      await engines[0]!.reportJob('expire', { removed: 3, note: 'ok' });
+      const jobs = await engines.at(-1)!.listJobs();
+      assert.deepEqual(jobs.map((j) => j.name), ['backup', 'expire']);
+      const expire = jobs.find((j) => j.name === 'expire')!;
+      assert.equal(expire.claimedAt, t0 + 60_000);
+      assert.deepEqual(expire.info, { removed: 3, note: 'ok' });
+      assert.equal(jobs.find((j) => j.name === 'backup')!.info, null, 'no report yet');
+    });
+  });
+
   describe('sessions', () => {
     it('registers, lists with info, heartbeats, and expires sessions', async (t) => {
       const vol = await ctx.ownVolume(t, 'sessions');
