@@ -1285,26 +1285,30 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* The exports are ordinary writable properties (not napi_default's read-only ones) so that a
+ * diagnostic preload (bench/support/daemon-probe.ts) can wrap them without touching src/. */
+#define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_jsproperty, NULL}
+
 static napi_value init_module(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-    {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
-    {"unmount", NULL, js_unmount, NULL, NULL, NULL, napi_default, NULL},
-    {"notify", NULL, js_notify, NULL, NULL, NULL, napi_default, NULL},
-    {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
-    {"replyErr", NULL, reply_err, NULL, NULL, NULL, napi_default, NULL},
-    {"replyErrAfterInval", NULL, reply_err_after_inval, NULL, NULL, NULL, napi_default, NULL},
-    {"replyEntry", NULL, reply_entry, NULL, NULL, NULL, napi_default, NULL},
-    {"replyCreate", NULL, reply_create, NULL, NULL, NULL, napi_default, NULL},
-    {"replyAttr", NULL, reply_attr, NULL, NULL, NULL, napi_default, NULL},
-    {"replyOpen", NULL, reply_open, NULL, NULL, NULL, napi_default, NULL},
-    {"replyWrite", NULL, reply_write, NULL, NULL, NULL, napi_default, NULL},
-    {"replyData", NULL, reply_data, NULL, NULL, NULL, napi_default, NULL},
-    {"replyReadlink", NULL, reply_readlink, NULL, NULL, NULL, napi_default, NULL},
-    {"replyStatfs", NULL, reply_statfs, NULL, NULL, NULL, napi_default, NULL},
-    {"replyXattrSize", NULL, reply_xattr_size, NULL, NULL, NULL, napi_default, NULL},
-    {"replyLseek", NULL, reply_lseek, NULL, NULL, NULL, napi_default, NULL},
-    {"replyLock", NULL, reply_lock, NULL, NULL, NULL, napi_default, NULL},
-    {"replyDirectory", NULL, reply_directory, NULL, NULL, NULL, napi_default, NULL},
+    EXPORT("mount", js_mount),
+    EXPORT("unmount", js_unmount),
+    EXPORT("notify", js_notify),
+    EXPORT("stats", js_stats),
+    EXPORT("replyErr", reply_err),
+    EXPORT("replyErrAfterInval", reply_err_after_inval),
+    EXPORT("replyEntry", reply_entry),
+    EXPORT("replyCreate", reply_create),
+    EXPORT("replyAttr", reply_attr),
+    EXPORT("replyOpen", reply_open),
+    EXPORT("replyWrite", reply_write),
+    EXPORT("replyData", reply_data),
+    EXPORT("replyReadlink", reply_readlink),
+    EXPORT("replyStatfs", reply_statfs),
+    EXPORT("replyXattrSize", reply_xattr_size),
+    EXPORT("replyLseek", reply_lseek),
+    EXPORT("replyLock", reply_lock),
+    EXPORT("replyDirectory", reply_directory),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
