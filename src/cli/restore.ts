@@ -1,6 +1,6 @@
 /**
- * `objectfs restore META_URL [PATH…|--all] [--hour H] [--json]`: puts trash entries back under
- * their original names (decision 78). PATH is an entry as `objectfs trash` lists it
+ * `objectfs restore META_URL [ENTRY…|--all] [--hour H] [--json]`: puts trash entries back under
+ * their original names (decision 78). ENTRY is an entry as `objectfs trash` lists it
  * (`HOUR/ENTRY`, or the same under `/.trash/`); `--hour` alone restores a whole hour. An
  * existing name is never overwritten: that entry stays in the trash and the exit status is 1.
  * An entry whose directory is gone goes to /lost+found.
@@ -44,7 +44,7 @@ export function registerRestore(program: Command, out: Output): void {
   program.command('restore')
     .description('put files from the trash back where they were (never overwriting)')
     .argument('[META_URL]', META_URL_HELP)
-    .argument('[PATH...]', 'entries as "objectfs trash" lists them (HOUR/ENTRY)')
+    .argument('[ENTRY...]', 'entries as "objectfs trash" lists them (HOUR/ENTRY)')
     .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--all', 'restore every entry (of --hour, if given)')
     .option('--hour <HOUR>', 'only entries of this hour directory (YYYY-MM-DD-HH, UTC); alone: all of them', trashHourOption)
