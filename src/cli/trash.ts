@@ -3,7 +3,7 @@
  * per entry with its hour, size, age and where it came from. Reads the metadata only.
  */
 import type { Command } from 'commander';
-import { openMeta, type TrashEntry } from '../meta/index.js';
+import { openMeta, type MetaEngine, type TrashEntry } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
@@ -26,10 +26,25 @@ export function entryPath(e: TrashEntry): string {
   return `${e.hour}/${e.entry.toString()}`;
 }
 
-/** The JSON form of a trash entry (names as UTF-8 text). */
-export function entryJson(e: TrashEntry, nowMs: number): Record<string, unknown> {
+/**
+ * Where each entry came from, as a path from the root (undefined: its directory is gone, and
+ * restore would use /lost+found); one walk up per distinct directory.
+ */
+async function originalPaths(meta: MetaEngine, entries: readonly TrashEntry[]): Promise<Map<TrashEntry, string | undefined>> {
+  const dirs = new Map<number, string | undefined>();
+  await meta.maintenance().scan(async (scan) => {
+    for (const e of entries) if (!dirs.has(e.parent)) dirs.set(e.parent, await scan.pathOf(e.parent));
+  });
+  return new Map(entries.map((e) => {
+    const dir = dirs.get(e.parent);
+    return [e, dir === undefined ? undefined : `${dir === '/' ? '' : dir}/${e.name.toString()}`];
+  }));
+}
+
+/** The JSON form of a trash entry (names as UTF-8 text; `from` null when its directory is gone). */
+export function entryJson(e: TrashEntry, nowMs: number, from: string | undefined): Record<string, unknown> {
   return {
-    path: entryPath(e), hour: e.hour, ino: e.ino, parent: e.parent, name: e.name.toString(),
+    path: entryPath(e), hour: e.hour, ino: e.ino, parent: e.parent, name: e.name.toString(), from: from ?? null,
     size: e.length, deletedAt: new Date(e.deletedAt).toISOString(), ageSeconds: Math.max(0, Math.round((nowMs - e.deletedAt) / 1000)),
   };
 }
@@ -47,14 +62,18 @@ export function registerTrash(program: Command, out: Output): void {
         const entries = await meta.listTrash(flags.hour);
         const now = Date.now();
         const bytes = entries.reduce((sum, e) => sum + e.length, 0);
+        const from = await originalPaths(meta, entries);
+        // Trash days as they are now (the engine's copy is from its open, which is now too).
+        const days = meta.volume.trashDays;
         if (flags.json) {
-          out.json({ trashDays: meta.volume.trashDays, entries: entries.map((e) => entryJson(e, now)), total: { entries: entries.length, bytes } });
+          out.json({ trashDays: days, entries: entries.map((e) => entryJson(e, now, from.get(e))), total: { entries: entries.length, bytes } });
           return;
         }
         for (const e of entries) {
-          out.line(`${entryPath(e)}  ${formatBytes(e.length)}  ${ageText(now, e.deletedAt)} ago  from directory ${e.parent} as ${JSON.stringify(e.name.toString())}`);
+          const where = from.get(e) ?? `${JSON.stringify(e.name.toString())} in directory ${e.parent}, which is gone`;
+          out.line(`${entryPath(e)}  ${formatBytes(e.length)}  ${ageText(now, e.deletedAt)} ago  from ${where}`);
         }
-        out.line(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${formatBytes(bytes)}; kept ${meta.volume.trashDays} day(s)`);
+        out.line(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${formatBytes(bytes)}; kept ${days} day(s)`);
       } finally {
         await meta.close();
       }

@@ -19,7 +19,7 @@ const BLOCK = 64 * KiB;
 const DAY_MS = 86_400_000;
 const b = (s: string) => Buffer.from(s);
 
-interface TrashJson { trashDays: number; entries: { path: string; hour: string; ino: number; parent: number; name: string; size: number; ageSeconds: number }[]; total: { entries: number; bytes: number } }
+interface TrashJson { trashDays: number; entries: { path: string; hour: string; ino: number; parent: number; name: string; from: string | null; size: number; ageSeconds: number }[]; total: { entries: number; bytes: number } }
 interface RestoreJson { results: { path: string; restored: boolean; reason?: string }[]; restored: number; refused: number }
 
 for (const meta of ['postgres', 'pglite'] as MetaBackend[]) {
@@ -46,11 +46,12 @@ for (const meta of ['postgres', 'pglite'] as MetaBackend[]) {
 
       const listed = (await cliJson<TrashJson>(['trash', dv.metaUrl, '--json'], 0)).report;
       assert.equal(listed.trashDays, 1);
-      assert.deepEqual(listed.entries.map((e) => [e.name, e.parent, e.size]).sort(), [['f', dir, data.length], ['g', dir, other.length]]);
+      assert.deepEqual(listed.entries.map((e) => [e.name, e.parent, e.from, e.size]).sort(), [['f', dir, '/d/f', data.length], ['g', dir, '/d/g', other.length]]);
       assert.equal(listed.total.bytes, data.length + other.length);
       const text = await runCli(['trash', dv.metaUrl]);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /2 entries/);
+      assert.match(text.stdout, / from \/d\/f\n/);
 
       const fsck = (await cliJson<FsckReport>(['fsck', dv.metaUrl, '--json', '--no-progress'], 0)).report;
       assert.equal(fsck.healthy, true, JSON.stringify(fsck.problems));
