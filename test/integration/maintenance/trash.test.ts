@@ -107,8 +107,14 @@ describe('trash expiry by the mounts', () => {
     while ((await v.meta.listTrash()).length > 0 && Date.now() < deadline) await sleep(200);
     assert.deepEqual(await v.meta.listTrash(), [], 'expired by the background job');
     await assert.rejects(v.meta.getattr(f));
-    const job = (await v.meta.listJobs()).find((j) => j.name === 'trash-expiry');
-    assert.ok(job !== undefined, 'the job was claimed');
+    const reported = async () => (await v.meta.listJobs()).some((j) => (j.info as { trashDays?: number } | null)?.trashDays === 0);
+    while (!await reported() && Date.now() < deadline) await sleep(200);
+    const status = await runCli(['status', dv.metaUrl, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const jobs = (JSON.parse(status.stdout) as { jobs: { name: string; sid: number; info: { trashDays: number } | null }[] }).jobs;
+    const job = jobs.find((j) => j.name === 'trash-expiry');
+    assert.equal(job?.sid, v.meta.sessionId, 'the mount claimed the job');
+    assert.equal(job?.info?.trashDays, 0, 'status shows its last report');
     await v.vfs.runDeletion(0);
     assert.equal((await listBlockKeys(dv.objects)).length, 0, 'its objects are deleted');
   });
