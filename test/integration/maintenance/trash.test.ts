@@ -61,13 +61,14 @@ for (const meta of ['postgres', 'pglite'] as MetaBackend[]) {
 
       const fEntry = listed.entries.find((e) => e.name === 'f')!;
       const gEntry = listed.entries.find((e) => e.name === 'g')!;
-      const refused = await cliJson<RestoreJson>(['restore', dv.metaUrl, gEntry.path, '--json'], 1);
-      assert.equal(refused.report.refused, 1, 'g exists again (the renamed file): not overwritten');
-      assert.match(refused.result.stderr, /^objectfs: 1 entry was not restored/);
+      assert.equal(fEntry.hour, gEntry.hour);
       const usage = await runCli(['restore', dv.metaUrl]);
       assert.equal(usage.code, 2, 'nothing named: a usage error');
-      const restored = (await cliJson<RestoreJson>(['restore', dv.metaUrl, `/.trash/${fEntry.path}`, '--json'], 0)).report;
-      assert.equal(restored.restored, 1);
+      const hour = await cliJson<RestoreJson>(['restore', dv.metaUrl, '--hour', fEntry.hour, '--json'], 1);
+      assert.deepEqual([hour.report.restored, hour.report.refused], [1, 1], 'f comes back; g exists again (the renamed file): not overwritten');
+      assert.match(hour.result.stderr, /^objectfs: 1 entry was not restored/);
+      const again = await cliJson<RestoreJson>(['restore', dv.metaUrl, `/.trash/${gEntry.path}`, 'no-such/entry', '--json'], 1);
+      assert.deepEqual(again.report.results.map((r) => r.restored), [false, false]);
 
       v = await dv.open();
       const back = await v.meta.lookup(dir, b('f'));
