@@ -19,6 +19,8 @@ import { registerWarmup } from './warmup.js';
 import { registerConfig } from './config.js';
 import { registerBench } from './bench.js';
 import { registerCompletion } from './completion.js';
+import { registerRestore } from './restore.js';
+import { registerTrash } from './trash.js';
 
 /**
  * Every line of an error starts with the program's name (commander's own "error: " becomes
@@ -55,6 +57,8 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerBench(program, out);
   registerFsck(program, out);
   registerGc(program, out);
+  registerTrash(program, out);
+  registerRestore(program, out);
   registerDestroy(program, out);
   registerCompletion(program, out);
   for (const cmd of program.commands) {

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { parseByteSize } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
 import { normalizeSubdir } from '../config/subdir.js';
+import { parseHourName } from '../meta/index.js';
 
 /** A byte size: 4096, 64K, 4M, 1.5G (binary units). */
 export function byteSizeOption(value: string): number {
@@ -52,6 +53,12 @@ export function trashDaysOption(value: string): number {
   const n = wholeNumberOption(value);
   if (n > 3650) throw new InvalidArgumentError(`"${value}" is more than 3650 days`);
   return n;
+}
+
+/** An hour directory of the trash: `YYYY-MM-DD-HH` (UTC), as `objectfs trash` lists them. */
+export function trashHourOption(value: string): string {
+  if (parseHourName(value) === undefined) throw new InvalidArgumentError(`"${value}" is not an hour of the trash (YYYY-MM-DD-HH, UTC)`);
+  return value;
 }
 
 /** A directory of the volume, from its root: `/a/b` or `a/b` (normalized to `/a/b`); no `..`, not empty. */

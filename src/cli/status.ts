@@ -35,6 +35,9 @@ export function registerStatus(program: Command, out: Output): void {
       out.line(`  used inodes:  ${u.usedInodes}${v.inodes > 0 ? ` of ${v.inodes}` : ''}`);
       const d = status.deletion;
       out.line(`  deletion:     ${d.pendingSlices} slice(s) (${formatBytes(d.pendingBytes)}) waiting for the safety delay or the next pass, ${d.droppedLists} dropped chunk list(s)`);
+      for (const j of status.jobs) {
+        out.line(`  job ${j.name}: last run ${new Date(j.claimedAt).toISOString()}${j.sid === undefined ? '' : ` by #${j.sid}`}${j.info === null || j.info === undefined ? '' : `: ${JSON.stringify(j.info)}`}`);
+      }
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
         const beat = s.heartbeat > 0 ? new Date(s.heartbeat).toISOString() : 'never';

@@ -88,10 +88,12 @@ export interface PendingSliceTable {
   released_at: Int8;
 }
 
+/** The whole original name of a trash entry whose entry name was cut (migration 0007, meta/trash.ts). */
 export interface DelfileTable {
   inode: Int8;
   length: Int8;
   deleted_at: Int8;
+  name: Buffer | null;
 }
 
 /** The usage journal (migration 0003): one row per change of usage, folded into `counter`. */

@@ -4,7 +4,7 @@
  * belong to a file), and — for the whole volume only — slice reference counts and usage
  * counters.
  */
-import { decodeSliceEntries, NODE_TYPE_CODE, ROOT_INO, type EdgeCursor, type MaintenanceScan, type NodeAudit } from '../meta/index.js';
+import { decodeSliceEntries, NODE_TYPE_CODE, ROOT_INO, TRASH_INO, type EdgeCursor, type MaintenanceScan, type NodeAudit } from '../meta/index.js';
 import type { FsckCounts, ProblemLog } from './fsck-report.js';
 import type { Progress } from './progress.js';
 
@@ -18,7 +18,8 @@ function checkNode(n: NodeAudit, log: ProblemLog): void {
     return;
   }
   if (n.typeCode === DIR) {
-    if (n.ino !== ROOT_INO && n.edges === 0) log.add({ kind: 'orphan', ino: n.ino, detail: `directory ${n.ino} has no name` }, { kind: 'orphan', ino: n.ino });
+    // The trash has no entry in the root by design (decision 78): not an orphan.
+    if (n.ino !== ROOT_INO && n.ino !== TRASH_INO && n.edges === 0) log.add({ kind: 'orphan', ino: n.ino, detail: `directory ${n.ino} has no name` }, { kind: 'orphan', ino: n.ino });
     if (n.ino !== ROOT_INO && n.edges > 1) log.add({ kind: 'directory-names', ino: n.ino, detail: `directory ${n.ino} has ${n.edges} names` });
     if (n.ino === ROOT_INO && n.edges > 0) log.add({ kind: 'directory-names', ino: n.ino, detail: `the root has ${n.edges} names` });
     const want = 2 + n.subdirs;

@@ -20,6 +20,7 @@ import type { MetaMaintenance } from './maintenance.js';
 import type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
 import type { JobRecord } from './jobs.js';
+import type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -126,6 +127,13 @@ export interface MetaEngine {
   reportJob(name: string, info: unknown): Promise<void>;
   /** Every job's last claim and report. */
   listJobs(): Promise<JobRecord[]>;
+
+  /** Every entry of the trash (decision 78), or of its hour directory `hour` (`YYYY-MM-DD-HH`). */
+  listTrash(hour?: string): Promise<TrashEntry[]>;
+  /** Puts a trash entry back under its original name (or /lost+found); never overwrites. */
+  restoreFromTrash(entry: TrashEntry): Promise<RestoreOutcome>;
+  /** Deletes the hour directories of the trash older than the trash days at `now` (ms). */
+  expireTrash(now?: number): Promise<ExpiryReport>;
 
   /**
    * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the

@@ -3,7 +3,7 @@ import { sql, type Nullable, type Selectable } from 'kysely';
 import type { SymlinkTable } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { anyOf, checkName, isDot, isDotDot, NODE_COLUMN_NAMES, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
-import { NODE_TYPE_CODE, ROOT_INO, type Attr } from './types.js';
+import { NODE_TYPE_CODE, ROOT_INO, TRASH_INO, TRASH_NAME, type Attr } from './types.js';
 import type { Db } from './context.js';
 
 const DIR = NODE_TYPE_CODE.directory;
@@ -49,6 +49,8 @@ export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr
     const dir = await getDirectory(db, parent);
     return dir.ino === ROOT_INO ? dir : getattr(db, dir.parent);
   }
+  // The trash has no entry in the root (so no listing shows it), but its name finds it.
+  if (parent === ROOT_INO && name.toString('latin1') === TRASH_NAME) return getattr(db, TRASH_INO);
   // The edge and its node are NULL when the name is missing (the left joins found nothing).
   const { rows } = await sql<Nullable<NodeRow> & { parent_type: NodeRow['type'] }>`
     SELECT p.type AS parent_type, ${NODE_COLUMNS_N}

@@ -18,6 +18,7 @@ import * as remove from './remove.js';
 import * as rename from './rename.js';
 import * as sessions from './sessions.js';
 import * as jobs from './jobs.js';
+import * as trash from './trash-admin.js';
 import * as locks from './locks.js';
 import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
@@ -184,6 +185,12 @@ export class MetaStore implements MetaEngine {
   claimJob(name: string, everyMs: number, now?: number): Promise<boolean> { return jobs.claimJob(this.#ctx, name, everyMs, now); }
   reportJob(name: string, info: unknown): Promise<void> { return jobs.reportJob(this.#ctx, name, info); }
   listJobs(): Promise<jobs.JobRecord[]> { return jobs.listJobs(this.#ctx); }
+  listTrash(hour?: string): Promise<trash.TrashEntry[]> { return statement(() => trash.listTrash(this.#ctx.db, hour), this.#ctx); }
+  restoreFromTrash(entry: trash.TrashEntry): Promise<trash.RestoreOutcome> {
+    return this.#announce(trash.restoreEntry(this.#ctx, entry), (r) => [entry.hourIno, r.restored ? r.parent : undefined], undefined,
+      [{ parent: entry.hourIno, name: entry.entry }]);
+  }
+  expireTrash(now?: number): Promise<trash.ExpiryReport> { return trash.expireTrash(this.#ctx, now); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   /**
    * Ends sessions whose time ran out. A client with a session of its own does not while its own

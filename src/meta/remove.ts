@@ -10,6 +10,7 @@ import { lockNodes, missingNameError } from './lookup.js';
 import { checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, type NodeRow } from './rows.js';
 import { hasEntries, touchDirectory } from './node-writes.js';
 import { inTransaction } from './tx.js';
+import { moveToTrash } from './trash.js';
 import { NODE_TYPE_CODE, type UnlinkResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
 
@@ -50,6 +51,17 @@ export async function releaseInode(ctx: MetaContext, db: Db, ino: number, length
   return true;
 }
 
+/**
+ * What happens to a non-directory that lost its last name (`name` in `parent`): the trash, or
+ * else releaseInode (kept while open here, otherwise destroyed). True if the inode is gone
+ * (or will go at its last close); false if it lives on in the trash.
+ */
+export async function lastLinkGone(ctx: MetaContext, tx: Db, parent: number, name: Buffer, ino: number, type: number, length: number): Promise<boolean> {
+  if (await moveToTrash(ctx, tx, parent, name, ino, type)) return false;
+  await releaseInode(ctx, tx, ino, length);
+  return true;
+}
+
 /** Deletes an inode and everything hanging off it; its chunks go to deferred deletion. */
 export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length: number): Promise<void> {
   const now = ctx.now();
@@ -57,7 +69,8 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
     WITH d AS (DELETE FROM chunk WHERE inode = ${ino} RETURNING inode, slices),
          x AS (DELETE FROM xattr WHERE inode = ${ino}),
          s AS (DELETE FROM symlink WHERE inode = ${ino}),
-         n AS (DELETE FROM node WHERE inode = ${ino})
+         n AS (DELETE FROM node WHERE inode = ${ino}),
+         t AS (DELETE FROM delfile WHERE inode = ${ino})
     INSERT INTO dropped_chunk (inode, slices, dropped_at) SELECT inode, slices, ${now} FROM d`.execute(db);
 }
 
@@ -88,8 +101,7 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
     const after = rows[0];
     if (after === undefined) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
     if (after.nlink > 0) return { ino, gone: false };
-    await releaseInode(ctx, tx, ino, Number(after.length));
-    return { ino, gone: true };
+    return { ino, gone: await lastLinkGone(ctx, tx, parent, name, ino, child.type, Number(after.length)) };
   });
 }
 

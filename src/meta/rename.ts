@@ -13,7 +13,7 @@
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { lockNodes, missingNameError } from './lookup.js';
-import { deleteEdge, releaseInode } from './remove.js';
+import { deleteEdge, lastLinkGone } from './remove.js';
 import { hasEntries, insertEdge, repointEdge, touchDirectory } from './node-writes.js';
 import { anyOf, checkName, isDot, isDotDot, RaceDetected, showName, type NodeRow } from './rows.js';
 import { inTransaction } from './tx.js';
@@ -119,7 +119,7 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
         if (await hasEntries(tx, dst.ino)) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
       }
       await repointEdge(tx, dp, dn, src.ino, src.type);
-      replacedGone = await dropReplaced(ctx, tx, dst, dstRow, dp, now);
+      replacedGone = await dropReplaced(ctx, tx, dst, dstRow, dp, dn, now);
     } else {
       await insertEdge(tx, dp, dn, src.ino, src.type);
     }
@@ -139,7 +139,7 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
 }
 
 /** The inode that lost its name to a rename: a directory goes (it is empty), a file loses a link. */
-async function dropReplaced(ctx: MetaContext, tx: Db, dst: Edge, row: NodeRow, dp: number, now: bigint): Promise<boolean> {
+async function dropReplaced(ctx: MetaContext, tx: Db, dst: Edge, row: NodeRow, dp: number, dn: Buffer, now: bigint): Promise<boolean> {
   if (dst.type === DIR) {
     await tx.updateTable('node').set((eb) => ({ nlink: eb('nlink', '-', 1) })).where('inode', '=', BigInt(dp)).execute();
     await tx.deleteFrom('node').where('inode', '=', BigInt(dst.ino)).execute();
@@ -149,8 +149,7 @@ async function dropReplaced(ctx: MetaContext, tx: Db, dst: Edge, row: NodeRow, d
   const nlink = row.nlink - 1;
   await tx.updateTable('node').set({ nlink, ctime: now }).where('inode', '=', BigInt(dst.ino)).execute();
   if (nlink > 0) return false;
-  await releaseInode(ctx, tx, dst.ino, Number(row.length));
-  return true;
+  return lastLinkGone(ctx, tx, dp, dn, dst.ino, dst.type, Number(row.length));
 }
 
 interface Exchange { sp: number; sn: Buffer; dp: number; dn: Buffer; src: Edge; dst: Edge; now: bigint }

@@ -43,7 +43,7 @@ export function repairLinkCount(ctx: MetaContext, ino: number): Promise<RepairRe
 }
 
 /** The /lost+found directory, created (0700, root's) if missing. */
-async function lostFound(ctx: MetaContext): Promise<number> {
+export async function lostFound(ctx: MetaContext): Promise<number> {
   const name = Buffer.from(LOST_FOUND);
   try {
     return (await mkdir(ctx, { uid: 0, gid: 0 }, ROOT_INO, name, 0o700)).ino;

@@ -28,6 +28,18 @@ export function nodeTypeFromCode(code: number): NodeType {
 
 /** Inode number of the root directory. */
 export const ROOT_INO = 1;
+/**
+ * Inode of the hidden trash directory `/.trash` (decision 78): fixed so that every host finds
+ * it without a lookup, and far above any allocated inode number. Its hour directories are
+ * TRASH_INO + 1 + hours since the epoch, so two hosts creating one cannot make two.
+ */
+export const TRASH_INO = 2 ** 47;
+/** The name under which the root shows the trash (it has no entry there: not listed). */
+export const TRASH_NAME = '.trash';
+/** Whether `ino` is the trash or one of its hour directories (no entry may be created there). */
+export function isTrashDir(ino: number): boolean {
+  return ino >= TRASH_INO;
+}
 /** Longest name in bytes (ENAMETOOLONG beyond). */
 export const MAX_NAME_BYTES = 255;
 /** Longest symlink target in bytes. */

@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
 import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
 import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
@@ -24,6 +24,7 @@ import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
 import { FileLocks, type LockHolder } from './locks.js';
 import { PermissionChecks } from './permission-checks.js';
+import { refuseTrashTarget } from './trash-rules.js';
 import { Readahead } from './readahead.js';
 import type { Metrics } from '../metrics/index.js';
 
@@ -163,6 +164,7 @@ export class Vfs {
   /** Creates a regular file and opens it. */
   async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     this.#checks.writable();
+    refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
@@ -363,21 +365,25 @@ export class Vfs {
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
     this.#checks.writable();
+    refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
   }
   async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
     this.#checks.writable();
+    refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mkdir(caller, parent, name, mode);
   }
   async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
     this.#checks.writable();
+    refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.symlink(caller, parent, name, target);
   }
   async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
     this.#checks.writable();
+    refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.link(ino, parent, name);
   }
@@ -420,6 +426,8 @@ export class Vfs {
 
   async rename(caller: Caller, srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
     this.#checks.writable();
+    refuseTrashTarget(dstParent, dstName);
+    if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
     await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);

@@ -32,6 +32,11 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly session?: SessionInfo;
   /** Interval of the background jobs in ms (default 10 s; 0 disables them). */
   readonly backgroundMs?: number;
+  /**
+   * How often one mount of the volume expires the trash (ms, default 1 h; claimed through
+   * claimJob, so only one live mount runs it per period). Only with a session.
+   */
+  readonly trashExpiryMs?: number;
   /** Passed to the object store (timeouts, retries, credentials). */
   readonly storeOptions?: OpenStoreOptions;
   /** Wraps the object store (fault injection in tests); metrics and rate limits go over it. */
@@ -119,7 +124,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     const theVfs = vfs;
     if (options.metrics !== undefined) closers.push(collectorRemover(options.metrics, { memory, disk, chunks }));
     if (options.session !== undefined) await meta.registerSession(options.session);
-    const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000);
+    const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000, options.session === undefined ? 0 : options.trashExpiryMs ?? TRASH_EXPIRY_MS);
     let closed = false;
     return {
       meta, root, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
@@ -146,14 +151,30 @@ function collectorRemover(metrics: NonNullable<OpenVolumeOptions['metrics']>, pa
   return async () => remove();
 }
 
-/** Every `intervalMs`: commits slices left open too long, cleans dead sessions, runs deferred deletion. Returns a stopper. */
-function startBackground(meta: MetaEngine, vfs: Vfs, intervalMs: number): () => Promise<void> {
+/** Default period of trash expiry: hour directories expire a whole hour at a time. */
+const TRASH_EXPIRY_MS = 3_600_000;
+
+/**
+ * Every `intervalMs`: commits slices left open too long, cleans dead sessions, expires the
+ * trash when this mount wins its claim (every `trashExpiryMs`; 0: never), runs deferred
+ * deletion. Returns a stopper.
+ */
+function startBackground(meta: MetaEngine, vfs: Vfs, intervalMs: number, trashExpiryMs: number): () => Promise<void> {
   if (intervalMs <= 0) return async () => undefined;
   let running: Promise<void> = Promise.resolve();
+  // When to ask for the claim next: asking costs a statement, so not at every tick.
+  let nextExpiryAsk = 0;
+  const expireTrash = async (): Promise<void> => {
+    if (trashExpiryMs <= 0 || Date.now() < nextExpiryAsk) return;
+    nextExpiryAsk = Date.now() + Math.min(trashExpiryMs, 60_000);
+    if (!await meta.claimJob('trash-expiry', trashExpiryMs)) return;
+    await meta.reportJob('trash-expiry', { ...await meta.expireTrash(), at: Date.now() });
+  };
   const timer = setInterval(() => {
     running = running.then(async () => {
       vfs.sealOldSlices();
       await meta.cleanExpiredSessions().catch(() => undefined);
+      await expireTrash().catch(() => undefined);
       await vfs.runDeletion().catch(() => undefined);
     });
   }, intervalMs);

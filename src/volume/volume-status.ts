@@ -1,6 +1,6 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
-import { LOCK_EOF, openMeta, type DeletionBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
+import { LOCK_EOF, openMeta, type DeletionBacklog, type JobRecord, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
   readonly meta: string;
@@ -9,6 +9,8 @@ export interface VolumeStatus {
   readonly usage: StatFs;
   /** Work waiting for deferred deletion. */
   readonly deletion: DeletionBacklog;
+  /** Background jobs (trash expiry…): last claim and report. */
+  readonly jobs: readonly JobRecord[];
 }
 
 /** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
@@ -25,7 +27,7 @@ export interface StatusLock {
 export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
   const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
   try {
-    const [sessions, usage, deletion, locks] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks()]);
+    const [sessions, usage, deletion, locks, jobs] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks(), meta.listJobs()]);
     const now = Date.now();
     return {
       meta: redactUrl(metaUrl),
@@ -36,6 +38,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
       })),
       usage,
       deletion,
+      jobs,
     };
   } finally {
     await meta.close();

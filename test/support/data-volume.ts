@@ -31,6 +31,8 @@ export interface DataVolumeSpec {
   readonly data: DataBackend;
   readonly blockSize: number;
   readonly compression?: 'lz4' | 'none';
+  /** Days deleted files stay in the trash (default 0: gone at once, as most tests expect). */
+  readonly trashDays?: number;
 }
 
 /** A formatted volume; open() it as many times (hosts) as needed. */
@@ -78,7 +80,7 @@ export async function freshDataVolume(label: string, spec: DataVolumeSpec): Prom
       storage = `file://${dir}`;
     } else storage = spec.data.storage;
     const name = `v-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'data'}`;
-    await formatVolume({ metaUrl, name, storage, blockSize: spec.blockSize, compression: spec.compression ?? 'lz4', trashDays: 0 });
+    await formatVolume({ metaUrl, name, storage, blockSize: spec.blockSize, compression: spec.compression ?? 'lz4', trashDays: spec.trashDays ?? 0 });
     const { base, store: objects } = await openVolumeStore(storage, name, { maxAttempts: 2, retryBaseDelayMs: 50 });
     cleanups.push(async () => {
       if (spec.data === 's3') {

@@ -56,7 +56,7 @@ function volumeName(label: string): string {
 }
 
 /** Formats a fresh database of `kind` and opens one engine on it. */
-export async function freshMeta(kind: MetaKind, label: string): Promise<FreshMeta> {
+export async function freshMeta(kind: MetaKind, label: string, settings: Partial<FormatSettings> = {}): Promise<FreshMeta> {
   let url: string;
   let drop: () => Promise<void>;
   if (kind === 'postgres') {
@@ -70,7 +70,7 @@ export async function freshMeta(kind: MetaKind, label: string): Promise<FreshMet
   }
   const engines: MetaEngine[] = [];
   try {
-    await formatMeta(url, testFormatSettings(volumeName(label)));
+    await formatMeta(url, { ...testFormatSettings(volumeName(label)), ...settings });
     engines.push(await openMeta(url));
   } catch (err) {
     await drop();

@@ -22,6 +22,8 @@ export interface MountSpec {
   readonly meta?: 'postgres' | 'pglite';
   readonly data?: 's3' | 'file';
   readonly blockSize?: string;
+  /** Days deleted files stay in the trash (default 0: the tests written before it expect deletions to free space at once). */
+  readonly trashDays?: number;
   /** Extra arguments for `objectfs mount`. */
   readonly args?: readonly string[];
 }
@@ -61,7 +63,7 @@ export async function startMount(label: string, spec: MountSpec = {}): Promise<T
   const db = spec.meta === 'pglite' ? await freshPgliteUrl(label) : await freshPgDatabase(label);
   const metaUrl = db.url;
   const storage = spec.data === 'file' ? `file://${dir}/blocks` : testS3Url(label);
-  execFileSync(process.execPath, [BIN, 'format', metaUrl, 'vol', '--storage', storage, '--block-size', spec.blockSize ?? '1M'], { stdio: 'pipe' });
+  execFileSync(process.execPath, [BIN, 'format', metaUrl, 'vol', '--storage', storage, '--block-size', spec.blockSize ?? '1M', '--trash-days', String(spec.trashDays ?? 0)], { stdio: 'pipe' });
   let child: ChildProcess | undefined;
   let logText = '';
   const launch = async (args: readonly string[]) => {

@@ -7,6 +7,8 @@ import pg from 'pg';
 
 /** node.type / edge.type of a directory. */
 const DIR = 2;
+/** The trash directory (decision 78): no entry names it; lookup of /.trash finds it. */
+const TRASH = 2 ** 47;
 
 interface Check {
   readonly what: string;
@@ -54,9 +56,9 @@ const CHECKS: readonly Check[] = [
           AND d.nlink <> 2 + (SELECT count(*) FROM edge e WHERE e.parent = d.inode AND e.type = ${DIR})`,
   },
   {
-    what: 'every directory but the root has exactly one name (no two parents, no orphans)',
+    what: 'every directory but the root and the trash has exactly one name (no two parents, no orphans)',
     sql: `SELECT d.inode, count(e.inode) AS names FROM node d LEFT JOIN edge e ON e.inode = d.inode
-          WHERE d.type = ${DIR} AND d.inode <> 1 GROUP BY d.inode HAVING count(e.inode) <> 1`,
+          WHERE d.type = ${DIR} AND d.inode NOT IN (1, ${TRASH}) GROUP BY d.inode HAVING count(e.inode) <> 1`,
   },
   {
     what: "a directory's recorded parent is the directory holding its name",
@@ -64,8 +66,8 @@ const CHECKS: readonly Check[] = [
           WHERE d.type = ${DIR} AND d.parent <> e.parent`,
   },
   {
-    what: 'every linked inode is reachable from the root (no detached cycles)',
-    sql: `WITH RECURSIVE r(inode) AS (SELECT 1::int8 UNION SELECT e.inode FROM edge e JOIN r ON e.parent = r.inode AND e.type = ${DIR})
+    what: 'every linked inode is reachable from the root or the trash (no detached cycles)',
+    sql: `WITH RECURSIVE r(inode) AS (SELECT inode FROM node WHERE inode IN (1, ${TRASH}) UNION SELECT e.inode FROM edge e JOIN r ON e.parent = r.inode AND e.type = ${DIR})
           SELECT n.inode, n.type FROM node n WHERE n.nlink > 0
           AND NOT EXISTS (SELECT 1 FROM r WHERE r.inode = n.inode)
           AND NOT EXISTS (SELECT 1 FROM edge e JOIN r ON r.inode = e.parent WHERE e.inode = n.inode)`,

@@ -17,6 +17,7 @@ import { nameTests } from './suite-names.js';
 import { readdirTests } from './suite-readdir.js';
 import { removeTests } from './suite-remove.js';
 import { renameTests } from './suite-rename.js';
+import { trashTests } from './suite-trash.js';
 import { xattrTests } from './suite-xattr.js';
 
 /** Declares the whole conformance suite for one engine kind. */
@@ -35,5 +36,6 @@ export function metaSuite(kind: MetaKind): void {
     xattrTests(ctx);
     engineTests(ctx);
     lockTests(ctx);
+    trashTests(ctx);
   });
 }

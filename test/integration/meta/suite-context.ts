@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { FsError } from '../../../src/errors.js';
 import type { ErrnoCode } from '../../../src/errors.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
-import type { Attr, Caller, DirEntry, MetaEngine } from '../../../src/meta/index.js';
+import type { Attr, Caller, DirEntry, FormatSettings, MetaEngine } from '../../../src/meta/index.js';
 import { freshMeta } from '../../support/meta.js';
 import type { FreshMeta, MetaKind } from '../../support/meta.js';
 
@@ -146,8 +146,8 @@ export class SuiteContext {
   }
 
   /** A volume of its own for one test (for assertions on volume-wide state), dropped after it. */
-  async ownVolume(t: { after(fn: () => Promise<void>): void }, label: string): Promise<FreshMeta> {
-    const vol = await freshMeta(this.kind, `${label}-${this.kind}`);
+  async ownVolume(t: { after(fn: () => Promise<void>): void }, label: string, settings: Partial<FormatSettings> = {}): Promise<FreshMeta> {
+    const vol = await freshMeta(this.kind, `${label}-${this.kind}`, settings);
     t.after(() => vol.cleanup());
     return vol;
   }
