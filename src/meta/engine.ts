@@ -20,6 +20,8 @@ import type { MetaMaintenance } from './maintenance.js';
 import type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
 import type { JobRecord } from './jobs.js';
+import type { Writable } from 'node:stream';
+import type { DumpSummary } from '../db/index.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -126,6 +128,11 @@ export interface MetaEngine {
   reportJob(name: string, info: unknown): Promise<void>;
   /** Every job's last claim and report. */
   listJobs(): Promise<JobRecord[]>;
+  /**
+   * Writes a dump of the whole metadata (docs/dump-format.md) into `out` from one snapshot
+   * (the metadata backups). On PGlite it holds the one connection while it runs.
+   */
+  dumpTo(out: Writable): Promise<DumpSummary>;
 
   /**
    * Calls `listener` when other clients announce changes (PostgreSQL: LISTEN/NOTIFY; the

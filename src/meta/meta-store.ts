@@ -1,5 +1,6 @@
 /** MetaStore: the MetaEngine over Kysely. Each method delegates to its operation family. */
-import type { OpenDatabase } from '../db/index.js';
+import type { Writable } from 'node:stream';
+import { dumpDatabase, type DumpSummary, type OpenDatabase } from '../db/index.js';
 import * as attr from './attr.js';
 import { ChangeFeed, type ChangeListener, type EntryName } from './change-feed.js';
 import * as chunks from './chunks.js';
@@ -184,6 +185,7 @@ export class MetaStore implements MetaEngine {
   claimJob(name: string, everyMs: number, now?: number): Promise<boolean> { return jobs.claimJob(this.#ctx, name, everyMs, now); }
   reportJob(name: string, info: unknown): Promise<void> { return jobs.reportJob(this.#ctx, name, info); }
   listJobs(): Promise<jobs.JobRecord[]> { return jobs.listJobs(this.#ctx); }
+  dumpTo(out: Writable): Promise<DumpSummary> { return dumpDatabase(this.#ctx.db, out); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   /**
    * Ends sessions whose time ran out. A client with a session of its own does not while its own

@@ -1,5 +1,6 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
+import { META_BACKUP_JOB, type MetaBackupReport } from './meta-backup.js';
 import { LOCK_EOF, openMeta, type DeletionBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
@@ -9,6 +10,11 @@ export interface VolumeStatus {
   readonly usage: StatFs;
   /** Work waiting for deferred deletion. */
   readonly deletion: DeletionBacklog;
+  /**
+   * The last metadata backup a mount reported (`mount --backup-meta`): its report, or
+   * `{time, error}` when it failed; null when none was made on this database.
+   */
+  readonly lastBackup: MetaBackupReport | { readonly time: string; readonly error: string } | null;
 }
 
 /** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
@@ -26,6 +32,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
   const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
   try {
     const [sessions, usage, deletion, locks] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks()]);
+    const backup = (await meta.listJobs()).find((j) => j.name === META_BACKUP_JOB);
     const now = Date.now();
     return {
       meta: redactUrl(metaUrl),
@@ -36,6 +43,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
       })),
       usage,
       deletion,
+      lastBackup: (backup?.info ?? null) as VolumeStatus['lastBackup'],
     };
   } finally {
     await meta.close();
