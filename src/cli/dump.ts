@@ -28,8 +28,9 @@ function urlAndFile(args: readonly (string | undefined)[], metaUrlFile: string |
   const given = args.filter((a): a is string => a !== undefined);
   if (metaUrlFile !== undefined) {
     if (given.length > 1) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
+    const url = readMetaUrlFile(metaUrlFile);
     if (fileRequired && given.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing FILE (- for standard input)');
-    return { url: readMetaUrlFile(metaUrlFile), file: given[0] };
+    return { url, file: given[0] };
   }
   if (given.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing META_URL (or --meta-url-file FILE)');
   if (fileRequired && given.length === 1) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing FILE (- for standard input)');

@@ -149,13 +149,15 @@ describe('dump and load', () => {
     const writer = spawn('bash', ['-c', `
       i=0
       while true; do
-        i=$((i+1)); d=d$((i % 7)); mkdir -p $d
-        head -c $(( (i * 7919) % 300000 )) /dev/urandom > $d/f$i
-        printf 'x%.0s' $(seq 1 $((i % 50))) >> $d/f$((i - 1)) 2>/dev/null || true
-        ln $d/f$i $d/h$i 2>/dev/null || true
-        mv $d/f$((i - 2)) d$(((i + 1) % 7))/m$i 2>/dev/null || true
-        truncate -s $((i % 5000)) $d/h$((i - 3)) 2>/dev/null || true
-        rm -f $d/h$((i - 5)) d$(((i + 3) % 7))/m$((i - 6))
+        i=$((i + 1)); p=$((i - 1)); q=$((i - 2)); r=$((i - 4)); x=$((r + 2))
+        n=$((i % 7)); m=$((p % 7)); o=$((q % 7)); k=$((r % 7)); z=$((x % 7))
+        mkdir -p d$n
+        head -c $((i * 7919 % 300000)) /dev/urandom > d$n/f$i
+        printf appended >> d$m/f$p 2>/dev/null || true
+        ln d$n/f$i d$n/h$i
+        mv d$o/f$q d$n/m$q 2>/dev/null || true
+        truncate -s $((i % 5000)) d$m/h$p 2>/dev/null || true
+        rm -f d$k/h$r d$z/m$r
       done`], { cwd: busy.mnt, stdio: 'ignore' });
     try {
       await sleep(2000);
