@@ -5,6 +5,7 @@
  * objects.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -37,6 +38,17 @@ function urlAndFile(args: readonly (string | undefined)[], metaUrlFile: string |
   return { url: given[0] as string, file: given[1] };
 }
 
+/** A new file for the dump (mode 0600: it describes every file of the volume), once it is open. */
+async function openForWriting(file: string): Promise<Writable> {
+  const stream = createWriteStream(file, { mode: 0o600 });
+  try {
+    await once(stream, 'open');
+  } catch (err) {
+    throw new CliError(EXIT_FAILURE, 'EDUMP', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return stream;
+}
+
 /** Dump and load failures that are the input's or the database's, not ours. */
 function known(err: unknown): never {
   if (err instanceof DumpFormatError || err instanceof DumpRefusedError) throw new CliError(EXIT_FAILURE, 'EDUMP', err.message);
@@ -59,8 +71,14 @@ export function registerDump(program: Command, out: Output): void {
     .action(async (a: string | undefined, b: string | undefined, flags: DumpFlags) => {
       const { url, file } = urlAndFile([a, b], flags.metaUrlFile, false);
       const toStdout = file === undefined || file === '-';
-      const database = await openDatabase(url, { maxConnections: 2 });
-      const target: Writable = toStdout ? process.stdout : createWriteStream(file, { mode: 0o600 });
+      const target: Writable = toStdout ? process.stdout : await openForWriting(file);
+      const database = await openDatabase(url, { maxConnections: 2 }).catch(async (err: unknown) => {
+        if (!toStdout) {
+          target.destroy();
+          await rm(file, { force: true });
+        }
+        throw err;
+      });
       const gzip = flags.gzip ? createGzip() : undefined;
       if (gzip !== undefined) gzip.pipe(target, { end: !toStdout });
       let summary: DumpSummary;
