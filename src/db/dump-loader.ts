@@ -11,8 +11,8 @@ import type { Database } from './schema.js';
 import { migrateTo, migrateToLatest, SCHEMA_VERSION } from './migrate.js';
 import { dropSchema } from './drop-schema.js';
 import { decodeRow, DumpFormatError, parseBodyLine, parseHeader, type DumpHeader, type DumpTable } from './dump-codec.js';
-import { FOLDED_TABLES } from './dump-tables.js';
-import { DumpRefusedError } from './dump-writer.js';
+import { DUMPED_TABLES, FOLDED_TABLES } from './dump-tables.js';
+import { columnsOf, DumpRefusedError } from './dump-writer.js';
 
 /** Rows per INSERT (one array parameter per column, so no parameter limit applies). */
 const BATCH_ROWS = 5000;
@@ -61,9 +61,33 @@ async function resetSequences(tx: Tx, tables: readonly string[]): Promise<void> 
   }
 }
 
+/**
+ * Checks the header's tables against the schema just created: each must be a dumped table
+ * that exists there with those columns and types. The types used in the insert's casts are
+ * the catalog's, so nothing of the file reaches the SQL but values and quoted names.
+ */
+async function checkTables(tx: Tx, header: DumpHeader): Promise<Record<string, DumpTable>> {
+  const checked: Record<string, DumpTable> = {};
+  for (const [t, def] of Object.entries(header.tables)) {
+    if (!(DUMPED_TABLES as readonly string[]).includes(t)) throw new DumpFormatError(`the dump holds table "${t}", which this build does not load`);
+    const actual = await columnsOf(tx, t);
+    if (actual === undefined) throw new DumpFormatError(`the dump holds table "${t}", which schema ${header.schema} does not have`);
+    const types = new Map(actual.columns.map(([n, ty]) => [n, ty]));
+    for (const [name, type] of def.columns) {
+      if (types.get(name) !== type) throw new DumpFormatError(`column ${t}.${name} is ${type} in the dump, ${types.get(name) ?? 'absent'} in schema ${header.schema}`);
+    }
+    checked[t] = { columns: def.columns.map(([name]) => [name, types.get(name) as string] as const), key: actual.key };
+  }
+  return checked;
+}
+
 /** Reads the body (rows and trailer) into the schema inside `tx`; returns the rows per table. */
-async function loadRows(tx: Tx, header: DumpHeader, lines: AsyncIterator<string>): Promise<Record<string, number>> {
+async function loadRows(tx: Tx, dumped: DumpHeader, lines: AsyncIterator<string>): Promise<Record<string, number>> {
+  const header = { ...dumped, tables: await checkTables(tx, dumped) };
   const tables = Object.keys(header.tables);
+  // Triggers keep derived state (the usage journal) that the dump already holds: off while the
+  // rows go in. The load created these tables, so it owns them; ALTER is transactional.
+  for (const t of tables) await sql`ALTER TABLE ${sql.table(t)} DISABLE TRIGGER USER`.execute(tx);
   // The new schema's seed rows (the counters of 0001) are replaced by the dump's.
   for (const t of tables) await sql`DELETE FROM ${sql.table(t)}`.execute(tx);
   const counts: Record<string, number> = Object.fromEntries(tables.map((t) => [t, 0]));
@@ -88,6 +112,7 @@ async function loadRows(tx: Tx, header: DumpHeader, lines: AsyncIterator<string>
       }
       const extra = await lines.next();
       if (extra.done !== true && extra.value.trim() !== '') throw new DumpFormatError(`line ${lineNo + 1} follows the end marker: not one dump`);
+      for (const t of tables) await sql`ALTER TABLE ${sql.table(t)} ENABLE TRIGGER USER`.execute(tx);
       return counts;
     }
     const def = header.tables[line.t];
@@ -125,7 +150,7 @@ export async function loadDatabase(db: Kysely<Database>, lines: AsyncIterable<st
     rows = await db.transaction().execute(async (tx) => {
       const counts = await loadRows(tx, header, it);
       for (const t of FOLDED_TABLES) {
-        // The trigger journalled the inserted nodes; the loaded counters already hold them.
+        // Empty anyway (its trigger was off); a journal left by a seed migration would double count.
         const { rows: ok } = await sql<{ ok: boolean }>`SELECT to_regclass(quote_ident(${t})) IS NOT NULL AS ok`.execute(tx);
         if (ok[0]?.ok === true) await sql`DELETE FROM ${sql.table(t)}`.execute(tx);
       }

@@ -35,8 +35,8 @@ async function put(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
-/** Column names and types of `table` from the catalog, in table order. */
-async function columnsOf(tx: Tx, table: string): Promise<DumpTable | undefined> {
+/** Column names and types of `table` from the catalog, in table order; undefined when it does not exist. */
+export async function columnsOf(tx: Tx, table: string): Promise<DumpTable | undefined> {
   const { rows: cols } = await sql<{ name: string; type: string }>`
     SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
     WHERE a.attrelid = to_regclass(quote_ident(${table})) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`.execute(tx);

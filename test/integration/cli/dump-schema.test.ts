@@ -3,7 +3,7 @@
  * of an older schema (here: schema 4, before `volume.destroying` and the `job` table; made
  * from a current dump by removing what migrations 0005 and 0006 added) loads at its version
  * and is migrated to this build's; a dump of a newer schema, or of migrations this build does
- * not know, is refused naming the versions; and the dump of the result equals the original
+ * not know, or whose column types differ from the schema it names, is refused; and the dump of the result equals the original
  * (same rows, same values), so dump → load → dump is a fixed point.
  */
 import { after, before, describe, test } from 'node:test';
@@ -103,6 +103,14 @@ describe('load and schema versions', () => {
     const r3 = await runCli(['load', target.url, notDump]);
     assert.equal(r3.code, 1);
     assert.match(r3.stderr, /^objectfs: the first line is not JSON: not an ObjectFS dump$/m);
+    const tampered = join(dir, 'tampered.jsonl');
+    const volume = h.tables['volume'];
+    assert.ok(volume !== undefined);
+    const evil = { ...h, tables: { ...h.tables, volume: { ...volume, columns: volume.columns.map(([n, t]) => (n === 'name' ? [n, 'text[]); DROP TABLE node; --'] : [n, t])) } } };
+    await writeFile(tampered, [JSON.stringify(evil), ...current.slice(1)].join('\n'));
+    const r4 = await runCli(['load', target.url, tampered]);
+    assert.equal(r4.code, 1);
+    assert.match(r4.stderr, /^objectfs: column volume\.name is text\[\]\); DROP TABLE node; -- in the dump, text in schema \d+$/m);
     succeeded(await runCli(['load', target.url, join(dir, 'current.jsonl')]), 'the same database takes a good dump afterwards');
   });
 
