@@ -15,7 +15,7 @@ import { CliError } from '../errors.js';
 import { dumpDatabase, dumpLines, loadDatabase, openDatabase, DumpFormatError, DumpRefusedError, type DumpSummary, type LoadSummary } from '../db/index.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { peakRss } from './maintenance-volume.js';
-import { META_URL_FILE_HELP, META_URL_HELP, readMetaUrlFile } from './meta-url.js';
+import { hasPassword, META_URL_FILE_HELP, META_URL_HELP, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
 import type { Output } from './output.js';
 
 interface DumpFlags {
@@ -34,6 +34,8 @@ function urlAndFile(args: readonly (string | undefined)[], metaUrlFile: string |
     return { url, file: given[0] };
   }
   if (given.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing META_URL (or --meta-url-file FILE)');
+  // A dump or load of another server's database is where a password is most tempting to type.
+  if (hasPassword(given[0] as string)) process.stderr.write(PASSWORD_WARNING);
   if (fileRequired && given.length === 1) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing FILE (- for standard input)');
   return { url: given[0] as string, file: given[1] };
 }
