@@ -36,7 +36,8 @@ export function registerStatus(program: Command, out: Output): void {
       const d = status.deletion;
       out.line(`  deletion:     ${d.pendingSlices} slice(s) (${formatBytes(d.pendingBytes)}) waiting for the safety delay or the next pass, ${d.droppedLists} dropped chunk list(s)`);
       const b = status.lastBackup;
-      out.line(`  last backup:  ${b === null ? 'none' : 'error' in b ? `${b.time} FAILED: ${b.error}` : `${b.time}, ${formatBytes(b.bytes)} (${b.entries} entries), ${b.key}`}`);
+      const good = (r: { time: string; bytes: number; entries: number; key: string }) => `${r.time}, ${formatBytes(r.bytes)} (${r.entries} entries), ${r.key}`;
+      out.line(`  last backup:  ${b === null ? 'none' : 'error' in b ? `${b.time} FAILED: ${b.error}${b.lastGood === undefined ? '' : `; last good ${good(b.lastGood)}`}` : good(b)}`);
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
         const beat = s.heartbeat > 0 ? new Date(s.heartbeat).toISOString() : 'never';

@@ -86,6 +86,20 @@ async function pruneBackups(store: ObjectStore, keep: number): Promise<number> {
   return old.length;
 }
 
+/** A failed backup: the error, and the last good backup's report kept beside it for status. */
+export interface MetaBackupFailure {
+  readonly time: string;
+  readonly error: string;
+  readonly lastGood?: MetaBackupReport;
+}
+
+async function reportFailure(meta: MetaEngine, error: string): Promise<void> {
+  const before = (await meta.listJobs()).find((j) => j.name === META_BACKUP_JOB)?.info as MetaBackupReport | MetaBackupFailure | null | undefined;
+  const lastGood = before == null ? undefined : 'error' in before ? before.lastGood : before;
+  const failure: MetaBackupFailure = { time: new Date().toISOString(), error, ...(lastGood === undefined ? {} : { lastGood }) };
+  await meta.reportJob(META_BACKUP_JOB, failure);
+}
+
 /**
  * Asks every min(interval, 1 min) whether the backup is due and makes it when this mount wins
  * the claim. Returns a stopper that waits for a running backup.
@@ -105,7 +119,7 @@ export function startMetaBackups(meta: MetaEngine, store: ObjectStore, options: 
         options.log?.info('metadata backup uploaded', { key: report.key, bytes: report.bytes, entries: report.entries });
       } catch (err) {
         options.log?.warn('metadata backup failed', { err });
-        await meta.reportJob(META_BACKUP_JOB, { time: new Date().toISOString(), error: (err as Error).message }).catch(() => undefined);
+        await reportFailure(meta, (err as Error).message).catch(() => undefined);
       } finally {
         busy = false;
       }

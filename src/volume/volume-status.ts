@@ -1,6 +1,6 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
-import { META_BACKUP_JOB, type MetaBackupReport } from './meta-backup.js';
+import { META_BACKUP_JOB, type MetaBackupFailure, type MetaBackupReport } from './meta-backup.js';
 import { LOCK_EOF, openMeta, type DeletionBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
@@ -12,9 +12,9 @@ export interface VolumeStatus {
   readonly deletion: DeletionBacklog;
   /**
    * The last metadata backup a mount reported (`mount --backup-meta`): its report, or
-   * `{time, error}` when it failed; null when none was made on this database.
+   * `{time, error, lastGood}` when the last attempt failed; null when none was made on this database.
    */
-  readonly lastBackup: MetaBackupReport | { readonly time: string; readonly error: string } | null;
+  readonly lastBackup: MetaBackupReport | MetaBackupFailure | null;
 }
 
 /** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
