@@ -10,6 +10,7 @@ import { registerFormat } from './format.js';
 import { registerFsck } from './fsck.js';
 import { registerGc } from './gc.js';
 import { registerDestroy } from './destroy.js';
+import { registerDump } from './dump.js';
 import { stdOutput, type Output } from './output.js';
 import { registerStatus } from './status.js';
 import { registerMount } from './mount.js';
@@ -60,6 +61,7 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerTrash(program, out);
   registerRestore(program, out);
   registerDestroy(program, out);
+  registerDump(program, out);
   registerCompletion(program, out);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -88,6 +88,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     retryTimeoutMs: settings.metaRetryTimeout * 1000,
     sessionTimeoutSeconds: settings.sessionTimeout,
     heartbeatSeconds: Math.min(12, settings.sessionTimeout / 5),
+    metaBackup: { intervalMs: settings.backupMeta * 1000, keep: settings.backupKeep, tempDir: settings.diskCache ? settings.cacheDir : undefined, log },
     log,
     metrics,
   });

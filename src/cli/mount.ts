@@ -17,7 +17,7 @@ import { daemonOf, isMounted } from '../fuse/index.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type SettingKey } from '../config/schema.js';
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
-import { byteSizeOption, durationOption, subdirOption, wholeNumberOption } from './options.js';
+import { byteSizeOption, durationOption, positiveIntOption, subdirOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
@@ -116,6 +116,8 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
     .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)
     .option('--session-timeout <DURATION>', 'how long after its last heartbeat this mount is taken for dead by the others (its session ended, its locks released): 20s, 2m, or seconds (default 60s)', durationOption)
+    .option('--backup-meta <DURATION>', 'upload a gzip dump of the metadata into the bucket (meta-backup/) this often; one live mount of the volume at a time does it: 30m, 1h (default 1h; 0 = never)', durationOption)
+    .option('--backup-keep <N>', 'metadata backups kept in the bucket (default 7)', positiveIntOption)
     .option('--storage-class <CLASS>', `S3 storage class of new objects (default: the volume's, else the bucket's): ${STORAGE_CLASSES.join(', ')}`, choiceOption(STORAGE_CLASSES, true))
     .action(async (first: string, second: string | undefined, flags: MountFlags, cmd: Command) => {
       const given = givenFlags(flags, cmd);

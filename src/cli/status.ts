@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatBytes } from '../util/bytes.js';
+import { META_BACKUP_JOB } from '../volume/meta-backup.js';
 import { volumeStatus } from '../volume/volume-status.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
@@ -36,8 +37,12 @@ export function registerStatus(program: Command, out: Output): void {
       const d = status.deletion;
       out.line(`  deletion:     ${d.pendingSlices} slice(s) (${formatBytes(d.pendingBytes)}) waiting for the safety delay or the next pass, ${d.droppedLists} dropped chunk list(s)`);
       for (const j of status.jobs) {
+        if (j.name === META_BACKUP_JOB) continue; // its own line below
         out.line(`  job ${j.name}: last run ${new Date(j.claimedAt).toISOString()}${j.sid === undefined ? '' : ` by #${j.sid}`}${j.info === null || j.info === undefined ? '' : `: ${JSON.stringify(j.info)}`}`);
       }
+      const b = status.lastBackup;
+      const good = (r: { time: string; bytes: number; entries: number; key: string }) => `${r.time}, ${formatBytes(r.bytes)} (${r.entries} entries), ${r.key}`;
+      out.line(`  last backup:  ${b === null ? 'none' : 'error' in b ? `${b.time} FAILED: ${b.error}${b.lastGood === undefined ? '' : `; last good ${good(b.lastGood)}`}` : good(b)}`);
       out.line(`  sessions:     ${status.sessions.length}`);
       for (const s of status.sessions) {
         const beat = s.heartbeat > 0 ? new Date(s.heartbeat).toISOString() : 'never';

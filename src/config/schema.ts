@@ -47,6 +47,10 @@ export interface MountSettings {
   readonly storageClass: StorageClass | undefined;
   /** The directory of the volume served as the mount's root, normalized (`/a/b`); undefined: the whole volume. */
   readonly subdir: string | undefined;
+  /** Seconds between metadata backups into the bucket (one live mount of the volume makes each); 0: none. */
+  readonly backupMeta: number;
+  /** Metadata backups kept in the bucket; older ones are deleted after each new one. */
+  readonly backupKeep: number;
 }
 
 export type SettingKey = keyof MountSettings;
@@ -88,6 +92,8 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   downloadLimit: { kind: 'bytes', live: true, help: 'download rate limit in bytes per second (0 = none)' },
   storageClass: { kind: 'storageClass', live: false, help: `S3 storage class of new objects (${STORAGE_CLASSES.join(', ')})` },
   subdir: { kind: 'subdir', live: false, help: 'mount this directory of the volume (/a/b, from the volume\'s root) as the root of the mount' },
+  backupMeta: { kind: 'seconds', live: false, help: 'interval of metadata backups into the bucket (meta-backup/ under the volume\'s prefix), made by one live mount of the volume at a time; 0 = none (default 1h)' },
+  backupKeep: { kind: 'count', live: false, help: 'metadata backups kept in the bucket (default 7)' },
 });
 
 /** Defaults of settings that have one here (the others default in the layer that uses them). */
@@ -98,7 +104,7 @@ export const DEFAULTS: MountSettings = Object.freeze({
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
   metaRetryTimeout: 60, sessionTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
-  subdir: undefined,
+  subdir: undefined, backupMeta: 3600, backupKeep: 7,
 });
 
 /** A setting value that failed validation; the message names the setting and where it came from. */

@@ -26,3 +26,10 @@ export async function appliedMigrations(db: Kysely<Database>): Promise<string[]>
   const all = await migrator(db).getMigrations();
   return all.filter((m) => m.executedAt !== undefined).map((m) => m.name);
 }
+
+/** Applies the migrations up to and including `name` (load creates a dump's schema this way). */
+export async function migrateTo(db: Kysely<Database>, name: string): Promise<readonly MigrationResult[]> {
+  const { error, results } = await migrator(db).migrateTo(name);
+  if (error !== undefined) throw error instanceof Error ? error : new Error(String(error));
+  return results ?? [];
+}

@@ -21,6 +21,8 @@ import type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './
 import type { LockType } from './lock-ranges.js';
 import type { JobRecord } from './jobs.js';
 import type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js';
+import type { Writable } from 'node:stream';
+import type { DumpSummary } from '../db/index.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -127,6 +129,11 @@ export interface MetaEngine {
   reportJob(name: string, info: unknown): Promise<void>;
   /** Every job's last claim and report. */
   listJobs(): Promise<JobRecord[]>;
+  /**
+   * Writes a dump of the whole metadata (docs/dump-format.md) into `out` from one snapshot
+   * (the metadata backups). On PGlite it holds the one connection while it runs.
+   */
+  dumpTo(out: Writable): Promise<DumpSummary>;
 
   /** Every entry of the trash (decision 78), or of its hour directory `hour` (`YYYY-MM-DD-HH`). */
   listTrash(hour?: string): Promise<TrashEntry[]>;

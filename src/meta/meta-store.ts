@@ -1,5 +1,6 @@
 /** MetaStore: the MetaEngine over Kysely. Each method delegates to its operation family. */
-import type { OpenDatabase } from '../db/index.js';
+import type { Writable } from 'node:stream';
+import { dumpDatabase, type DumpSummary, type OpenDatabase } from '../db/index.js';
 import * as attr from './attr.js';
 import { ChangeFeed, type ChangeListener, type EntryName } from './change-feed.js';
 import * as chunks from './chunks.js';
@@ -191,6 +192,7 @@ export class MetaStore implements MetaEngine {
       [{ parent: entry.hourIno, name: entry.entry }]);
   }
   expireTrash(now?: number): Promise<trash.ExpiryReport> { return trash.expireTrash(this.#ctx, now); }
+  dumpTo(out: Writable): Promise<DumpSummary> { return dumpDatabase(this.#ctx.db, out); }
   listSessions(): Promise<SessionRow[]> { return sessions.listSessions(this.#ctx); }
   /**
    * Ends sessions whose time ran out. A client with a session of its own does not while its own

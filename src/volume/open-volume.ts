@@ -13,6 +13,7 @@ import { Vfs, type VfsOptions } from '../vfs/index.js';
 import { openVolumeStore } from './volume-store.js';
 import { resolveSubdir } from './subdir.js';
 import { collectVolumeMetrics } from './volume-metrics.js';
+import { startMetaBackups, type MetaBackupOptions } from './meta-backup.js';
 
 export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   /** Memory cache bound in bytes (default 256 MiB). */
@@ -51,6 +52,8 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
    * one. Sets `Volume.root`; the vfs itself is not confined to it (the FUSE layer confines a mount).
    */
   readonly subdir?: string;
+  /** Metadata backups into the bucket (mounts; meta-backup.ts). None when absent. */
+  readonly metaBackup?: MetaBackupOptions;
 }
 
 export interface Volume {
@@ -125,12 +128,14 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     if (options.metrics !== undefined) closers.push(collectorRemover(options.metrics, { memory, disk, chunks }));
     if (options.session !== undefined) await meta.registerSession(options.session);
     const stopBackground = startBackground(meta, theVfs, options.backgroundMs ?? 10_000, options.session === undefined ? 0 : options.trashExpiryMs ?? TRASH_EXPIRY_MS);
+    const stopBackups = options.metaBackup === undefined ? async () => undefined : startMetaBackups(meta, store, options.metaBackup);
     let closed = false;
     return {
       meta, root, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
       async close() {
         if (closed) return;
         closed = true;
+        await stopBackups();
         await stopBackground();
         try {
           await theVfs.flushAll();

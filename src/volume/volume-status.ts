@@ -1,5 +1,6 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
+import { META_BACKUP_JOB, type MetaBackupFailure, type MetaBackupReport } from './meta-backup.js';
 import { LOCK_EOF, openMeta, type DeletionBacklog, type JobRecord, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
@@ -9,8 +10,13 @@ export interface VolumeStatus {
   readonly usage: StatFs;
   /** Work waiting for deferred deletion. */
   readonly deletion: DeletionBacklog;
-  /** Background jobs (trash expiry…): last claim and report. */
+  /** Background jobs (trash expiry, metadata backup…): last claim and report. */
   readonly jobs: readonly JobRecord[];
+  /**
+   * The last metadata backup a mount reported (`mount --backup-meta`): its report, or
+   * `{time, error, lastGood}` when the last attempt failed; null when none was made on this database.
+   */
+  readonly lastBackup: MetaBackupReport | MetaBackupFailure | null;
 }
 
 /** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
@@ -28,6 +34,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
   const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
   try {
     const [sessions, usage, deletion, locks, jobs] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks(), meta.listJobs()]);
+    const backup = jobs.find((j) => j.name === META_BACKUP_JOB);
     const now = Date.now();
     return {
       meta: redactUrl(metaUrl),
@@ -39,6 +46,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
       usage,
       deletion,
       jobs,
+      lastBackup: (backup?.info ?? null) as VolumeStatus['lastBackup'],
     };
   } finally {
     await meta.close();
