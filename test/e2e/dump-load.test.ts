@@ -25,11 +25,20 @@ const POPULATE = fileURLToPath(new URL('../../../test/support/tree-populate.sh',
 let src: TestMount;
 let work: string;
 let expected: unknown;
+/** The source's trash listing, without ages (which move). */
+let expectedTrash: unknown;
+const TRASHED = Buffer.from('a file deleted before the dump, kept by the trash\n'.repeat(3000));
 const cleanups: (() => Promise<unknown>)[] = [];
 
 function succeeded(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   return r;
+}
+
+/** `objectfs trash --json` of `url`, ages left out. */
+async function trashListing(url: string): Promise<unknown> {
+  const listing = JSON.parse(succeeded(await runCli(['trash', url, '--json']), 'trash').stdout) as { entries: Record<string, unknown>[] };
+  return { ...listing, entries: listing.entries.map(({ ageSeconds: _age, ...rest }) => rest) };
 }
 
 async function treeState(root: string): Promise<unknown> {
@@ -72,10 +81,14 @@ async function freshLite(label: string): Promise<string> {
 
 before(async () => {
   work = await localDir('dump');
-  src = await startMount('dump-src', { meta: 'pglite', data: 's3' });
+  src = await startMount('dump-src', { meta: 'pglite', data: 's3', trashDays: 1 });
   await bash(`bash '${POPULATE}'`, src.mnt);
   expected = await treeState(join(src.mnt, 'tree'));
+  await writeFile(join(src.mnt, 'gone.txt'), TRASHED);
+  await rm(join(src.mnt, 'gone.txt'));
   await src.stop();
+  expectedTrash = await trashListing(src.metaUrl);
+  assert.equal((expectedTrash as { entries: unknown[] }).entries.length, 1, 'the source volume has one file in its trash');
 });
 
 after(async () => {
@@ -99,6 +112,7 @@ describe('dump and load', () => {
     await assertHealthy(pgUrl);
     const onPg = await withMount(pgUrl, 'pg', (mnt) => treeState(join(mnt, 'tree')));
     assert.deepEqual(onPg, expected, 'the tree on the loaded PostgreSQL volume differs');
+    assert.deepEqual(await trashListing(pgUrl), expectedTrash, 'the trash is loaded as it was');
 
     const second = join(work, 'second.jsonl.gz');
     succeeded(await runCli(['dump', pgUrl, second, '--gzip'], {}, 300_000), 'dump of PostgreSQL');
@@ -109,6 +123,10 @@ describe('dump and load', () => {
     await assertHealthy(liteUrl);
     const onLite = await withMount(liteUrl, 'lite', (mnt) => treeState(join(mnt, 'tree')));
     assert.deepEqual(onLite, expected, 'the tree on the PGlite volume loaded back differs');
+    assert.deepEqual(await trashListing(liteUrl), expectedTrash, 'the trash survives the second load');
+    succeeded(await runCli(['restore', liteUrl, '--all']), 'restore from the loaded trash');
+    const restored = await withMount(liteUrl, 'restored', (mnt) => readFile(join(mnt, 'gone.txt')));
+    assert.ok(restored.equals(TRASHED), 'a file restored from the loaded trash reads back its bytes');
   });
 
   test('load refuses a formatted database, a truncated dump and a damaged gzip, leaving the target unformatted', async () => {
