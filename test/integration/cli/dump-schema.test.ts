@@ -48,16 +48,34 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** The current dump rewritten as schema 4 would have written it: no `destroying` column. */
+/** Columns of dumped tables that migrations after 0004 added, by table. */
+const ADDED_AFTER_4: Readonly<Record<string, readonly string[]>> = {
+  volume: ['destroying'], // 0005
+  delfile: ['name'], // 0007
+};
+/** Dumped tables that migrations after 0004 created. */
+const TABLES_AFTER_4: readonly string[] = [];
+
+/** The current dump rewritten as schema 4 would have written it: without what later migrations added. */
 function asSchema4(lines: readonly string[]): string[] {
   const h = JSON.parse(lines[0] as string) as Header;
-  const cols = h.tables['volume']?.columns ?? [];
-  const at = cols.findIndex(([name]) => name === 'destroying');
-  assert.ok(at >= 0, 'the current volume table has destroying');
-  const header = { ...h, schema: 4, migrations: h.migrations.slice(0, 4), tables: { ...h.tables, volume: { ...h.tables['volume'], columns: cols.filter((_, i) => i !== at) } } };
-  return [JSON.stringify(header), ...lines.slice(1).map((l) => {
+  const dropAt: Record<string, number[]> = {};
+  const tables: Header['tables'] = {};
+  for (const [table, spec] of Object.entries(h.tables)) {
+    if (TABLES_AFTER_4.includes(table)) continue;
+    const added = ADDED_AFTER_4[table] ?? [];
+    const at = spec.columns.flatMap(([name], i) => (added.includes(name) ? [i] : []));
+    assert.equal(at.length, added.length, `the current ${table} table has ${added.join(', ')}`);
+    dropAt[table] = at;
+    tables[table] = { ...spec, columns: spec.columns.filter((_, i) => !at.includes(i)) };
+  }
+  const header = { ...h, schema: 4, migrations: h.migrations.slice(0, 4), tables };
+  return [JSON.stringify(header), ...lines.slice(1).flatMap((l) => {
     const row = JSON.parse(l) as { t?: string; r?: unknown[] };
-    return row.t === 'volume' ? JSON.stringify({ t: 'volume', r: row.r?.filter((_, i) => i !== at) }) : l;
+    if (row.t === undefined) return [l];
+    if (TABLES_AFTER_4.includes(row.t)) return [];
+    const at = dropAt[row.t] ?? [];
+    return [at.length === 0 ? l : JSON.stringify({ t: row.t, r: row.r?.filter((_, i) => !at.includes(i)) })];
   })];
 }
 
