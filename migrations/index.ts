@@ -6,6 +6,7 @@ import * as usageJournal from './0003-usage-journal.js';
 import * as fileLocks from './0004-file-locks.js';
 import * as destroying from './0005-destroying.js';
 import * as jobs from './0006-jobs.js';
+import * as quotas from './0008-quotas.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
@@ -14,4 +15,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-file-locks': fileLocks,
   '0005-destroying': destroying,
   '0006-jobs': jobs,
+  '0008-quotas': quotas,
 });

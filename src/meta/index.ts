@@ -14,6 +14,7 @@ export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
 export type { JobRecord } from './jobs.js';
+export type { DirQuota, QuotaCheck, QuotaSnapshot } from './quota.js';
 export type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 export { LOCK_EOF, type LockType } from './lock-ranges.js';
 export type { Change, ChangeListener, EntryName } from './change-feed.js';

@@ -20,6 +20,7 @@ import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletionCounted, type DeletionReport } from './deleter.js';
 import { mapRange, readError, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
+import { QuotaGuard } from './quota-guard.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
 import { FileLocks, type LockHolder } from './locks.js';
@@ -69,6 +70,8 @@ export class Vfs {
   readonly #xattrs: Xattrs;
   readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
+  /** Space quotas checked at write(2), truncate and fallocate (the volume's and directories'). */
+  readonly #quota: QuotaGuard;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
     this.#meta = meta;
@@ -82,6 +85,7 @@ export class Vfs {
     this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
     this.#xattrs = new Xattrs(meta);
     this.#locks = new FileLocks(meta, options.metrics);
+    this.#quota = new QuotaGuard(meta);
     meta.onChange({
       onChange: (change) => {
         if (change.locks !== undefined) this.#locks.released(change.locks);
@@ -220,6 +224,9 @@ export class Vfs {
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     if (h.clearsPrivileges) await this.#clearPrivileges(st);
+    // Growth past what this host knows of the file is checked against the quotas (ENOSPC, EDQUOT).
+    const known = Math.max(st.attr.current.length, st.writer?.end ?? 0);
+    await this.#quota.admit(h.ino, (h.append ? known : off) + data.length - known);
     const writer = this.#writer(st);
     // An O_APPEND write takes its place in the file at commit, at the end the database has then
     // (so no round trip here); until then it sits where the kernel put it, at the end known here.
@@ -266,7 +273,7 @@ export class Vfs {
       await st.writer?.flush();
     } finally {
       st.opens--;
-      if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
+      if (st.opens === 0 && !st.writer?.dirty) { this.#inodes.delete(h.ino); this.#quota.forget(h.ino); }
       await this.#meta.closeInode(h.ino);
     }
   }
@@ -343,6 +350,10 @@ export class Vfs {
   async #setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
+    if (changes.length !== undefined) {
+      const length = st === undefined ? (await this.#meta.getattr(ino)).length : st.attr.current.length;
+      await this.#quota.admit(ino, changes.length - length);
+    }
     const attr = await (st === undefined ? this.#meta.setattr(ino, changes) : st.attr.track(() => this.#meta.setattr(ino, changes)));
     if (st !== undefined) {
       if (changes.length !== undefined) {
@@ -387,7 +398,8 @@ export class Vfs {
     await this.#checks.removable(caller, parent, name);
     await this.#meta.rmdir(parent, name);
   }
-  statfs(): Promise<StatFs> { return this.#meta.statfs(); }
+  /** The volume's figures, or for directory `ino` those of the nearest directory quota at or above it. */
+  statfs(ino?: number): Promise<StatFs> { return this.#meta.statfs(ino); }
   /** Whether `ino` is known, without asking, to have no xattr `name` (see Xattrs). */
   knownWithoutXattr(ino: number, name: Buffer): boolean {
     return this.#xattrs.knownWithout(ino, name);
@@ -422,6 +434,7 @@ export class Vfs {
     this.#checks.writable();
     await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
+    if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
   }
@@ -459,6 +472,7 @@ export class Vfs {
     const newLength = keepSize ? length : Math.max(length, off + len);
     const end = keepSize ? Math.min(off + len, length) : off + len;
     if (zeroing === 0 && newLength === length) return;
+    await this.#quota.admit(h.ino, newLength - length);
     const appends = zeroing === 0 || end <= off ? [] : zeroAppends(off, end - off);
     await st.attr.track(() => this.#meta.appendSlices(h.ino, appends, newLength));
     st.chunkMaps.clear();
@@ -492,6 +506,7 @@ export class Vfs {
     if (to.writer?.dirty) await to.writer.flush();
     if (len === 0) return 0;
     if (dst.clearsPrivileges) await this.#clearPrivileges(to);
+    await this.#quota.admit(dst.ino, offOut + len - to.attr.current.length);
     let copied = 0;
     await to.attr.track(async () => {
       const result = await this.#stillThere(src.ino, () => this.#meta.copyRange(src.ino, offIn, dst.ino, offOut, len));

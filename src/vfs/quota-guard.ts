@@ -1,0 +1,125 @@
+/**
+ * Space quotas at write(2) time (decision 79). A write returns before its commit and a commit
+ * must never fail (it carries data already acknowledged), so growth is admitted or refused
+ * here against a host-local view: the volume's and each directory quota's usage as of the last
+ * snapshot (one statement, taken about once a second in the background while writes come),
+ * plus the growth this host admitted since that snapshot was asked for.
+ *
+ * What the view misses is what makes the over-commit bound (docs/semantics.md): other hosts'
+ * growth since the snapshot, and this host's growth admitted before the snapshot but not yet
+ * committed when it was read. A host that has admitted SYNC_SLACK bytes against a limit since
+ * its snapshot waits for a new one before admitting more, so no host adds more than
+ * SYNC_SLACK plus its uncommitted writes past a limit before it sees the others.
+ */
+import { FsError } from '../errors.js';
+import type { MetaEngine, QuotaSnapshot } from '../meta/index.js';
+
+/** How old a snapshot may get before a write asks for a new one (in the background). */
+export const QUOTA_SYNC_MS = 1000;
+/** Growth a host admits against one limit between two snapshots before it waits for the next. */
+export const SYNC_SLACK = 64 * 1024 * 1024;
+/** The key of the volume's own capacity in the growth table (directory keys are inodes, > 1). */
+const VOLUME = 0;
+
+export class QuotaGuard {
+  readonly #meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>;
+  readonly #now: () => number;
+  #snapshot: QuotaSnapshot | undefined;
+  #takenAt = 0;
+  #generation = 0;
+  #refreshing: Promise<void> | undefined;
+  /** Bytes admitted here since the current snapshot was asked for, per limit. */
+  readonly #growth = new Map<number, number>();
+  /** The quota'd directories above each file written here, and the snapshot they were read with. */
+  readonly #dirsOf = new Map<number, { generation: number; dirs: readonly number[] }>();
+
+  constructor(meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>, now: () => number = Date.now) {
+    this.#meta = meta;
+    this.#now = now;
+  }
+
+  /**
+   * Admits `grow` more bytes of file `ino`, or throws ENOSPC (the volume's capacity) or EDQUOT
+   * (a directory quota above it). No round trip unless this host has no snapshot yet, has
+   * used its slack, or meets the file for the first time while directory quotas exist.
+   */
+  async admit(ino: number, grow: number): Promise<void> {
+    if (grow <= 0) return;
+    let snap = await this.#current();
+    const dirs = snap.dirs.size === 0 ? [] : await this.#dirs(ino);
+    const limited = (snap.capacity > 0 ? [VOLUME] : []).concat(dirs.filter((d) => snap.dirs.has(d)));
+    if (limited.some((k) => (this.#growth.get(k) ?? 0) + grow > SYNC_SLACK)) {
+      await this.#refresh();
+      snap = await this.#current();
+    }
+    if (snap.capacity > 0 && snap.usedSpace + (this.#growth.get(VOLUME) ?? 0) + grow > snap.capacity) {
+      throw FsError.ENOSPC(`volume capacity ${snap.capacity} bytes reached`);
+    }
+    for (const d of dirs) {
+      const q = snap.dirs.get(d);
+      if (q !== undefined && q.usedSpace + (this.#growth.get(d) ?? 0) + grow > q.maxSpace) {
+        throw FsError.of('EDQUOT', `quota of directory ${d} (${q.maxSpace} bytes) reached`);
+      }
+    }
+    this.#add(VOLUME, grow);
+    for (const d of dirs) this.#add(d, grow);
+  }
+
+  /** Forgets the quota'd directories of every file (a rename here may have moved one). */
+  moved(): void {
+    this.#dirsOf.clear();
+  }
+
+  #add(key: number, bytes: number): void {
+    this.#growth.set(key, (this.#growth.get(key) ?? 0) + bytes);
+  }
+
+  async #current(): Promise<QuotaSnapshot> {
+    if (this.#snapshot === undefined) await this.#refresh();
+    else if (this.#now() - this.#takenAt >= QUOTA_SYNC_MS) void this.#refresh().catch(() => undefined);
+    if (this.#snapshot === undefined) throw FsError.EIO('no quota figures');
+    return this.#snapshot;
+  }
+
+  #refresh(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      // Growth admitted from here on is not in the snapshot; growth before it (committed) is.
+      const marks = new Map(this.#growth);
+      const startedAt = this.#now();
+      try {
+        const snap = await this.#meta.quotaSnapshot();
+        for (const [k, v] of marks) {
+          const left = (this.#growth.get(k) ?? 0) - v;
+          if (left > 0) this.#growth.set(k, left); else this.#growth.delete(k);
+        }
+        this.#snapshot = snap;
+        this.#takenAt = startedAt;
+        this.#generation++;
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #dirs(ino: number): Promise<readonly number[]> {
+    const known = this.#dirsOf.get(ino);
+    if (known !== undefined) {
+      // Read again in the background after each snapshot: a quota set meanwhile counts soon.
+      if (known.generation !== this.#generation) {
+        const generation = this.#generation;
+        this.#dirsOf.set(ino, { generation, dirs: known.dirs });
+        void this.#meta.quotaDirsOf(ino).then((dirs) => { this.#dirsOf.set(ino, { generation, dirs }); }, () => undefined);
+      }
+      return known.dirs;
+    }
+    const dirs = await this.#meta.quotaDirsOf(ino);
+    this.#dirsOf.set(ino, { generation: this.#generation, dirs });
+    return dirs;
+  }
+
+  /** Drops what is kept for a file no longer open here. */
+  forget(ino: number): void {
+    this.#dirsOf.delete(ino);
+  }
+}
