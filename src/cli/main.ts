@@ -19,6 +19,7 @@ import { registerWarmup } from './warmup.js';
 import { registerConfig } from './config.js';
 import { registerBench } from './bench.js';
 import { registerCompletion } from './completion.js';
+import { registerQuota } from './quota.js';
 
 /**
  * Every line of an error starts with the program's name (commander's own "error: " becomes
@@ -56,6 +57,7 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerFsck(program, out);
   registerGc(program, out);
   registerDestroy(program, out);
+  registerQuota(program, out);
   registerCompletion(program, out);
   for (const cmd of program.commands) {
     cmd.exitOverride();
