@@ -5,11 +5,12 @@
  * snapshot (one statement, taken about once a second in the background while writes come),
  * plus the growth this host admitted since that snapshot was asked for.
  *
- * What the view misses is what makes the over-commit bound (docs/semantics.md): other hosts'
- * growth since the snapshot, and this host's growth admitted before the snapshot but not yet
- * committed when it was read. A host that has admitted SYNC_SLACK bytes against a limit since
- * its snapshot waits for a new one before admitting more, so no host adds more than
- * SYNC_SLACK plus its uncommitted writes past a limit before it sees the others.
+ * After each snapshot the growth this host still holds uncommitted (the vfs says how much, per
+ * file) is counted again, so one host alone never passes a limit. What the view misses is
+ * other hosts' growth since the snapshot, and that makes the over-commit bound
+ * (docs/semantics.md): a host that has admitted SYNC_SLACK bytes against a limit since its
+ * snapshot waits for a new one before admitting more, so no host adds more than SYNC_SLACK past
+ * a limit that the others do not see: it first commits what it wrote, then reads a snapshot.
  */
 import { FsError } from '../errors.js';
 import type { MetaEngine, QuotaSnapshot } from '../meta/index.js';
@@ -23,7 +24,10 @@ const VOLUME = 0;
 
 export class QuotaGuard {
   readonly #meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>;
+  readonly #uncommitted: () => Iterable<readonly [ino: number, bytes: number]>;
+  readonly #commit: () => Promise<void>;
   readonly #now: () => number;
+  readonly #slack: number;
   #snapshot: QuotaSnapshot | undefined;
   #takenAt = 0;
   #generation = 0;
@@ -33,36 +37,66 @@ export class QuotaGuard {
   /** The quota'd directories above each file written here, and the snapshot they were read with. */
   readonly #dirsOf = new Map<number, { generation: number; dirs: readonly number[] }>();
 
-  constructor(meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>, now: () => number = Date.now) {
+  /**
+   * `files.uncommitted`: the growth of each file written here that is not committed yet;
+   * `files.commit`: commits every file's pending writes.
+   */
+  constructor(meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>,
+    files: { readonly uncommitted: () => Iterable<readonly [ino: number, bytes: number]>; readonly commit: () => Promise<void> },
+    options: { readonly slackBytes?: number | undefined; readonly now?: () => number } = {}) {
     this.#meta = meta;
-    this.#now = now;
+    this.#uncommitted = files.uncommitted;
+    this.#commit = files.commit;
+    this.#now = options.now ?? Date.now;
+    this.#slack = options.slackBytes ?? SYNC_SLACK;
   }
 
   /**
    * Admits `grow` more bytes of file `ino`, or throws ENOSPC (the volume's capacity) or EDQUOT
    * (a directory quota above it). No round trip unless this host has no snapshot yet, has
-   * used its slack, or meets the file for the first time while directory quotas exist.
+   * used its slack, is about to refuse, or meets the file for the first time while directory
+   * quotas exist.
    */
   async admit(ino: number, grow: number): Promise<void> {
     if (grow <= 0) return;
+    const asked = this.#now();
     let snap = await this.#current();
+    let takenAt = this.#takenAt;
     const dirs = snap.dirs.size === 0 ? [] : await this.#dirs(ino);
     const limited = (snap.capacity > 0 ? [VOLUME] : []).concat(dirs.filter((d) => snap.dirs.has(d)));
-    if (limited.some((k) => (this.#growth.get(k) ?? 0) + grow > SYNC_SLACK)) {
+    if (limited.some((k) => (this.#growth.get(k) ?? 0) + grow > this.#slack)) {
+      // The slack is used: what this host wrote goes to the database, then a new snapshot
+      // shows it to every host (and theirs to this one).
+      await this.#commit();
       await this.#refresh();
       snap = await this.#current();
+      takenAt = this.#takenAt;
     }
+    let refusal = this.#refusal(snap, dirs, grow);
+    // A refusal is rare and final for the caller: it is confirmed against figures read after
+    // the write came (room may have been freed here or elsewhere since the snapshot).
+    while (refusal !== undefined && takenAt < asked) {
+      await this.#refresh();
+      snap = await this.#current();
+      takenAt = this.#takenAt;
+      refusal = this.#refusal(snap, dirs, grow);
+    }
+    if (refusal !== undefined) throw refusal;
+    this.#add(VOLUME, grow);
+    for (const d of dirs) this.#add(d, grow);
+  }
+
+  #refusal(snap: QuotaSnapshot, dirs: readonly number[], grow: number): FsError | undefined {
     if (snap.capacity > 0 && snap.usedSpace + (this.#growth.get(VOLUME) ?? 0) + grow > snap.capacity) {
-      throw FsError.ENOSPC(`volume capacity ${snap.capacity} bytes reached`);
+      return FsError.ENOSPC(`volume capacity ${snap.capacity} bytes reached`);
     }
     for (const d of dirs) {
       const q = snap.dirs.get(d);
       if (q !== undefined && q.usedSpace + (this.#growth.get(d) ?? 0) + grow > q.maxSpace) {
-        throw FsError.of('EDQUOT', `quota of directory ${d} (${q.maxSpace} bytes) reached`);
+        return FsError.of('EDQUOT', `quota of directory ${d} (${q.maxSpace} bytes) reached`);
       }
     }
-    this.#add(VOLUME, grow);
-    for (const d of dirs) this.#add(d, grow);
+    return undefined;
   }
 
   /** Forgets the quota'd directories of every file (a rename here may have moved one). */
@@ -83,14 +117,22 @@ export class QuotaGuard {
 
   #refresh(): Promise<void> {
     this.#refreshing ??= (async () => {
-      // Growth admitted from here on is not in the snapshot; growth before it (committed) is.
+      // Growth admitted from here on is not in the snapshot; growth before it is, once
+      // committed: what is still uncommitted now is counted again (a commit landing while the
+      // snapshot is read is then counted twice until the next one: on the safe side).
       const marks = new Map(this.#growth);
+      const pending = [...this.#uncommitted()];
       const startedAt = this.#now();
       try {
         const snap = await this.#meta.quotaSnapshot();
         for (const [k, v] of marks) {
           const left = (this.#growth.get(k) ?? 0) - v;
           if (left > 0) this.#growth.set(k, left); else this.#growth.delete(k);
+        }
+        for (const [ino, bytes] of pending) {
+          if (bytes <= 0) continue;
+          this.#add(VOLUME, bytes);
+          for (const d of this.#dirsOf.get(ino)?.dirs ?? []) this.#add(d, bytes);
         }
         this.#snapshot = snap;
         this.#takenAt = startedAt;

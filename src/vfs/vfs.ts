@@ -56,12 +56,14 @@ export interface VfsOptions {
   readonly metrics?: Metrics;
   /** Refuse every change with EROFS (a read-only mount, or a library user that only reads). */
   readonly readOnly?: boolean;
+  /** Growth admitted against one quota between two quota snapshots (default SYNC_SLACK, 64 MiB; tests make it small). */
+  readonly quotaSlackBytes?: number;
 }
 
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes'>>]: Required<VfsOptions>[K] };
   readonly #metrics: Metrics | undefined;
   /** The open-file table (`get(ino)`: the state of an inode open here). */
   readonly #inodes = new OpenFiles();
@@ -85,7 +87,10 @@ export class Vfs {
     this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
     this.#xattrs = new Xattrs(meta);
     this.#locks = new FileLocks(meta, options.metrics);
-    this.#quota = new QuotaGuard(meta);
+    this.#quota = new QuotaGuard(meta, {
+      uncommitted: () => this.#uncommittedGrowth(),
+      commit: async () => { await Promise.all([...this.#inodes.values()].map((st) => (st.writer?.dirty ? st.writer.flush() : undefined))); },
+    }, { slackBytes: options.quotaSlackBytes });
     meta.onChange({
       onChange: (change) => {
         if (change.locks !== undefined) this.#locks.released(change.locks);
@@ -598,6 +603,13 @@ export class Vfs {
 
   #handle(fh: number): Handle {
     return this.#inodes.handle(fh);
+  }
+
+  /** Per file written here, the bytes past its committed length not committed yet (quota-guard.ts). */
+  *#uncommittedGrowth(): Iterable<readonly [number, number]> {
+    for (const st of this.#inodes.values()) {
+      if (st.writer?.dirty) yield [st.ino, st.writer.end - st.attr.current.length] as const;
+    }
   }
 
   /** write(2) by an unprivileged process clears setuid, and setgid with group execute. */
