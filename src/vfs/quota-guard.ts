@@ -30,6 +30,8 @@ export class QuotaGuard {
   readonly #slack: number;
   #snapshot: QuotaSnapshot | undefined;
   #takenAt = 0;
+  /** When a growth was last asked for (ms). */
+  #lastAdmit = 0;
   #generation = 0;
   #refreshing: Promise<void> | undefined;
   /** Bytes admitted here since the current snapshot was asked for, per limit. */
@@ -109,8 +111,13 @@ export class QuotaGuard {
   }
 
   async #current(): Promise<QuotaSnapshot> {
-    if (this.#snapshot === undefined) await this.#refresh();
-    else if (this.#now() - this.#takenAt >= QUOTA_SYNC_MS) void this.#refresh().catch(() => undefined);
+    const now = this.#now();
+    const stale = now - this.#takenAt >= QUOTA_SYNC_MS;
+    // The first write after a quiet second waits for fresh figures (a quota set meanwhile then
+    // applies at once); a steady writer refreshes them in the background, once a second.
+    if (this.#snapshot === undefined || (stale && now - this.#lastAdmit >= QUOTA_SYNC_MS)) await this.#refresh();
+    else if (stale) void this.#refresh().catch(() => undefined);
+    this.#lastAdmit = now;
     if (this.#snapshot === undefined) throw FsError.EIO('no quota figures');
     return this.#snapshot;
   }
@@ -156,6 +163,10 @@ export class QuotaGuard {
       return known.dirs;
     }
     const dirs = await this.#meta.quotaDirsOf(ino);
+    if (!this.#dirsOf.has(ino)) {
+      // Growth of this file still uncommitted was counted for the volume only: now for its trees too.
+      for (const [i, bytes] of this.#uncommitted()) if (i === ino && bytes > 0) for (const d of dirs) this.#add(d, bytes);
+    }
     this.#dirsOf.set(ino, { generation: this.#generation, dirs });
     return dirs;
   }
