@@ -69,6 +69,8 @@ export interface MetaEngine {
   quotaSnapshot(): Promise<QuotaSnapshot>;
   /** The quota'd directories above any name of `ino`. */
   quotaDirsOf(ino: number): Promise<number[]>;
+  /** The quota'd directories at or above directory `dir`. */
+  quotaDirsAbove(dir: number): Promise<number[]>;
 
   /** The slice list of chunk `index` of `ino` (empty when never written). */
   readChunk(ino: number, index: number): Promise<ChunkRecord>;

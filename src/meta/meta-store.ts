@@ -126,6 +126,7 @@ export class MetaStore implements MetaEngine {
   checkQuotas(options: { ino?: number | undefined; repair: boolean }): Promise<QuotaCheck[]> { return quota.checkQuotas(this.#ctx, options); }
   quotaSnapshot(): Promise<QuotaSnapshot> { return quota.quotaSnapshot(this.#ctx); }
   quotaDirsOf(ino: number): Promise<number[]> { return quota.quotaDirsOf(this.#ctx, ino); }
+  quotaDirsAbove(dir: number): Promise<number[]> { return quota.quotaDirsAbove(this.#ctx, dir); }
 
   readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index), this.#ctx); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }

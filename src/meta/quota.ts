@@ -163,3 +163,11 @@ export async function quotaDirsOf(ctx: MetaContext, ino: number): Promise<number
     return rows.map((r) => Number(r.d));
   }, ctx);
 }
+
+/** The quota'd directories at or above directory `dir`. */
+export async function quotaDirsAbove(ctx: MetaContext, dir: number): Promise<number[]> {
+  return statement(async () => {
+    const { rows } = await sql<{ d: bigint }>`SELECT unnest(objectfs_quota_dirs(${dir})) AS d`.execute(ctx.db);
+    return rows.map((r) => Number(r.d));
+  }, ctx);
+}

@@ -23,7 +23,7 @@ export const SYNC_SLACK = 64 * 1024 * 1024;
 const VOLUME = 0;
 
 export class QuotaGuard {
-  readonly #meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>;
+  readonly #meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf' | 'quotaDirsAbove'>;
   readonly #uncommitted: () => Iterable<readonly [ino: number, bytes: number]>;
   readonly #commit: () => Promise<void>;
   readonly #now: () => number;
@@ -38,12 +38,16 @@ export class QuotaGuard {
   readonly #growth = new Map<number, number>();
   /** The quota'd directories above each file written here, and the snapshot they were read with. */
   readonly #dirsOf = new Map<number, { generation: number; dirs: readonly number[] }>();
+  /** Files created here and the directory they were created in (their trees are that directory's). */
+  readonly #createdIn = new Map<number, number>();
+  /** The quota'd directories at or above each directory files were created in, per snapshot. */
+  readonly #dirsAbove = new Map<number, { generation: number; dirs: Promise<readonly number[]> }>();
 
   /**
    * `files.uncommitted`: the growth of each file written here that is not committed yet;
    * `files.commit`: commits every file's pending writes.
    */
-  constructor(meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf'>,
+  constructor(meta: Pick<MetaEngine, 'quotaSnapshot' | 'quotaDirsOf' | 'quotaDirsAbove'>,
     files: { readonly uncommitted: () => Iterable<readonly [ino: number, bytes: number]>; readonly commit: () => Promise<void> },
     options: { readonly slackBytes?: number | undefined; readonly now?: () => number } = {}) {
     this.#meta = meta;
@@ -101,9 +105,19 @@ export class QuotaGuard {
     return undefined;
   }
 
+  /**
+   * File `ino` was just created here in directory `parent`: its quota'd directories are the
+   * parent's, read once per directory and snapshot, so a create and write pay no round trip.
+   */
+  created(ino: number, parent: number): void {
+    this.#createdIn.set(ino, parent);
+  }
+
   /** Forgets the quota'd directories of every file (a rename here may have moved one). */
   moved(): void {
     this.#dirsOf.clear();
+    this.#createdIn.clear();
+    this.#dirsAbove.clear();
   }
 
   #add(key: number, bytes: number): void {
@@ -162,7 +176,8 @@ export class QuotaGuard {
       }
       return known.dirs;
     }
-    const dirs = await this.#meta.quotaDirsOf(ino);
+    const parent = this.#createdIn.get(ino);
+    const dirs = parent === undefined ? await this.#meta.quotaDirsOf(ino) : await this.#above(parent);
     if (!this.#dirsOf.has(ino)) {
       // Growth of this file still uncommitted was counted for the volume only: now for its trees too.
       for (const [i, bytes] of this.#uncommitted()) if (i === ino && bytes > 0) for (const d of dirs) this.#add(d, bytes);
@@ -171,8 +186,18 @@ export class QuotaGuard {
     return dirs;
   }
 
+  #above(dir: number): Promise<readonly number[]> {
+    const known = this.#dirsAbove.get(dir);
+    if (known !== undefined && known.generation === this.#generation) return known.dirs;
+    const dirs = this.#meta.quotaDirsAbove(dir);
+    dirs.catch(() => { if (this.#dirsAbove.get(dir)?.dirs === dirs) this.#dirsAbove.delete(dir); });
+    this.#dirsAbove.set(dir, { generation: this.#generation, dirs });
+    return dirs;
+  }
+
   /** Drops what is kept for a file no longer open here. */
   forget(ino: number): void {
     this.#dirsOf.delete(ino);
+    this.#createdIn.delete(ino);
   }
 }

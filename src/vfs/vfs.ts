@@ -174,6 +174,7 @@ export class Vfs {
     this.#checks.writable();
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    this.#quota.created(attr.ino, parent);
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
   }
