@@ -1,5 +1,5 @@
 /**
- * Enforced quotas through the vfs (PostgreSQL + s3rver): write(2), truncate and fallocate past
+ * Enforced quotas through the vfs (PostgreSQL, and PGlite for the single-host case; s3rver): write(2), truncate and fallocate past
  * a directory quota fail EDQUOT and past the volume's capacity ENOSPC, keeping every byte
  * acknowledged before; two hosts writing into one quota'd tree at once never exceed it by more
  * than the documented bound and leave its usage equal to a full scan; `objectfs quota` set,
@@ -42,8 +42,8 @@ function codeOf(err: unknown): string | undefined {
 }
 
 describe('enforced quotas through the vfs', () => {
-  test('write, truncate and fallocate past a directory quota are EDQUOT, past the capacity ENOSPC; acknowledged data stays; fsck clean', async (t) => {
-    const dv = await freshDataVolume('quota-vfs', { meta: 'postgres', data: 's3', blockSize: BLOCK });
+  for (const meta of ['postgres', 'pglite'] as const) test(`write, truncate and fallocate past a directory quota are EDQUOT, past the capacity ENOSPC; acknowledged data stays; fsck clean (${meta})`, async (t) => {
+    const dv = await freshDataVolume(`quota-vfs-${meta}`, { meta, data: 's3', blockSize: BLOCK });
     t.after(() => dv.cleanup());
     await configureVolume(dv.metaUrl, { capacity: 8 * MiB });
     const v = await dv.open();
