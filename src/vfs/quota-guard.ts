@@ -30,6 +30,9 @@ export class QuotaGuard {
   readonly #slack: number;
   #snapshot: QuotaSnapshot | undefined;
   #takenAt = 0;
+  /** Refreshes begun so far, and the number of the one the current snapshot came from. */
+  #refreshes = 0;
+  #snapshotFrom = 0;
   /** When a growth was last asked for (ms). */
   #lastAdmit = 0;
   #generation = 0;
@@ -65,9 +68,9 @@ export class QuotaGuard {
    */
   async admit(ino: number, grow: number): Promise<void> {
     if (grow <= 0) return;
-    const asked = this.#now();
+    // Snapshots begun from here on were read after this write came.
+    const asked = this.#refreshes;
     let snap = await this.#current();
-    let takenAt = this.#takenAt;
     const dirs = snap.dirs.size === 0 ? [] : await this.#dirs(ino);
     const limited = (snap.capacity > 0 ? [VOLUME] : []).concat(dirs.filter((d) => snap.dirs.has(d)));
     if (limited.some((k) => (this.#growth.get(k) ?? 0) + grow > this.#slack)) {
@@ -76,15 +79,13 @@ export class QuotaGuard {
       await this.#commit();
       await this.#refresh();
       snap = await this.#current();
-      takenAt = this.#takenAt;
     }
     let refusal = this.#refusal(snap, dirs, grow);
     // A refusal is rare and final for the caller: it is confirmed against figures read after
     // the write came (room may have been freed here or elsewhere since the snapshot).
-    while (refusal !== undefined && takenAt < asked) {
+    while (refusal !== undefined && this.#snapshotFrom <= asked) {
       await this.#refresh();
       snap = await this.#current();
-      takenAt = this.#takenAt;
       refusal = this.#refusal(snap, dirs, grow);
     }
     if (refusal !== undefined) throw refusal;
@@ -144,6 +145,7 @@ export class QuotaGuard {
       const marks = new Map(this.#growth);
       const pending = [...this.#uncommitted()];
       const startedAt = this.#now();
+      const number = ++this.#refreshes;
       try {
         const snap = await this.#meta.quotaSnapshot();
         for (const [k, v] of marks) {
@@ -157,6 +159,7 @@ export class QuotaGuard {
         }
         this.#snapshot = snap;
         this.#takenAt = startedAt;
+        this.#snapshotFrom = number;
         this.#generation++;
       } finally {
         this.#refreshing = undefined;
