@@ -7,6 +7,7 @@ import * as fileLocks from './0004-file-locks.js';
 import * as destroying from './0005-destroying.js';
 import * as jobs from './0006-jobs.js';
 import * as trashNames from './0007-trash-names.js';
+import * as quotas from './0008-quotas.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-destroying': destroying,
   '0006-jobs': jobs,
   '0007-trash-names': trashNames,
+  '0008-quotas': quotas,
 });

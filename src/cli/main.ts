@@ -22,6 +22,7 @@ import { registerBench } from './bench.js';
 import { registerCompletion } from './completion.js';
 import { registerRestore } from './restore.js';
 import { registerTrash } from './trash.js';
+import { registerQuota } from './quota.js';
 
 /**
  * Every line of an error starts with the program's name (commander's own "error: " becomes
@@ -62,6 +63,7 @@ export function buildProgram(out: Output = stdOutput, argv: readonly string[] = 
   registerRestore(program, out);
   registerDestroy(program, out);
   registerDump(program, out);
+  registerQuota(program, out);
   registerCompletion(program, out);
   for (const cmd of program.commands) {
     cmd.exitOverride();

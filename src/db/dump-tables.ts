@@ -5,7 +5,8 @@
  *
  *  - `rows`: every row is dumped and loaded as it is, whatever its columns (read from the
  *    catalog), so a table added later needs one line here and no other code;
- *  - `folded`: a journal whose sum is folded into other rows at dump time (usage_delta into the
+ *  - `folded`: a journal whose sum is folded into other rows at dump time (quota_delta into
+ *    `dir_quota`'s usage, usage_delta into the
  *    `used_space` / `used_inodes` counters), so it is not dumped, and at load the rows the
  *    journal's trigger wrote while the nodes were inserted are removed again;
  *  - `runtime`: state of live mounts, meaningless in another database, never dumped.
@@ -28,6 +29,9 @@ export const DUMP_ROLES = {
   pending_slice: 'rows',
   delfile: 'rows',
   usage_delta: 'folded',
+  // Directory quotas with their usage (migration 0008), their journal folded into it (dump-writer.ts).
+  dir_quota: 'rows',
+  quota_delta: 'folded',
   // Sessions are processes on hosts of the source volume (and their info is host details):
   // nobody is mounted on a freshly loaded database.
   session: 'runtime',

@@ -57,6 +57,18 @@ async function usageFold(tx: Tx): Promise<{ space: bigint; inodes: bigint }> {
   return { space: rows[0]?.space ?? 0n, inodes: rows[0]?.inodes ?? 0n };
 }
 
+/**
+ * The directory-quota journal's sums per quota'd directory (migration 0008), added to the
+ * usage its fold would move into `dir_quota`. One row per quota, so bounded by their number.
+ */
+async function quotaFold(tx: Tx): Promise<Map<string, { space: bigint; inodes: bigint }>> {
+  const { rows: present } = await sql<{ ok: boolean }>`SELECT to_regclass('quota_delta') IS NOT NULL AS ok`.execute(tx);
+  if (present[0]?.ok !== true) return new Map();
+  const { rows } = await sql<{ inode: bigint; space: bigint; inodes: bigint }>`
+    SELECT inode, sum(space)::int8 AS space, sum(inodes)::int8 AS inodes FROM quota_delta GROUP BY inode`.execute(tx);
+  return new Map(rows.map((r) => [String(r.inode), { space: r.space, inodes: r.inodes }]));
+}
+
 /** Streams every row of `table` into `out`; returns how many. */
 async function dumpTable(tx: Tx, out: Writable, table: string, def: DumpTable, adjust?: (row: Record<string, unknown>) => void): Promise<number> {
   const cols = sql.join(def.columns.map(([name]) => sql.ref(name)));
@@ -109,8 +121,16 @@ export async function dumpDatabase(db: Kysely<Database>, out: Writable, now = ne
       if (row.name === 'used_space') row.value = (row.value as bigint) + fold.space;
       if (row.name === 'used_inodes') row.value = (row.value as bigint) + fold.inodes;
     };
+    const quotas = await quotaFold(tx);
+    const quotaFolded = (row: Record<string, unknown>): void => {
+      const d = quotas.get(String(row.inode));
+      if (d === undefined) return;
+      row.used_space = (row.used_space as bigint) + d.space;
+      row.used_inodes = (row.used_inodes as bigint) + d.inodes;
+    };
+    const adjusters: Record<string, (row: Record<string, unknown>) => void> = { counter: folded, dir_quota: quotaFolded };
     const rows: Record<string, number> = {};
-    for (const [t, def] of Object.entries(tables)) rows[t] = await dumpTable(tx, out, t, def, t === 'counter' ? folded : undefined);
+    for (const [t, def] of Object.entries(tables)) rows[t] = await dumpTable(tx, out, t, def, adjusters[t]);
     await put(out, `${JSON.stringify({ end: true, rows })}\n`);
     return { schema: applied.length, rows, entries: rows.edge ?? 0, taken: header.taken };
   });

@@ -134,6 +134,23 @@ export interface JobTable {
   info: ColumnType<unknown, string | null, string | null>;
 }
 
+/** A directory's quota (migration 0008): limits (0 = none) and folded usage of the names beneath it. */
+export interface DirQuotaTable {
+  inode: Int8;
+  max_space: Int8;
+  max_inodes: Int8;
+  used_space: Int8;
+  used_inodes: Int8;
+}
+
+/** Usage changes of quota'd directories not folded yet (migration 0008); `named`: from a name change, checked at commit. */
+export interface QuotaDeltaTable {
+  inode: Int8;
+  space: Int8;
+  inodes: Int8;
+  named: boolean;
+}
+
 export interface Database {
   volume: VolumeTable;
   counter: CounterTable;
@@ -151,4 +168,6 @@ export interface Database {
   file_lock: FileLockTable;
   usage_delta: UsageDeltaTable;
   job: JobTable;
+  dir_quota: DirQuotaTable;
+  quota_delta: QuotaDeltaTable;
 }

@@ -256,7 +256,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.FSYNCDIR]: (r, b) => { b.replyErr(r.req, 0); },
     [Op.READDIR]: async (r, b) => readdir(r, b),
-    [Op.STATFS]: async (r, b) => { b.replyStatfs(r.req, statfsArray(await vfs.statfs())); },
+    [Op.STATFS]: async (r, b) => { b.replyStatfs(r.req, statfsArray(await vfs.statfs(r.ino))); },
     [Op.SETXATTR]: async (r, b) => {
       notStats(r.ino);
       await vfs.setxattr(caller(r), r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0);

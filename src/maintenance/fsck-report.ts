@@ -2,7 +2,7 @@
 
 export const FSCK_PROBLEM_KINDS = [
   'bad-type', 'dangling-edge', 'edge-type', 'parent-not-directory', 'directory-names', 'link-count', 'orphan',
-  'corrupt-chunk', 'orphan-chunk', 'slice-refs', 'pending-referenced', 'usage', 'missing-block', 'corrupt-block',
+  'corrupt-chunk', 'orphan-chunk', 'slice-refs', 'pending-referenced', 'usage', 'missing-block', 'corrupt-block', 'quota-usage',
 ] as const;
 export type FsckProblemKind = (typeof FSCK_PROBLEM_KINDS)[number];
 
@@ -53,6 +53,7 @@ export type RepairCandidate =
   | { readonly kind: 'link-count'; readonly ino: number }
   | { readonly kind: 'orphan'; readonly ino: number }
   | { readonly kind: 'usage' }
+  | { readonly kind: 'quota-usage'; readonly ino: number }
   | { readonly kind: 'slice-refs'; readonly id: number; readonly size: number };
 
 export class ProblemLog {

@@ -7,6 +7,7 @@ import type { Volume } from '../volume/open-volume.js';
 import { checkData } from './fsck-data.js';
 import { ProblemLog, type FsckCounts, type FsckReport, type RepairCandidate } from './fsck-report.js';
 import { checkChunks, checkCounts, checkEdges, checkNodes } from './fsck-tree.js';
+import { checkQuotaUsage, repairQuotaUsage } from './fsck-quota.js';
 import { SILENT_PROGRESS, type Progress } from './progress.js';
 
 export interface FsckOptions {
@@ -42,6 +43,8 @@ export async function runFsck(volume: Pick<Volume, 'meta' | 'store'>, options: F
     }, log, counts, progress);
     for (const p of log.problems) if (p.ino !== undefined) p.path = await scan.pathOf(p.ino);
   });
+  // After the scan: PGlite has one connection, and the scan holds it.
+  if (path.split('/').every((p) => p === '' || p === '.')) await checkQuotaUsage(volume.meta, log, progress);
   if (options.repair) await repairAll(volume, log, progress);
   const unrepaired = log.count - log.problems.filter((p) => p.repaired !== undefined).length;
   return { healthy: unrepaired === 0, path, counts, problems: log.problems, problemCount: log.count, unrepaired, elapsedMs: Date.now() - started };
@@ -51,7 +54,7 @@ export async function runFsck(volume: Pick<Volume, 'meta' | 'store'>, options: F
 async function repairAll(volume: Pick<Volume, 'meta'>, log: ProblemLog, progress: Progress): Promise<void> {
   const m = volume.meta.maintenance();
   const phase = progress.phase('repairing', log.repairs.length);
-  const order: RepairCandidate['kind'][] = ['link-count', 'orphan', 'slice-refs', 'usage'];
+  const order: RepairCandidate['kind'][] = ['link-count', 'orphan', 'slice-refs', 'usage', 'quota-usage'];
   for (const kind of order) {
     const todo = log.repairs.filter((r) => r.fix.kind === kind);
     if (kind === 'slice-refs') {
@@ -67,6 +70,11 @@ async function repairAll(volume: Pick<Volume, 'meta'>, log: ProblemLog, progress
     }
     for (const r of todo) {
       const fix = r.fix;
+      if (fix.kind === 'quota-usage') {
+        r.problem.repaired = await repairQuotaUsage(volume.meta, fix.ino);
+        phase.add(1);
+        continue;
+      }
       const res = fix.kind === 'link-count' ? await m.repairLinkCount(fix.ino)
         : fix.kind === 'orphan' ? await m.moveToLostFound(fix.ino)
           : await m.repairUsage();

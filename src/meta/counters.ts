@@ -54,6 +54,12 @@ export class UsageCounters {
                s AS (SELECT coalesce(sum(space), 0)::int8 AS space, coalesce(sum(inodes), 0)::int8 AS inodes FROM d)
           UPDATE counter c SET value = c.value + CASE c.name WHEN 'used_space' THEN s.space ELSE s.inodes END
           FROM s WHERE c.name IN ('used_space', 'used_inodes') AND (s.space <> 0 OR s.inodes <> 0)`.execute(tx);
+        // Directory quotas' journal (migration 0008) the same way; rows of a deleted quota just go.
+        await sql`
+          WITH d AS (DELETE FROM quota_delta RETURNING inode, space, inodes),
+               s AS (SELECT inode, sum(space)::int8 AS space, sum(inodes)::int8 AS inodes FROM d GROUP BY inode)
+          UPDATE dir_quota q SET used_space = q.used_space + s.space, used_inodes = q.used_inodes + s.inodes
+          FROM s WHERE q.inode = s.inode`.execute(tx);
       });
     } catch (err) {
       if (!this.#failing) {

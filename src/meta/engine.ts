@@ -23,6 +23,7 @@ import type { JobRecord } from './jobs.js';
 import type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js';
 import type { Writable } from 'node:stream';
 import type { DumpSummary } from '../db/index.js';
+import type { DirQuota, QuotaCheck, QuotaSnapshot } from './quota.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -54,7 +55,25 @@ export interface MetaEngine {
   listxattr(ino: number): Promise<Buffer[]>;
   removexattr(ino: number, name: Buffer): Promise<void>;
 
-  statfs(): Promise<StatFs>;
+  /** The volume's figures, or asked about a directory, those of the nearest directory quota at or above it. */
+  statfs(ino?: number): Promise<StatFs>;
+
+  /** Sets or changes directory `ino`'s quota (undefined keeps a limit, 0 removes it); a new one's usage is scanned. */
+  setQuota(ino: number, limits: { maxSpace?: number | undefined; maxInodes?: number | undefined }): Promise<DirQuota>;
+  /** Directory `ino`'s quota and usage, if it has one. */
+  getQuota(ino: number): Promise<DirQuota | undefined>;
+  /** Every directory quota with its usage. */
+  listQuotas(): Promise<DirQuota[]>;
+  /** Removes directory `ino`'s quota; false if it had none. */
+  deleteQuota(ino: number): Promise<boolean>;
+  /** Compares quota usage with a scan of each tree (or `ino`'s); `repair` replaces what differs. */
+  checkQuotas(options: { ino?: number | undefined; repair: boolean }): Promise<QuotaCheck[]>;
+  /** The figures write(2) is checked against (one statement). */
+  quotaSnapshot(): Promise<QuotaSnapshot>;
+  /** The quota'd directories above any name of `ino`. */
+  quotaDirsOf(ino: number): Promise<number[]>;
+  /** The quota'd directories at or above directory `dir`. */
+  quotaDirsAbove(dir: number): Promise<number[]>;
 
   /** The slice list of chunk `index` of `ino` (empty when never written). */
   readChunk(ino: number, index: number): Promise<ChunkRecord>;

@@ -16,6 +16,7 @@ export { nowNs } from './context.js';
 export type { JobRecord } from './jobs.js';
 export type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js';
 export { hourName, parseHourName } from './trash.js';
+export type { DirQuota, QuotaCheck, QuotaSnapshot } from './quota.js';
 export type { HeldLock, ListedLock, LockKind, LockRequest, LockResult } from './locks.js';
 export { LOCK_EOF, type LockType } from './lock-ranges.js';
 export type { Change, ChangeListener, EntryName } from './change-feed.js';

@@ -20,6 +20,8 @@ import * as rename from './rename.js';
 import * as sessions from './sessions.js';
 import * as jobs from './jobs.js';
 import * as trash from './trash-admin.js';
+import * as quota from './quota.js';
+import type { DirQuota, QuotaCheck, QuotaSnapshot } from './quota.js';
 import * as locks from './locks.js';
 import type { HeldLock, LockKind, LockRequest, LockResult } from './locks.js';
 import type { LockType } from './lock-ranges.js';
@@ -118,7 +120,15 @@ export class MetaStore implements MetaEngine {
   listxattr(ino: number): Promise<Buffer[]> { return statement(() => xattr.listxattr(this.#ctx, ino), this.#ctx); }
   removexattr(ino: number, name: Buffer): Promise<void> { return this.#announce(xattr.removexattr(this.#ctx, ino, name), () => [ino]); }
 
-  statfs(): Promise<StatFs> { return statement(() => statfs(this.#ctx), this.#ctx); }
+  statfs(ino?: number): Promise<StatFs> { return statement(() => statfs(this.#ctx, ino), this.#ctx); }
+  setQuota(ino: number, limits: { maxSpace?: number | undefined; maxInodes?: number | undefined }): Promise<DirQuota> { return quota.setQuota(this.#ctx, ino, limits); }
+  getQuota(ino: number): Promise<DirQuota | undefined> { return quota.getQuota(this.#ctx, ino); }
+  listQuotas(): Promise<DirQuota[]> { return quota.listQuotas(this.#ctx); }
+  deleteQuota(ino: number): Promise<boolean> { return quota.deleteQuota(this.#ctx, ino); }
+  checkQuotas(options: { ino?: number | undefined; repair: boolean }): Promise<QuotaCheck[]> { return quota.checkQuotas(this.#ctx, options); }
+  quotaSnapshot(): Promise<QuotaSnapshot> { return quota.quotaSnapshot(this.#ctx); }
+  quotaDirsOf(ino: number): Promise<number[]> { return quota.quotaDirsOf(this.#ctx, ino); }
+  quotaDirsAbove(dir: number): Promise<number[]> { return quota.quotaDirsAbove(this.#ctx, dir); }
 
   readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index), this.#ctx); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }

@@ -9,6 +9,7 @@ import { isConnectionLost, isRetryableConflict, type Database } from '../db/inde
 import { withRetry, type RetryPolicy } from '../util/retry.js';
 import { RaceDetected } from './rows.js';
 import type { MetaContext } from './context.js';
+import { quotaErrorOf } from './quota-errors.js';
 
 /** Runs `attempt` with the engine's retry policy, recording latency, reruns and failure when metrics are on. */
 async function observed<T>(ctx: RetryContext, kind: 'transaction' | 'statement', attempt: () => Promise<T>): Promise<T> {
@@ -49,10 +50,11 @@ const lastError = (err: unknown): Error => (err instanceof Error ? err : new Err
 
 /** Runs `fn` in one transaction, retried as a whole on transient errors. */
 export function inTransaction<T>(ctx: MetaContext, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return observed(ctx, 'transaction', () => ctx.db.transaction().execute(fn));
+  // A quota check fails the commit with its own SQLSTATE (migration 0008): EDQUOT or ENOSPC here.
+  return observed(ctx, 'transaction', () => ctx.db.transaction().execute(fn)).catch((err: unknown) => { throw quotaErrorOf(err); });
 }
 
 /** Runs a single-statement operation (atomic by itself), retried on transient errors. */
 export function statement<T>(fn: () => Promise<T>, ctx: RetryContext): Promise<T> {
-  return observed(ctx, 'statement', fn);
+  return observed(ctx, 'statement', fn).catch((err: unknown) => { throw quotaErrorOf(err); });
 }

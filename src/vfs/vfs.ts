@@ -20,6 +20,7 @@ import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
 import { runDeletionCounted, type DeletionReport } from './deleter.js';
 import { mapRange, readError, readRange } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
+import { QuotaGuard } from './quota-guard.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
 import { FileLocks, type LockHolder } from './locks.js';
@@ -56,12 +57,14 @@ export interface VfsOptions {
   readonly metrics?: Metrics;
   /** Refuse every change with EROFS (a read-only mount, or a library user that only reads). */
   readonly readOnly?: boolean;
+  /** Growth admitted against one quota between two quota snapshots (default SYNC_SLACK, 64 MiB; tests make it small). */
+  readonly quotaSlackBytes?: number;
 }
 
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes'>>]: Required<VfsOptions>[K] };
   readonly #metrics: Metrics | undefined;
   /** The open-file table (`get(ino)`: the state of an inode open here). */
   readonly #inodes = new OpenFiles();
@@ -70,6 +73,8 @@ export class Vfs {
   readonly #xattrs: Xattrs;
   readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
+  /** Space quotas checked at write(2), truncate and fallocate (the volume's and directories'). */
+  readonly #quota: QuotaGuard;
 
   constructor(meta: MetaEngine, chunks: ChunkStore, options: VfsOptions = {}) {
     this.#meta = meta;
@@ -83,6 +88,10 @@ export class Vfs {
     this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
     this.#xattrs = new Xattrs(meta);
     this.#locks = new FileLocks(meta, options.metrics);
+    this.#quota = new QuotaGuard(meta, {
+      uncommitted: () => this.#uncommittedGrowth(),
+      commit: async () => { await Promise.all([...this.#inodes.values()].map((st) => (st.writer?.dirty ? st.writer.flush() : undefined))); },
+    }, { slackBytes: options.quotaSlackBytes });
     meta.onChange({
       onChange: (change) => {
         if (change.locks !== undefined) this.#locks.released(change.locks);
@@ -167,6 +176,7 @@ export class Vfs {
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    this.#quota.created(attr.ino, parent);
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
   }
@@ -222,6 +232,9 @@ export class Vfs {
     this.#locks.checkLost(h.ino);
     const st = this.#inodes.get(h.ino) as InodeState;
     if (h.clearsPrivileges) await this.#clearPrivileges(st);
+    // Growth past what this host knows of the file is checked against the quotas (ENOSPC, EDQUOT).
+    const known = Math.max(st.attr.current.length, st.writer?.end ?? 0);
+    await this.#quota.admit(h.ino, (h.append ? known : off) + data.length - known);
     const writer = this.#writer(st);
     // An O_APPEND write takes its place in the file at commit, at the end the database has then
     // (so no round trip here); until then it sits where the kernel put it, at the end known here.
@@ -268,7 +281,7 @@ export class Vfs {
       await st.writer?.flush();
     } finally {
       st.opens--;
-      if (st.opens === 0 && !st.writer?.dirty) this.#inodes.delete(h.ino);
+      if (st.opens === 0 && !st.writer?.dirty) { this.#inodes.delete(h.ino); this.#quota.forget(h.ino); }
       await this.#meta.closeInode(h.ino);
     }
   }
@@ -345,6 +358,10 @@ export class Vfs {
   async #setattr(ino: number, changes: AttrChanges): Promise<Attr> {
     const st = this.#inodes.get(ino);
     if (st?.writer?.dirty) await st.writer.flush();
+    if (changes.length !== undefined) {
+      const length = st === undefined ? (await this.#meta.getattr(ino)).length : st.attr.current.length;
+      await this.#quota.admit(ino, changes.length - length);
+    }
     const attr = await (st === undefined ? this.#meta.setattr(ino, changes) : st.attr.track(() => this.#meta.setattr(ino, changes)));
     if (st !== undefined) {
       if (changes.length !== undefined) {
@@ -393,7 +410,8 @@ export class Vfs {
     await this.#checks.removable(caller, parent, name);
     await this.#meta.rmdir(parent, name);
   }
-  statfs(): Promise<StatFs> { return this.#meta.statfs(); }
+  /** The volume's figures, or for directory `ino` those of the nearest directory quota at or above it. */
+  statfs(ino?: number): Promise<StatFs> { return this.#meta.statfs(ino); }
   /** Whether `ino` is known, without asking, to have no xattr `name` (see Xattrs). */
   knownWithoutXattr(ino: number, name: Buffer): boolean {
     return this.#xattrs.knownWithout(ino, name);
@@ -430,6 +448,7 @@ export class Vfs {
     if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
     await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
+    if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
   }
@@ -467,6 +486,7 @@ export class Vfs {
     const newLength = keepSize ? length : Math.max(length, off + len);
     const end = keepSize ? Math.min(off + len, length) : off + len;
     if (zeroing === 0 && newLength === length) return;
+    await this.#quota.admit(h.ino, newLength - length);
     const appends = zeroing === 0 || end <= off ? [] : zeroAppends(off, end - off);
     await st.attr.track(() => this.#meta.appendSlices(h.ino, appends, newLength));
     st.chunkMaps.clear();
@@ -500,6 +520,7 @@ export class Vfs {
     if (to.writer?.dirty) await to.writer.flush();
     if (len === 0) return 0;
     if (dst.clearsPrivileges) await this.#clearPrivileges(to);
+    await this.#quota.admit(dst.ino, offOut + len - to.attr.current.length);
     let copied = 0;
     await to.attr.track(async () => {
       const result = await this.#stillThere(src.ino, () => this.#meta.copyRange(src.ino, offIn, dst.ino, offOut, len));
@@ -591,6 +612,13 @@ export class Vfs {
 
   #handle(fh: number): Handle {
     return this.#inodes.handle(fh);
+  }
+
+  /** Per file written here, the bytes past its committed length not committed yet (quota-guard.ts). */
+  *#uncommittedGrowth(): Iterable<readonly [number, number]> {
+    for (const st of this.#inodes.values()) {
+      if (st.writer?.dirty) yield [st.ino, st.writer.end - st.attr.current.length] as const;
+    }
   }
 
   /** write(2) by an unprivileged process clears setuid, and setgid with group execute. */

@@ -25,6 +25,8 @@ const POPULATE = fileURLToPath(new URL('../../../test/support/tree-populate.sh',
 let src: TestMount;
 let work: string;
 let expected: unknown;
+/** The source's directory quotas (`quota list --json`). */
+let expectedQuotas: unknown;
 /** The source's trash listing, without ages (which move). */
 let expectedTrash: unknown;
 const TRASHED = Buffer.from('a file deleted before the dump, kept by the trash\n'.repeat(3000));
@@ -33,6 +35,11 @@ const cleanups: (() => Promise<unknown>)[] = [];
 function succeeded(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   return r;
+}
+
+/** `objectfs quota list --json` of `url`. */
+async function quotaListing(url: string): Promise<unknown> {
+  return JSON.parse(succeeded(await runCli(['quota', 'list', url, '--json']), 'quota list').stdout);
 }
 
 /** `objectfs trash --json` of `url`, ages left out. */
@@ -88,6 +95,9 @@ before(async () => {
   await rm(join(src.mnt, 'gone.txt'));
   await src.stop();
   expectedTrash = await trashListing(src.metaUrl);
+  succeeded(await runCli(['quota', 'set', src.metaUrl, '--path', '/tree', '--capacity', '1G', '--inodes', '10000']), 'quota set');
+  expectedQuotas = await quotaListing(src.metaUrl);
+  assert.equal((expectedQuotas as unknown[]).length, 1, 'the source volume has one directory quota');
   assert.equal((expectedTrash as { entries: unknown[] }).entries.length, 1, 'the source volume has one file in its trash');
 });
 
@@ -113,6 +123,8 @@ describe('dump and load', () => {
     const onPg = await withMount(pgUrl, 'pg', (mnt) => treeState(join(mnt, 'tree')));
     assert.deepEqual(onPg, expected, 'the tree on the loaded PostgreSQL volume differs');
     assert.deepEqual(await trashListing(pgUrl), expectedTrash, 'the trash is loaded as it was');
+    assert.deepEqual(await quotaListing(pgUrl), expectedQuotas, 'the directory quota and its usage are loaded as they were');
+    succeeded(await runCli(['quota', 'check', pgUrl]), 'quota check of the loaded volume');
 
     const second = join(work, 'second.jsonl.gz');
     succeeded(await runCli(['dump', pgUrl, second, '--gzip'], {}, 300_000), 'dump of PostgreSQL');
@@ -124,6 +136,7 @@ describe('dump and load', () => {
     const onLite = await withMount(liteUrl, 'lite', (mnt) => treeState(join(mnt, 'tree')));
     assert.deepEqual(onLite, expected, 'the tree on the PGlite volume loaded back differs');
     assert.deepEqual(await trashListing(liteUrl), expectedTrash, 'the trash survives the second load');
+    assert.deepEqual(await quotaListing(liteUrl), expectedQuotas, 'the quota survives the second load');
     succeeded(await runCli(['restore', liteUrl, '--all']), 'restore from the loaded trash');
     const restored = await withMount(liteUrl, 'restored', (mnt) => readFile(join(mnt, 'gone.txt')));
     assert.ok(restored.equals(TRASHED), 'a file restored from the loaded trash reads back its bytes');

@@ -54,7 +54,7 @@ const ADDED_AFTER_4: Readonly<Record<string, readonly string[]>> = {
   delfile: ['name'], // 0007
 };
 /** Dumped tables that migrations after 0004 created. */
-const TABLES_AFTER_4: readonly string[] = [];
+const TABLES_AFTER_4: readonly string[] = ['dir_quota']; // 0008
 
 /** The current dump rewritten as schema 4 would have written it: without what later migrations added. */
 function asSchema4(lines: readonly string[]): string[] {
@@ -71,7 +71,8 @@ function asSchema4(lines: readonly string[]): string[] {
   }
   const header = { ...h, schema: 4, migrations: h.migrations.slice(0, 4), tables };
   return [JSON.stringify(header), ...lines.slice(1).flatMap((l) => {
-    const row = JSON.parse(l) as { t?: string; r?: unknown[] };
+    const row = JSON.parse(l) as { t?: string; r?: unknown[]; end?: true; rows?: Record<string, number> };
+    if (row.end === true) return [JSON.stringify({ ...row, rows: Object.fromEntries(Object.entries(row.rows ?? {}).filter(([t]) => !TABLES_AFTER_4.includes(t))) })];
     if (row.t === undefined) return [l];
     if (TABLES_AFTER_4.includes(row.t)) return [];
     const at = dropAt[row.t] ?? [];

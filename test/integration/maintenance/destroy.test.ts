@@ -96,7 +96,10 @@ describe('objectfs destroy', () => {
     for (const table of ['volume', 'node', 'edge', 'chunk', 'session', 'file_lock', 'usage_delta', 'kysely_migration', 'kysely_migration_lock']) {
       assert.ok(report.tablesDropped.includes(table), `${table} dropped: ${report.tablesDropped.join(', ')}`);
     }
-    assert.deepEqual(report.functionsDropped, ['objectfs_grant_lock', 'objectfs_usage_delta']);
+    assert.deepEqual(report.functionsDropped, [
+      'objectfs_grant_lock', 'objectfs_quota_check', 'objectfs_quota_dirs', 'objectfs_quota_edge', 'objectfs_quota_length',
+      'objectfs_tree_usage', 'objectfs_usage_delta', 'objectfs_volume_inodes_check',
+    ]);
     assert.ok(report.rowsDropped >= 7 + 6 + 6, `rows dropped: ${report.rowsDropped}`);
     assert.equal(report.resumed, false);
     assert.equal(typeof report.seconds, 'number');

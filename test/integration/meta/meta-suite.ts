@@ -14,6 +14,7 @@ import { createTests } from './suite-create.js';
 import { engineTests } from './suite-engine.js';
 import { lockTests } from './suite-locks.js';
 import { nameTests } from './suite-names.js';
+import { quotaTests } from './suite-quota.js';
 import { readdirTests } from './suite-readdir.js';
 import { removeTests } from './suite-remove.js';
 import { renameTests } from './suite-rename.js';
@@ -37,5 +38,6 @@ export function metaSuite(kind: MetaKind): void {
     engineTests(ctx);
     lockTests(ctx);
     trashTests(ctx);
+    quotaTests(ctx);
   });
 }

@@ -42,9 +42,9 @@ const silent: Output = { line: () => undefined, json: () => undefined, error: ()
 const program = buildProgram(silent);
 const commands = program.commands.filter((c) => c.name() !== 'help');
 
-/** Positional words a command needs, all pointing nowhere. */
+/** Positional words a command needs, all pointing nowhere (an argument with choices gets its first). */
 function positionals(cmd: Command): string[] {
-  return cmd.registeredArguments.filter((a) => a.required).map(() => NOWHERE);
+  return cmd.registeredArguments.filter((a) => a.required).map((a) => a.argChoices?.[0] ?? NOWHERE);
 }
 
 const takesValue = (o: Option) => o.required || o.optional;
