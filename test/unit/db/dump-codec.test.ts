@@ -41,6 +41,6 @@ test('the header: accepted at this version, refused when newer, missing or not a
 test('every table is classified; runtime state is skipped; the volume row loads last', () => {
   assert.equal(DUMPED_TABLES[DUMPED_TABLES.length - 1], 'volume');
   for (const t of ['session', 'sustained', 'file_lock', 'job'] as const) assert.equal(DUMP_ROLES[t], 'runtime');
-  assert.deepEqual(FOLDED_TABLES, ['usage_delta']);
-  for (const t of ['node', 'edge', 'symlink', 'xattr', 'chunk', 'slice_ref', 'counter'] as const) assert.ok(DUMPED_TABLES.includes(t));
+  assert.deepEqual(FOLDED_TABLES, ['usage_delta', 'quota_delta']);
+  for (const t of ['node', 'edge', 'symlink', 'xattr', 'chunk', 'slice_ref', 'counter', 'delfile', 'dir_quota'] as const) assert.ok(DUMPED_TABLES.includes(t));
 });
