@@ -10,8 +10,8 @@ import { redactUrl } from '../config/redact.js';
 import { CliError } from '../errors.js';
 import { DEFAULT_DESTROY_THREADS, describeSession, runDestroy, type DestroyPlan, type DestroyReport } from '../maintenance/index.js';
 import { formatBytes } from '../util/bytes.js';
-import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
-import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
+import { EXIT_FAILURE } from './errors.js';
+import { metaUrlAndOperand } from './meta-url.js';
 import { positiveIntOption } from './options.js';
 import type { Output } from './output.js';
 import { streamProgress } from './progress.js';
@@ -76,17 +76,6 @@ function summary(r: DestroyReport): Record<string, unknown> {
   };
 }
 
-/** META_URL and UUID from the positional arguments, or the URL from --meta-url-file and the one positional as UUID. */
-function metaUrlAndUuid(first: string, second: string | undefined, urlFile: string | undefined): { metaUrl: string; uuid: string } {
-  if (urlFile !== undefined) {
-    if (second !== undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
-    return { metaUrl: readMetaUrlFile(urlFile), uuid: first };
-  }
-  if (second === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing UUID (objectfs destroy META_URL UUID; "objectfs status" shows the uuid)');
-  if (hasPassword(first)) process.stderr.write(PASSWORD_WARNING);
-  return { metaUrl: first, uuid: second };
-}
-
 export function registerDestroy(program: Command, out: Output): void {
   program.command('destroy')
     .description("delete a volume for good: every object under its prefix, then all of its metadata")
@@ -100,7 +89,8 @@ export function registerDestroy(program: Command, out: Output): void {
     .option('--json', 'print the summary as JSON (the plan goes to stderr)')
     .option('--no-progress', 'no progress output on stderr')
     .action(async (first: string, second: string | undefined, flags: DestroyFlags) => {
-      const { metaUrl, uuid } = metaUrlAndUuid(first, second, flags.metaUrlFile);
+      const { metaUrl, operand } = metaUrlAndOperand(first, second, flags.metaUrlFile, 'missing UUID (objectfs destroy META_URL UUID; "objectfs status" shows the uuid)');
+      const uuid = operand as string;
       // With --json, stdout carries the summary alone.
       const show = (text: string) => (flags.json ? out.error(text) : out.line(text));
       const report = await runDestroy(metaUrl, {

@@ -13,31 +13,17 @@ import { createGzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { dumpDatabase, dumpLines, loadDatabase, openDatabase, DumpFormatError, DumpRefusedError, type DumpSummary, type LoadSummary } from '../db/index.js';
-import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
+import { EXIT_FAILURE } from './errors.js';
 import { peakRss } from './maintenance-volume.js';
-import { hasPassword, META_URL_FILE_HELP, META_URL_HELP, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
+import { META_URL_FILE_HELP, META_URL_HELP, metaUrlAndOperand } from './meta-url.js';
+
+const MISSING_FILE = 'missing FILE (- for standard input)';
 import type { Output } from './output.js';
 
 interface DumpFlags {
   metaUrlFile?: string;
   gzip?: boolean;
   json?: boolean;
-}
-
-/** META_URL and FILE from the positional arguments, or FILE alone with --meta-url-file. */
-function urlAndFile(args: readonly (string | undefined)[], metaUrlFile: string | undefined, fileRequired: boolean): { url: string; file: string | undefined } {
-  const given = args.filter((a): a is string => a !== undefined);
-  if (metaUrlFile !== undefined) {
-    if (given.length > 1) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
-    const url = readMetaUrlFile(metaUrlFile);
-    if (fileRequired && given.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing FILE (- for standard input)');
-    return { url, file: given[0] };
-  }
-  if (given.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing META_URL (or --meta-url-file FILE)');
-  // A dump or load of another server's database is where a password is most tempting to type.
-  if (hasPassword(given[0] as string)) process.stderr.write(PASSWORD_WARNING);
-  if (fileRequired && given.length === 1) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing FILE (- for standard input)');
-  return { url: given[0] as string, file: given[1] };
 }
 
 /** A new file for the dump (mode 0600: it describes every file of the volume), once it is open. */
@@ -71,7 +57,7 @@ export function registerDump(program: Command, out: Output): void {
     .option('--gzip', 'compress with gzip (load detects it)')
     .option('--json', 'print the summary as JSON (on standard error when the dump goes to standard output)')
     .action(async (a: string | undefined, b: string | undefined, flags: DumpFlags) => {
-      const { url, file } = urlAndFile([a, b], flags.metaUrlFile, false);
+      const { metaUrl: url, operand: file } = metaUrlAndOperand(a, b, flags.metaUrlFile);
       const toStdout = file === undefined || file === '-';
       const target: Writable = toStdout ? process.stdout : await openForWriting(file);
       const database = await openDatabase(url, { maxConnections: 2 }).catch(async (err: unknown) => {
@@ -115,7 +101,7 @@ export function registerDump(program: Command, out: Output): void {
     .option('--meta-url-file <FILE>', META_URL_FILE_HELP)
     .option('--json', 'print the summary as JSON')
     .action(async (a: string | undefined, b: string | undefined, flags: DumpFlags) => {
-      const { url, file } = urlAndFile([a, b], flags.metaUrlFile, true);
+      const { metaUrl: url, operand: file } = metaUrlAndOperand(a, b, flags.metaUrlFile, MISSING_FILE);
       const source = file === '-' ? process.stdin : createReadStream(file as string);
       const opened = new Promise<void>((resolve, reject) => {
         if (source === process.stdin) resolve();

@@ -47,3 +47,23 @@ export function metaUrlOf(arg: string | undefined, file: string | undefined): st
   if (arg === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing META_URL (or --meta-url-file FILE)');
   return arg;
 }
+
+/**
+ * The metadata URL and the command's next operand (MOUNTPOINT, UUID, FILE) from
+ * `META_URL OPERAND`, or the URL from --meta-url-file and the one positional as the operand.
+ * `missingOperand` is the usage error when the operand is required (undefined: optional). A
+ * password on the command line is warned about, once.
+ */
+export function metaUrlAndOperand(first: string | undefined, second: string | undefined, urlFile: string | undefined, missingOperand?: string): { metaUrl: string; operand: string | undefined } {
+  const usage = (message: string) => new CliError(EXIT_USAGE, 'EUSAGE', message);
+  if (urlFile !== undefined) {
+    if (second !== undefined) throw usage('give either META_URL or --meta-url-file, not both');
+    const metaUrl = readMetaUrlFile(urlFile);
+    if (first === undefined && missingOperand !== undefined) throw usage(missingOperand);
+    return { metaUrl, operand: first };
+  }
+  if (first === undefined) throw usage('missing META_URL (or --meta-url-file FILE)');
+  if (second === undefined && missingOperand !== undefined) throw usage(missingOperand);
+  if (hasPassword(first)) process.stderr.write(PASSWORD_WARNING);
+  return { metaUrl: first, operand: second };
+}

@@ -19,7 +19,7 @@ import { ConfigError, parseSetting, settingKey, SETTINGS, STORAGE_CLASSES, type 
 import { readConfigFile, resolveSettings, type RawSettings, type Resolved } from '../config/load.js';
 import { byteSizeOption, durationOption, positiveIntOption, subdirOption, wholeNumberOption } from './options.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
-import { hasPassword, PASSWORD_WARNING, readMetaUrlFile } from './meta-url.js';
+import { metaUrlAndOperand } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
 import { serve } from './mount-serve.js';
 
@@ -125,7 +125,8 @@ export function registerMount(program: Command, argv: readonly string[]): void {
       const configOption = flags.config ?? (typeof given.config === 'string' ? given.config : undefined);
       const configFile = configOption === undefined ? undefined : resolve(configOption);
       const resolved = await settingsFrom(configFile, given);
-      const { metaUrl, mountPoint } = metaUrlAndMountPoint(first, second, flags.metaUrlFile);
+      const { metaUrl, operand } = metaUrlAndOperand(first, second, flags.metaUrlFile, 'missing MOUNTPOINT (objectfs mount META_URL MOUNTPOINT)');
+      const mountPoint = operand as string;
       const mnt = resolve(mountPoint);
       await refuseLiveMount(mnt);
       if (flags.background) {
@@ -134,20 +135,6 @@ export function registerMount(program: Command, argv: readonly string[]): void {
       }
       await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
     });
-}
-
-/**
- * META_URL and MOUNTPOINT from the positional arguments, or the URL from --meta-url-file and the
- * one positional as MOUNTPOINT. A password on the command line is warned about (once).
- */
-function metaUrlAndMountPoint(first: string, second: string | undefined, urlFile: string | undefined): { metaUrl: string; mountPoint: string } {
-  if (urlFile !== undefined) {
-    if (second !== undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'give either META_URL or --meta-url-file, not both');
-    return { metaUrl: readMetaUrlFile(urlFile), mountPoint: first };
-  }
-  if (second === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', 'missing MOUNTPOINT (objectfs mount META_URL MOUNTPOINT)');
-  if (hasPassword(first)) process.stderr.write(PASSWORD_WARNING);
-  return { metaUrl: first, mountPoint: second };
 }
 
 /**

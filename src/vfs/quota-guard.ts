@@ -62,9 +62,9 @@ export class QuotaGuard {
 
   /**
    * Admits `grow` more bytes of file `ino`, or throws ENOSPC (the volume's capacity) or EDQUOT
-   * (a directory quota above it). No round trip unless this host has no snapshot yet, has
-   * used its slack, is about to refuse, or meets the file for the first time while directory
-   * quotas exist.
+   * (a directory quota above it). No round trip unless this host has no snapshot yet, writes
+   * again after a quiet second while limits exist, has used its slack, is about to refuse, or
+   * meets the file for the first time while directory quotas exist.
    */
   async admit(ino: number, grow: number): Promise<void> {
     if (grow <= 0) return;
@@ -128,9 +128,11 @@ export class QuotaGuard {
   async #current(): Promise<QuotaSnapshot> {
     const now = this.#now();
     const stale = now - this.#takenAt >= QUOTA_SYNC_MS;
-    // The first write after a quiet second waits for fresh figures (a quota set meanwhile then
-    // applies at once); a steady writer refreshes them in the background, once a second.
-    if (this.#snapshot === undefined || (stale && now - this.#lastAdmit >= QUOTA_SYNC_MS)) await this.#refresh();
+    // Where the last figures had a limit, the first write after a quiet second waits for fresh
+    // ones (a change meanwhile then applies at once); a steady writer, and a volume that had no
+    // limit at all (no round trip on its writes), refresh in the background once a second.
+    const limited = this.#snapshot !== undefined && (this.#snapshot.capacity > 0 || this.#snapshot.dirs.size > 0);
+    if (this.#snapshot === undefined || (stale && limited && now - this.#lastAdmit >= QUOTA_SYNC_MS)) await this.#refresh();
     else if (stale) void this.#refresh().catch(() => undefined);
     this.#lastAdmit = now;
     if (this.#snapshot === undefined) throw FsError.EIO('no quota figures');

@@ -107,6 +107,30 @@ describe('QuotaGuard', () => {
     assert.deepEqual([f.dirsAbove, f.dirsOf], [1, 0]);
   });
 
+  test('a volume without limits: a write after a quiet second does not wait for figures (they come in the background)', async () => {
+    const f = new Figures();
+    f.dirMax = 0;
+    let hold: (() => void) | undefined;
+    const limitless: QuotaSnapshot = { capacity: 0, usedSpace: 0, dirs: new Map() };
+    const source = {
+      ...f,
+      quotaSnapshot: () => {
+        f.snapshots++;
+        // The second snapshot is held: an admit that waited for it would never end.
+        return f.snapshots === 1 ? Promise.resolve(limitless) : new Promise<QuotaSnapshot>((resolve) => { hold = () => resolve(limitless); });
+      },
+    };
+    const clock = { t: 10_000 };
+    const g = new QuotaGuard(source, { uncommitted: () => new Map<number, number>().entries(), commit: async () => undefined }, { now: () => clock.t });
+    await g.admit(1, 100);
+    assert.equal(f.snapshots, 1, 'the first write reads the figures once');
+    clock.t += 5000; // stale and quiet
+    await g.admit(1, 100);
+    assert.equal(f.snapshots, 2, 'a refresh was started in the background');
+    assert.ok(hold !== undefined);
+    hold();
+  });
+
   test('shrinking or rewriting is not growth: nothing is asked', async () => {
     const f = new Figures();
     const { g } = guard(f);
