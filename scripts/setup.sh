@@ -40,7 +40,7 @@ PACKAGES=(
   # stripped-down image may lack it, so it is installed like the others when missing)
   util-linux
   git
-  iproute2
+  iproute2   # ip: the multi-host bed's network namespaces, bridge and veth links
   rsync
   sqlite3
   zsh
