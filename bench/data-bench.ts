@@ -136,7 +136,7 @@ async function main(): Promise<number> {
     const metaUrl = pg.url.replace(/\/postgres$/, '/objectfs_data_bench');
     const pgInfo = await withClient(metaUrl, (c) => serverInfo((t) => c.query(t)));
     const storage = `s3://${BUCKET}/objectfs/?${new URLSearchParams({ endpoint: s3.endpoint, region: 'us-east-1', 'path-style': 'true' }).toString()}`;
-    const format = { metaUrl, name: VOLUME, storage, blockSize: DEFAULT_BLOCK_SIZE, compression: 'lz4', trashDays: 0 } as const;
+    const format = { metaUrl, name: VOLUME, storage, blockSize: DEFAULT_BLOCK_SIZE, compression: 'lz4' } as const;
     await formatVolume(format);
 
     const volumeOptions: OpenVolumeOptions = {

@@ -113,7 +113,7 @@ async function main(): Promise<number> {
       const targetUrl = pg.url.replace(/\/postgres$/, `/${target}`);
       // Data never leaves the directory store: the bench measures metadata only.
       const storage = `file://${join(bed.root, `blocks-${files}`)}`;
-      await formatVolume({ metaUrl: sourceUrl, name: 'bench', storage, blockSize: 1 << 20, compression: 'lz4', trashDays: 0 });
+      await formatVolume({ metaUrl: sourceUrl, name: 'bench', storage, blockSize: 1 << 20, compression: 'lz4' });
       const { base, store } = await openVolumeStore(storage, 'bench');
       note(`building ${files} files`);
       const buildStart = Date.now();

@@ -26,6 +26,7 @@ import { Locker } from '../test/support/locker.js';
 import { startMultiHostBed, type MultiHostBed } from '../test/support/multihost.js';
 import { commitInfo, machineInfo } from './support/run-info.js';
 import { percentile, round } from './support/stats.js';
+import { DEFAULT_TRASH_DAYS } from '../src/volume/format-volume.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APPENDER = join(ROOT, 'test', 'support', 'appender.py');
@@ -130,7 +131,7 @@ async function pgRoundTripUs(url: string, n = 500): Promise<{ read: number; comm
 
 async function main(): Promise<void> {
   const cfg = config();
-  const bed: MultiHostBed = await startMultiHostBed('lock-bench', Math.max(...HOSTS), { pgSettings: {} });
+  const bed: MultiHostBed = await startMultiHostBed('lock-bench', Math.max(...HOSTS), { pgSettings: {}, trashDays: DEFAULT_TRASH_DAYS });
   const stop = (): void => { void bed.finish().finally(() => process.exit(130)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

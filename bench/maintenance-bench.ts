@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     const metaUrl = pg.url.replace(/\/postgres$/, '/objectfs_maintenance_bench');
     const pgInfo = await withClient(metaUrl, (c) => serverInfo((t) => c.query(t)));
     const storage = `s3://${BUCKET}/objectfs/?${new URLSearchParams({ endpoint: s3.endpoint, region: 'us-east-1', 'path-style': 'true' }).toString()}`;
-    await formatVolume({ metaUrl, name: VOLUME, storage, blockSize: BLOCK, compression: 'lz4', trashDays: 0 });
+    await formatVolume({ metaUrl, name: VOLUME, storage, blockSize: BLOCK, compression: 'lz4' });
     const { base, store } = await openVolumeStore(storage, VOLUME);
     note(`building ${spec.files} files in ${spec.dirs} directories, ${spec.slices} objects`);
     const buildStart = Date.now();

@@ -28,12 +28,13 @@ import { JUICEFS_POSTGRES_US, JUICEFS_SOURCE, opsTable, readdirTable } from './s
 import { installRoundTripCounter } from './support/round-trips.js';
 import { configFromArgs, positiveInt, UsageError } from './support/cli.js';
 import { commitInfo, fsType, machineInfo, serverInfo, withClient, type ServerInfo } from './support/run-info.js';
+import { DEFAULT_TRASH_DAYS } from '../src/volume/format-volume.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENGINES = ['postgres', 'pglite'] as const;
 type EngineKind = (typeof ENGINES)[number];
 
-const FORMAT: FormatSettings = Object.freeze({ name: 'bench', storage: 'file:///tmp/unused', blockSize: 4 << 20, compression: 'lz4', trashDays: 0 });
+const FORMAT: FormatSettings = Object.freeze({ name: 'bench', storage: 'file:///tmp/unused', blockSize: 4 << 20, compression: 'lz4', trashDays: DEFAULT_TRASH_DAYS });
 
 const USAGE = `usage: node dist/bench/meta-bench.js [options]
   --engines LIST          postgres,pglite (default both)

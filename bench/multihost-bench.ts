@@ -30,6 +30,7 @@ import type { Daemon } from '../test/support/e2e-daemon.js';
 import { startMultiHostBed, type MultiHostBed } from '../test/support/multihost.js';
 import { commitInfo, machineInfo } from './support/run-info.js';
 import { percentile, round } from './support/stats.js';
+import { DEFAULT_TRASH_DAYS } from '../src/volume/format-volume.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MiB = 1 << 20;
@@ -194,7 +195,7 @@ function table(results: readonly RoundResult[]): string {
 
 async function main(): Promise<void> {
   const cfg = config();
-  const bed = await startMultiHostBed('multihost-bench', Math.max(2, ...cfg.mounts), { pgSettings: {} });
+  const bed = await startMultiHostBed('multihost-bench', Math.max(2, ...cfg.mounts), { pgSettings: {}, trashDays: DEFAULT_TRASH_DAYS });
   const stop = (): void => { void bed.finish().finally(() => process.exit(130)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -24,6 +24,7 @@ import { configFromArgs, positiveInt, UsageError } from './support/cli.js';
 import { startPrivatePostgres } from './support/private-pg.js';
 import { installRoundTripCounter, roundTrips } from './support/round-trips.js';
 import { withClient } from './support/run-info.js';
+import { DEFAULT_TRASH_DAYS } from '../src/volume/format-volume.js';
 
 const ENGINES = ['postgres', 'pglite'] as const;
 type EngineKind = (typeof ENGINES)[number];
@@ -120,7 +121,7 @@ async function main(): Promise<number> {
         }
         const blocks = join(bed.root, `blocks-${engine}-${mode}`);
         mkdirSync(blocks, { recursive: true });
-        const format: FormatSettings = { name: 'qbench', storage: `file://${blocks}`, blockSize: 4 << 20, compression: 'lz4', trashDays: 0 };
+        const format: FormatSettings = { name: 'qbench', storage: `file://${blocks}`, blockSize: 4 << 20, compression: 'lz4', trashDays: DEFAULT_TRASH_DAYS };
         await formatMeta(url, format);
         if (mode === 'on') await configureVolume(url, { capacity: 2 ** 45, inodes: 1e9 });
         // Usage folds run as on a mount (once a second): they keep the journals the quota checks sum short.

@@ -54,10 +54,11 @@ export async function releaseInode(ctx: MetaContext, db: Db, ino: number, length
 /**
  * What happens to a non-directory that lost its last name (`name` in `parent`): the trash, or
  * else releaseInode (kept while open here, otherwise destroyed). True if the inode is gone
- * (or will go at its last close); false if it lives on in the trash.
+ * (or will go at its last close); false if it lives on in the trash. `trashDays`, when the
+ * caller read it in this transaction, spares the move's statement when the trash is off.
  */
-export async function lastLinkGone(ctx: MetaContext, tx: Db, parent: number, name: Buffer, ino: number, type: number, length: number): Promise<boolean> {
-  if (await moveToTrash(ctx, tx, parent, name, ino, type)) return false;
+export async function lastLinkGone(ctx: MetaContext, tx: Db, parent: number, name: Buffer, ino: number, type: number, length: number, trashDays?: number): Promise<boolean> {
+  if (trashDays !== 0 && await moveToTrash(ctx, tx, parent, name, ino, type)) return false;
   await releaseInode(ctx, tx, ino, length);
   return true;
 }
@@ -93,15 +94,18 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
     const ino = Number(child.inode);
     if (child.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
     const now = ctx.now();
-    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'>>`
+    // The trash days come along (read live, in this transaction): with the trash off, the last
+    // link's release needs no statement of the trash's.
+    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'> & { trash_days: number }>`
       WITH e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino} RETURNING inode),
       p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e)),
       c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = ${ino} AND EXISTS (SELECT 1 FROM e) RETURNING nlink, length)
-      SELECT nlink, length FROM c`.execute(tx);
+      SELECT nlink, length, (SELECT trash_days FROM volume WHERE id = 1) AS trash_days FROM c`.execute(tx);
     const after = rows[0];
     if (after === undefined) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
     if (after.nlink > 0) return { ino, gone: false };
-    return { ino, gone: await lastLinkGone(ctx, tx, parent, name, ino, child.type, Number(after.length)) };
+    const gone = await lastLinkGone(ctx, tx, parent, name, ino, child.type, Number(after.length), after.trash_days);
+    return gone ? { ino, gone } : { ino, gone, trashed: true };
   });
 }
 

@@ -123,6 +123,8 @@ export interface UnlinkResult {
   readonly ino: number;
   /** The inode lost its last link (its data goes to deferred deletion once closed). */
   readonly gone: boolean;
+  /** The last name went and the file with it to the trash (decision 78): it lives on there. */
+  readonly trashed?: boolean;
 }
 
 export const XATTR_CREATE = 1;

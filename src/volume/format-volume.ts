@@ -30,6 +30,9 @@ export class StorageProbeError extends Error {
   override readonly name = 'StorageProbeError';
 }
 
+/** Days a deleted file stays in the trash when format is not told (the product's default). */
+export const DEFAULT_TRASH_DAYS = 1;
+
 export interface FormatRequest {
   readonly metaUrl: string;
   readonly name: string;
@@ -57,7 +60,7 @@ export function validateFormatRequest(req: FormatRequest): FormatSettings {
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
     throw new FormatSettingsError(`invalid compression "${compression}": one of ${COMPRESSIONS.join(', ')}`);
   }
-  const trashDays = req.trashDays ?? 1;
+  const trashDays = req.trashDays ?? DEFAULT_TRASH_DAYS;
   if (!Number.isInteger(trashDays) || trashDays < 0 || trashDays > 3650) throw new FormatSettingsError(`invalid trash days ${trashDays}: a whole number from 0 to 3650`);
   for (const [label, v] of [['capacity', req.capacity], ['inodes', req.inodes]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new FormatSettingsError(`invalid ${label} ${v}: a whole number, 0 for unlimited`);

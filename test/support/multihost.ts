@@ -111,6 +111,11 @@ function makeNetwork(prefix: string, count: number): Network {
 export interface MultiHostOptions {
   /** PostgreSQL settings (default fsync=off, as the suite's server: tests need no durability). */
   readonly pgSettings?: Readonly<Record<string, string>>;
+  /**
+   * Trash days of the volumes it formats (default 0: the tests were written for deletions that
+   * free space at once; benchmarks pass the product's default).
+   */
+  readonly trashDays?: number;
 }
 
 export async function startMultiHostBed(label: string, hostCount: number, options: MultiHostOptions = {}): Promise<MultiHostBed> {
@@ -152,8 +157,7 @@ export async function startMultiHostBed(label: string, hostCount: number, option
         const db = await freshPgDatabase(volLabel, pg.url);
         drops.push(db.drop);
         const storage = s3.storageUrl(`${volLabel}-${randomBytes(4).toString('hex')}`);
-        // Trash off, as these tests were written for deletions that free space at once.
-        execFileSync(process.execPath, [OBJECTFS_BIN, 'format', db.url, volLabel, '--storage', storage, '--block-size', blockSize, '--trash-days', '0'], { stdio: 'pipe', env: { ...process.env, ...BED_S3_ENV } });
+        execFileSync(process.execPath, [OBJECTFS_BIN, 'format', db.url, volLabel, '--storage', storage, '--block-size', blockSize, '--trash-days', String(options.trashDays ?? 0)], { stdio: 'pipe', env: { ...process.env, ...BED_S3_ENV } });
         return { metaUrl: db.url, storage };
       },
       async mount(host, volume, mntLabel, args = []) {

@@ -40,7 +40,7 @@ export function trashTests(ctx: SuiteContext): void {
       await meta.setxattr(f.ino, b('user.k'), b('v'));
       const before = await meta.getattr(f.ino);
       await tick();
-      assert.deepEqual(await meta.unlink(d.ino, b('f')), { ino: f.ino, gone: false }, 'not gone: it lives in the trash');
+      assert.deepEqual(await meta.unlink(d.ino, b('f')), { ino: f.ino, gone: false, trashed: true }, 'not gone: it lives in the trash');
       assert.deepEqual(await listNames(meta, d.ino), []);
       assert.deepEqual(await listNames(meta, ROOT_INO), ['d'], 'the root does not list .trash');
       const trash = await meta.lookup(ROOT_INO, b('.trash'));
