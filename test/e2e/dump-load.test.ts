@@ -107,6 +107,19 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/**
+ * The volume loaded at `url` is the source as it was: fsck healthy, the same tree (every inode,
+ * stat, xattr, link and sha256), the same trash and the same directory quota, its usage exact.
+ */
+async function assertLoadedAsSource(url: string, label: string, what: string): Promise<void> {
+  await assertHealthy(url);
+  const tree = await withMount(url, label, (mnt) => treeState(join(mnt, 'tree')));
+  assert.deepEqual(tree, expected, `the tree on ${what} differs`);
+  assert.deepEqual(await trashListing(url), expectedTrash, `the trash of ${what} is as it was`);
+  assert.deepEqual(await quotaListing(url), expectedQuotas, `the directory quota and its usage on ${what} are as they were`);
+  succeeded(await runCli(['quota', 'check', url]), `quota check of ${what}`);
+}
+
 describe('dump and load', () => {
   test('PGlite → PostgreSQL → PGlite (gzip): fsck healthy, every inode, stat, xattr, link and sha256 identical', async () => {
     const first = join(work, 'first.jsonl');
@@ -119,12 +132,7 @@ describe('dump and load', () => {
 
     const pgUrl = await freshPg('dump-target');
     succeeded(await runCli(['load', pgUrl, first], {}, 300_000), 'load into PostgreSQL');
-    await assertHealthy(pgUrl);
-    const onPg = await withMount(pgUrl, 'pg', (mnt) => treeState(join(mnt, 'tree')));
-    assert.deepEqual(onPg, expected, 'the tree on the loaded PostgreSQL volume differs');
-    assert.deepEqual(await trashListing(pgUrl), expectedTrash, 'the trash is loaded as it was');
-    assert.deepEqual(await quotaListing(pgUrl), expectedQuotas, 'the directory quota and its usage are loaded as they were');
-    succeeded(await runCli(['quota', 'check', pgUrl]), 'quota check of the loaded volume');
+    await assertLoadedAsSource(pgUrl, 'pg', 'the loaded PostgreSQL volume');
 
     const second = join(work, 'second.jsonl.gz');
     succeeded(await runCli(['dump', pgUrl, second, '--gzip'], {}, 300_000), 'dump of PostgreSQL');
@@ -132,11 +140,7 @@ describe('dump and load', () => {
     assert.deepEqual([...head], [0x1f, 0x8b], '--gzip writes gzip');
     const liteUrl = await freshLite('dump-back');
     succeeded(await runCli(['load', liteUrl, second], {}, 300_000), 'load of the gzip dump into PGlite');
-    await assertHealthy(liteUrl);
-    const onLite = await withMount(liteUrl, 'lite', (mnt) => treeState(join(mnt, 'tree')));
-    assert.deepEqual(onLite, expected, 'the tree on the PGlite volume loaded back differs');
-    assert.deepEqual(await trashListing(liteUrl), expectedTrash, 'the trash survives the second load');
-    assert.deepEqual(await quotaListing(liteUrl), expectedQuotas, 'the quota survives the second load');
+    await assertLoadedAsSource(liteUrl, 'lite', 'the PGlite volume loaded back');
     succeeded(await runCli(['restore', liteUrl, '--all']), 'restore from the loaded trash');
     const restored = await withMount(liteUrl, 'restored', (mnt) => readFile(join(mnt, 'gone.txt')));
     assert.ok(restored.equals(TRASHED), 'a file restored from the loaded trash reads back its bytes');
