@@ -24,7 +24,7 @@ import { DEFAULT_BLOCK_SIZE } from '../src/chunk/keys.js';
 import { DEFAULT_DOWNLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY } from '../src/chunk/index.js';
 import { formatVolume } from '../src/volume/format-volume.js';
 import { DEFAULT_BUFFER, DEFAULT_MEMORY_CACHE, type OpenVolumeOptions } from '../src/volume/open-volume.js';
-import { createBed } from './support/bed.js';
+import { createCleanedBed } from './support/bed.js';
 import { localPhases, rawS3Phases } from './support/baseline-phases.js';
 import { DataPattern, KiB, MiB } from './support/data-pattern.js';
 import { phaseTable, ratios, ratioTable, summarize } from './support/data-report.js';
@@ -104,15 +104,7 @@ function note(msg: string): void {
 async function main(): Promise<number> {
   const cfg = configFromArgs(parseConfig, USAGE);
   if (cfg === undefined) return 2;
-  const bed = createBed('objectfs-data-bench-');
-  process.on('exit', () => void bed.finish());
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(s, () => {
-      note(`${s}: stopping, cleaning up`);
-      for (const w of bed.finish()) note(`cleanup: ${w}`);
-      process.exit(128 + (s === 'SIGINT' ? 2 : s === 'SIGHUP' ? 1 : 15));
-    });
-  }
+  const bed = createCleanedBed('objectfs-data-bench-', note);
   // s3rver's fixed credentials, for ObjectFS's S3Store (it reads the standard AWS chain).
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { formatVolume } from '../src/volume/format-volume.js';
 import { openVolumeStore } from '../src/volume/volume-store.js';
 import { fillBulkVolume } from '../test/support/bulk-volume.js';
-import { createBed } from './support/bed.js';
+import { createCleanedBed } from './support/bed.js';
 import { startPrivatePostgres } from './support/private-pg.js';
 import { commitInfo, machineInfo, serverInfo, withClient } from './support/run-info.js';
 
@@ -90,14 +90,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const bed = createBed('objectfs-dump-bench-');
-  process.on('exit', () => void bed.finish());
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(s, () => {
-      for (const w of bed.finish()) note(`cleanup: ${w}`);
-      process.exit(128 + (s === 'SIGINT' ? 2 : s === 'SIGHUP' ? 1 : 15));
-    });
-  }
+  const bed = createCleanedBed('objectfs-dump-bench-', note);
   try {
     const started = new Date();
     const machine = machineInfo();

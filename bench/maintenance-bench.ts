@@ -22,7 +22,7 @@ import { blockKey } from '../src/chunk/keys.js';
 import { formatVolume } from '../src/volume/format-volume.js';
 import { openVolumeStore } from '../src/volume/volume-store.js';
 import { fillBulkVolume, type BulkSpec } from '../test/support/bulk-volume.js';
-import { createBed } from './support/bed.js';
+import { createCleanedBed } from './support/bed.js';
 import { startPrivatePostgres } from './support/private-pg.js';
 import { commitInfo, machineInfo, serverInfo, withClient } from './support/run-info.js';
 import { S3RVER_CREDENTIALS, startBenchS3 } from './support/s3rver.js';
@@ -105,14 +105,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const bed = createBed('objectfs-maintenance-bench-');
-  process.on('exit', () => void bed.finish());
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(s, () => {
-      for (const w of bed.finish()) note(`cleanup: ${w}`);
-      process.exit(128 + (s === 'SIGINT' ? 2 : s === 'SIGHUP' ? 1 : 15));
-    });
-  }
+  const bed = createCleanedBed('objectfs-maintenance-bench-', note);
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configureVolume, formatMeta, ROOT_INO, type FormatSettings } from '../src/meta/index.js';
 import { openVolume, type Volume } from '../src/volume/open-volume.js';
-import { createBed } from './support/bed.js';
+import { createCleanedBed } from './support/bed.js';
 import { configFromArgs, positiveInt, UsageError } from './support/cli.js';
 import { startPrivatePostgres } from './support/private-pg.js';
 import { installRoundTripCounter, roundTrips } from './support/round-trips.js';
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
   const cfg = configFromArgs(parseConfig, USAGE);
   if (cfg === undefined) return 2;
   installRoundTripCounter();
-  const bed = createBed();
+  const bed = createCleanedBed('objectfs-quota-bench-', note);
   try {
     let pgBase = cfg.pgUrl;
     const results: PhaseResult[] = [];
