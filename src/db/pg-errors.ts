@@ -32,10 +32,10 @@ export function isConnectionLost(err: unknown): boolean {
   if (s !== undefined) return s.startsWith('08') || s === '57P01' || s === '57P02' || s === '57P03';
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
-  // pg raises plain Errors for a dropped socket; this is the one place that reads a message,
-  // because node-postgres offers no code for it.
+  // pg raises plain Errors for a dropped socket, and pg-pool one for a wait for a free slot that
+  // timed out; this is the one place that reads a message, because neither offers a code.
   const msg = err instanceof Error ? err.message : '';
-  return /Connection terminated|Client has encountered a connection error|connection timeout/i.test(msg);
+  return /Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect/i.test(msg);
 }
 
 /** Undefined table: the database has not been formatted (42P01). */

@@ -10,6 +10,7 @@ import { nowNs } from './context.js';
 import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeExistsError } from './errors.js';
 import { destroyingError, toVolume, type VolumeRow } from './volume-row.js';
 import { MetaStore } from './meta-store.js';
+import { DEFAULT_META_RETRY_MS } from './tx.js';
 import { NODE_TYPE_CODE, ROOT_INO, type VolumeRecord } from './types.js';
 import type { FormatSettings, MetaEngine, MetaOptions } from './engine.js';
 
@@ -36,9 +37,18 @@ export async function checkSchema(database: OpenDatabase): Promise<void> {
   if (applied.length < SCHEMA_VERSION) await migrateToLatest(database.db);
 }
 
+/**
+ * How long one attempt may wait for a connection (a pool slot or a new connection): a quarter
+ * of the retry budget, 1–10 s. An operation then fails within about its budget even when the
+ * wait that straddles the deadline is its last attempt, instead of up to 10 s after it.
+ */
+export function connectTimeoutWithin(retryTimeoutMs = DEFAULT_META_RETRY_MS): number {
+  return Math.min(10_000, Math.max(1_000, Math.round(retryTimeoutMs / 4)));
+}
+
 /** Opens the metadata engine of an existing volume; one being destroyed is refused. */
 export async function openMeta(metaUrl: string, options: MetaOptions = {}): Promise<MetaEngine> {
-  const database = await openDatabase(metaUrl, { maxConnections: options.maxConnections });
+  const database = await openDatabase(metaUrl, { maxConnections: options.maxConnections, connectTimeoutMs: connectTimeoutWithin(options.retryTimeoutMs) });
   try {
     await checkSchema(database);
     const volume = await readVolume(database.db, database.displayUrl);

@@ -287,10 +287,10 @@ describe('fault battery: two hosts at work while things break', () => {
     });
   });
 
-  test('PostgreSQL down for 14 s, beyond the 8 s budget: EIO after the budget, then work resumes and change notification with it', async (t) => {
+  test('PostgreSQL down for 18 s, beyond the 8 s budget: EIO after the budget, then work resumes and change notification with it', async (t) => {
     await runPhase(t, {
       name: 'down beyond the budget',
-      fault: async () => { await bed.pg.stop(); await sleep(14_000); await bed.pg.start(); },
+      fault: async () => { await bed.pg.stop(); await sleep(18_000); await bed.pg.start(); },
       boundMs: metaBound, errors: () => ({ allowed: ['EIO'], must: true }),
     });
     const [a, b] = liveMounts() as [Mount, Mount];

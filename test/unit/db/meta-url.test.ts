@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import pg from 'pg';
 import assert from 'node:assert/strict';
 import { MetaUrlError, parseMetaUrl } from '../../../src/db/index.js';
 import { isConnectionLost, isRetryableConflict, isUniqueViolation, isUndefinedTable, sqlState } from '../../../src/db/pg-errors.js';
@@ -39,4 +42,24 @@ test('database errors are classified by SQLSTATE, not text', () => {
   assert.ok(isConnectionLost(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })));
   assert.ok(!isConnectionLost(pgErr('23505')));
   assert.ok(isUndefinedTable(pgErr('42P01')));
+});
+
+test('a connect that times out and a wait for a pool slot that times out are lost connections (retried)', async () => {
+  // A server that accepts TCP and never answers: the first client's connect times out in pg, the
+  // second waits for the pool's only slot and times out in pg-pool, each with its own message.
+  const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const { port } = silent.address() as AddressInfo;
+  const pool = new pg.Pool({ host: '127.0.0.1', port, max: 1, connectionTimeoutMillis: 200 });
+  try {
+    const [first, second] = await Promise.allSettled([pool.connect(), pool.connect()]);
+    for (const r of [first, second]) {
+      assert.equal(r.status, 'rejected');
+      assert.ok(isConnectionLost(r.reason), String(r.reason));
+    }
+    assert.notEqual((first as PromiseRejectedResult).reason.message, (second as PromiseRejectedResult).reason.message);
+  } finally {
+    await pool.end();
+    silent.close();
+  }
 });
