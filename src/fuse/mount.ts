@@ -18,6 +18,7 @@ import { checkFuseOptions } from './fuse-options.js';
 import { LookupCounts } from './lookup-counts.js';
 import { FUSE_ROOT_ID, InodeMap } from './inode-map.js';
 import { ReadFences } from './read-fences.js';
+import { RecentDirAttrs } from './dir-attrs.js';
 import { isMounted } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
 import { opTimeouts } from './deadlines.js';
@@ -79,7 +80,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const stats = options.statsText === undefined ? undefined : new StatsFile(options.statsText);
   const fences = new ReadFences();
   const inodes = new InodeMap(options.root ?? ROOT_INO);
-  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences, inodes });
+  const recentDirs = new RecentDirAttrs(timeouts.attr * 1000);
+  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
     // A read-only vfs refuses changes itself; `ro` tells the kernel, which then refuses them first.
@@ -107,6 +109,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
     if (nodeid !== undefined) fences.after(ino, () => session.invalidateInode(nodeid));
   };
   vfs.onRemoteChange((change) => {
+    if (change === undefined) recentDirs.clear();
+    else for (const ino of change.inos) recentDirs.drop(ino);
     if (change === undefined) {
       for (const ino of counts.inodes()) invalidateInode(ino);
       session.invalidateInode(FUSE_ROOT_ID);

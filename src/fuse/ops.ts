@@ -7,7 +7,8 @@
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
-import { LOCK_EOF, ROOT_INO, type Attr, type AttrChanges, type Caller, type DirEntry, type Vfs } from '../vfs/index.js';
+import { LOCK_EOF, ROOT_INO, type Attr, type AttrChanges, type Caller, type ChangedDirs, type DirEntry, type NewEntryAttr, type Vfs } from '../vfs/index.js';
+import type { RecentDirAttrs } from './dir-attrs.js';
 import { DOTS, type DirStreams } from './dir-streams.js';
 import type { InodeMap } from './inode-map.js';
 import type { LookupCounts } from './lookup-counts.js';
@@ -31,6 +32,8 @@ export interface OpsContext {
   readonly fences: ReadFences;
   /** Node ids ↔ inodes (a sub-directory mount's root is node id 1). */
   readonly inodes: InodeMap;
+  /** Directories as this mount's last change of them left them (the GETATTR after a change). */
+  readonly recentDirs: RecentDirAttrs;
 }
 
 const S_IFMT = 0o170000;
@@ -71,12 +74,28 @@ const nameOf = (r: Request): Buffer => r.name as Buffer;
 const fhOf = (r: Request): number => r.fh ?? -1;
 
 export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
-  const { vfs, counts, dirs, timeouts, stats, fences, inodes } = ctx;
+  const { vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs } = ctx;
   const isStatsName = (parent: number, name: Buffer) => StatsFile.isName(parent, name, inodes.root);
   const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
   const notStatsName = (parent: number, name: Buffer) => { if (isStatsName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
   /** An entry reply's array: the node id the kernel is to know the inode by. */
   const entryOf = (attr: Attr) => entryArray(attr, timeouts, inodes.nodeOf(attr.ino));
+
+  /**
+   * Runs a change of directories `inos`; what it reports of them (`dirs`) answers the GETATTR
+   * of them that the kernel sends next.
+   */
+  const changing = async <T,>(inos: readonly number[], run: () => Promise<T>): Promise<T> => {
+    recentDirs.begin(inos);
+    let result: ChangedDirs | undefined;
+    try {
+      const value = await run();
+      result = value as ChangedDirs | undefined;
+      return value;
+    } finally {
+      recentDirs.end(inos, result?.dirs);
+    }
+  };
 
   /** Answers an entry and counts the kernel's new reference (only if the kernel took it). */
   const entry = (r: Request, b: Binding, attr: Attr) => {
@@ -123,12 +142,12 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         b.replyAttr(r.req, attrArray(stats.isHandle(fh) ? stats.fgetattr(fh) : await stats.attr()), 0);
         return;
       }
-      const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : await vfs.getattr(r.ino);
+      const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : recentDirs.get(r.ino) ?? await vfs.getattr(r.ino);
       b.replyAttr(r.req, attrArray(attr), timeouts.attr);
     },
     [Op.SETATTR]: async (r, b) => {
       notStats(r.ino);
-      const attr = await vfs.setattr(caller(r), r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array));
+      const attr = await changing([r.ino], () => vfs.setattr(caller(r), r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array)));
       b.replyAttr(r.req, attrArray(vfs.withLocalWrites(attr)), timeouts.attr);
     },
     [Op.READLINK]: async (r, b) => { b.replyReadlink(r.req, await vfs.readlink(r.ino)); },
@@ -137,29 +156,29 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       const mode = r.mode ?? 0;
       const type = NODE_OF_MODE.get(mode & S_IFMT);
       if (type === undefined) throw FsError.EINVAL(`mknod of mode ${mode.toString(8)}`);
-      entry(r, b, await vfs.mknod(caller(r), r.ino, nameOf(r), type, mode & 0o7777, r.rdev ?? 0));
+      entry(r, b, await changing([r.ino], () => vfs.mknod(caller(r), r.ino, nameOf(r), type, mode & 0o7777, r.rdev ?? 0)));
     },
     [Op.MKDIR]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
-      entry(r, b, await vfs.mkdir(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777));
+      entry(r, b, await changing([r.ino], () => vfs.mkdir(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777)));
     },
     [Op.SYMLINK]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
-      entry(r, b, await vfs.symlink(caller(r), r.ino, nameOf(r), r.name2 as Buffer));
+      entry(r, b, await changing([r.ino], () => vfs.symlink(caller(r), r.ino, nameOf(r), r.name2 as Buffer)));
     },
     [Op.LINK]: async (r, b) => {
       notStats(r.ino);
       notStatsName(r.ino2 ?? 0, nameOf(r));
-      entry(r, b, await vfs.link(caller(r), r.ino, r.ino2 ?? 0, nameOf(r)));
+      entry(r, b, await changing([r.ino2 ?? 0], () => vfs.link(caller(r), r.ino, r.ino2 ?? 0, nameOf(r))));
     },
     [Op.UNLINK]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
-      await vfs.unlink(caller(r), r.ino, nameOf(r));
+      await changing([r.ino], () => vfs.unlink(caller(r), r.ino, nameOf(r)));
       b.replyErr(r.req, 0);
     },
     [Op.RMDIR]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
-      await vfs.rmdir(caller(r), r.ino, nameOf(r));
+      await changing([r.ino], () => vfs.rmdir(caller(r), r.ino, nameOf(r)));
       b.replyErr(r.req, 0);
     },
     [Op.RENAME]: async (r, b) => {
@@ -167,7 +186,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       if ((flags & ~RENAME_FLAGS) !== 0) throw FsError.EINVAL(`rename flags ${flags} (RENAME_WHITEOUT is not supported)`);
       notStatsName(r.ino, nameOf(r));
       notStatsName(r.ino2 ?? 0, r.name2 as Buffer);
-      await vfs.rename(caller(r), r.ino, nameOf(r), r.ino2 ?? 0, r.name2 as Buffer, flags);
+      await changing([r.ino, r.ino2 ?? 0], () => vfs.rename(caller(r), r.ino, nameOf(r), r.ino2 ?? 0, r.name2 as Buffer, flags));
       b.replyErr(r.req, 0);
     },
     [Op.OPEN]: async (r, b) => {
@@ -185,9 +204,12 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.CREATE]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
       const flags = r.flags ?? 0;
-      let created: { fh: number; attr: Attr };
+      let created: { fh: number; attr: NewEntryAttr };
       try {
-        created = await vfs.create(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777, flags);
+        created = await changing([r.ino], async () => {
+          const c = await vfs.create(caller(r), r.ino, nameOf(r), (r.mode ?? 0) & 0o7777, flags);
+          return { ...c, dirs: c.attr.dirs };
+        });
       } catch (err) {
         // The kernel sends CREATE for a name it believed missing (a negative entry): another
         // host may have created it since. Without O_EXCL that is an open, never EEXIST.
@@ -259,7 +281,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     [Op.STATFS]: async (r, b) => { b.replyStatfs(r.req, statfsArray(await vfs.statfs(r.ino))); },
     [Op.SETXATTR]: async (r, b) => {
       notStats(r.ino);
-      await vfs.setxattr(caller(r), r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0);
+      await changing([r.ino], () => vfs.setxattr(caller(r), r.ino, nameOf(r), r.data as Buffer, r.flags ?? 0));
       b.replyErr(r.req, 0);
     },
     [Op.GETXATTR]: (r, b) => {
@@ -273,7 +295,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.REMOVEXATTR]: async (r, b) => {
       notStats(r.ino);
-      await vfs.removexattr(caller(r), r.ino, nameOf(r));
+      await changing([r.ino], () => vfs.removexattr(caller(r), r.ino, nameOf(r)));
       b.replyErr(r.req, 0);
     },
     [Op.FALLOCATE]: async (r, b) => {

@@ -12,9 +12,9 @@ import { FsError } from '../errors.js';
 import { isUniqueViolation } from '../db/index.js';
 import { lockNodes, missingNameError } from './lookup.js';
 import { insertEdge, touchDirectory } from './node-writes.js';
-import { checkNewName, NODE_COLUMN_NAMES, NODE_COLUMNS_N, showName, toAttr, type NodeRow } from './rows.js';
+import { checkNewName, DIR_COLUMNS_P, dirRowOf, NODE_COLUMN_NAMES, NODE_COLUMNS, NODE_COLUMNS_N, showName, toAttr, type DirColumns, type NodeRow } from './rows.js';
 import { inTransaction, statement } from './tx.js';
-import { MAX_SYMLINK_BYTES, NODE_TYPE_CODE, type Attr, type Caller, type NodeType } from './types.js';
+import { MAX_SYMLINK_BYTES, NODE_TYPE_CODE, type Attr, type Caller, type NewEntryAttr, type NodeType } from './types.js';
 import type { MetaContext } from './context.js';
 
 const S_ISGID = 0o2000;
@@ -26,7 +26,7 @@ interface NewNode {
   readonly target?: Buffer;
 }
 
-async function createNode(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, node: NewNode): Promise<Attr> {
+async function createNode(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, node: NewNode): Promise<NewEntryAttr> {
   checkNewName(name);
   // Retried like the statement: an outage may begin with the refill of the id batch.
   const ino = await statement(() => ctx.inodeIds.next(), ctx);
@@ -39,11 +39,11 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
     const row = await statement(async () => {
       const now = ctx.now();
       // A setgid directory hands its group to new entries, and its setgid bit to new directories.
-      const { rows } = await sql<NodeRow>`
+      const { rows } = await sql<NodeRow & DirColumns>`
         WITH p AS (
           UPDATE node SET mtime = ${now}, ctime = ${now}, nlink = nlink + ${isDir ? 1 : 0}
           WHERE inode = ${parent} AND type = ${NODE_TYPE_CODE.directory} AND nlink > 0
-          RETURNING inode, mode, gid
+          RETURNING ${NODE_COLUMNS}
         ), e AS (
           INSERT INTO edge (parent, name, inode, type)
           SELECT p.inode, ${name}::bytea, ${ino}::int8, ${typeCode}::smallint FROM p RETURNING inode
@@ -58,26 +58,26 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
         ), s AS (
           INSERT INTO symlink (inode, target) SELECT n.inode, ${target}::bytea FROM n WHERE ${target}::bytea IS NOT NULL
         )
-        SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db);
+        SELECT ${NODE_COLUMNS_N}, ${DIR_COLUMNS_P} FROM n, p`.execute(ctx.db);
       return rows[0];
     }, ctx);
     if (row === undefined) throw await missingNameError(ctx.db, parent, name);
-    return toAttr(row);
+    return { ...toAttr(row), dirs: [toAttr(dirRowOf(row))] };
   } catch (err) {
     if (isUniqueViolation(err, 'edge_pkey')) throw FsError.EEXIST(`${showName(name)} exists in ${parent}`);
     throw err;
   }
 }
 
-export function mknod(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+export function mknod(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
   return createNode(ctx, caller, parent, name, { type, mode, rdev });
 }
 
-export function mkdir(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+export function mkdir(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
   return createNode(ctx, caller, parent, name, { type: 'directory', mode });
 }
 
-export async function symlink(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+export async function symlink(ctx: MetaContext, caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr> {
   if (target.length === 0) throw FsError.ENOENT('empty symlink target');
   if (target.length > MAX_SYMLINK_BYTES) throw FsError.ENAMETOOLONG(`symlink target of ${target.length} bytes`);
   if (target.includes(0)) throw FsError.EINVAL('symlink target contains NUL');

@@ -7,7 +7,7 @@
  * Errors are FsError with the POSIX errno a kernel filesystem would return.
  */
 import type {
-  Attr, AttrChanges, Caller, ChunkRecord, DirPage, MetaLog, RenameResult, SessionInfo, SessionRow, SessionStats, SliceCommit, StatFs,
+  Attr, AttrChanges, Caller, ChunkRecord, DirPage, MetaLog, NewEntryAttr, RenameResult, SessionInfo, SessionRow, SessionStats, SliceCommit, StatFs,
   UnlinkResult, VolumeRecord,
 } from './types.js';
 import type { Metrics } from '../metrics/index.js';
@@ -33,9 +33,9 @@ export interface MetaEngine {
   /** The inode named `name` in directory `parent` ('.' and '..' included). */
   lookup(parent: number, name: Buffer): Promise<Attr>;
   /** Creates a regular file, FIFO, socket or device node. EEXIST if the name is taken. */
-  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr>;
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr>;
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr>;
+  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<NewEntryAttr>;
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr>;
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr>;
   /** A new name for an existing non-directory inode. */
   link(ino: number, parent: number, name: Buffer): Promise<Attr>;
   readlink(ino: number): Promise<Buffer>;

@@ -32,7 +32,7 @@ import * as xattr from './xattr.js';
 import type { MetaEngine, MetaOptions } from './engine.js';
 import type { ChunkRecord, MetaLog, SliceCommit } from './types.js';
 import type { SliceEntry } from './slice-list.js';
-import type { Attr, AttrChanges, Caller, DirPage, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
+import type { Attr, AttrChanges, Caller, DirPage, NewEntryAttr, RenameResult, SessionInfo, SessionRow, SessionStats, StatFs, UnlinkResult, VolumeRecord } from './types.js';
 
 /** Ids handed to a client per database round trip. */
 const INODE_BATCH = 1000;
@@ -93,13 +93,13 @@ export class MetaStore implements MetaEngine {
   // Reads are retried like writes (statement): a database restart is waited out, not an EIO.
   getattr(ino: number): Promise<Attr> { return statement(() => lookup.getattr(this.#ctx.db, ino), this.#ctx); }
   lookup(parent: number, name: Buffer): Promise<Attr> { return statement(() => lookup.lookup(this.#ctx.db, parent, name), this.#ctx); }
-  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<Attr> {
+  mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev?: number): Promise<NewEntryAttr> {
     return this.#announce(create.mknod(this.#ctx, caller, parent, name, type, mode, rdev), () => [parent], undefined, [{ parent, name }]);
   }
-  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+  mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
     return this.#announce(create.mkdir(this.#ctx, caller, parent, name, mode), () => [parent], undefined, [{ parent, name }]);
   }
-  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+  symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr> {
     return this.#announce(create.symlink(this.#ctx, caller, parent, name, target), () => [parent], undefined, [{ parent, name }]);
   }
   link(ino: number, parent: number, name: Buffer): Promise<Attr> { return this.#announce(create.link(this.#ctx, ino, parent, name), () => [ino, parent], undefined, [{ parent, name }]); }

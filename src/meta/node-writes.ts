@@ -17,13 +17,6 @@ export async function insertEdge(db: Db, parent: number, name: Buffer, ino: numb
   await db.insertInto('edge').values({ parent, name, inode: ino, type }).execute();
 }
 
-/** The name `name` in `parent` now points at inode `ino` of node type `type`. */
-export async function repointEdge(db: Db, parent: number, name: Buffer, ino: number, type: number): Promise<void> {
-  await db.updateTable('edge').set({ inode: ino, type })
-    .where('parent', '=', BigInt(parent)).where('name', '=', name)
-    .execute();
-}
-
 /** Whether directory `ino` has any entry. */
 export async function hasEntries(db: Db, ino: number): Promise<boolean> {
   const row = await db.selectFrom('edge').select('inode').where('parent', '=', BigInt(ino)).limit(1).executeTakeFirst();

@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
 import { lockNodes, missingNameError } from './lookup.js';
-import { checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, type NodeRow } from './rows.js';
+import { checkName, DIR_COLUMNS_P, dirRowOf, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type DirColumns, type NodeRow } from './rows.js';
 import { hasEntries, touchDirectory } from './node-writes.js';
 import { inTransaction } from './tx.js';
 import { moveToTrash } from './trash.js';
@@ -96,16 +96,18 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
     const now = ctx.now();
     // The trash days come along (read live, in this transaction): with the trash off, the last
     // link's release needs no statement of the trash's.
-    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'> & { trash_days: number }>`
+    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'> & { trash_days: number } & DirColumns>`
       WITH e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino} RETURNING inode),
-      p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e)),
+      p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e) RETURNING ${NODE_COLUMNS}),
       c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = ${ino} AND EXISTS (SELECT 1 FROM e) RETURNING nlink, length)
-      SELECT nlink, length, (SELECT trash_days FROM volume WHERE id = 1) AS trash_days FROM c`.execute(tx);
+      SELECT c.nlink, c.length, (SELECT trash_days FROM volume WHERE id = 1) AS trash_days, ${DIR_COLUMNS_P} FROM c, p`.execute(tx);
     const after = rows[0];
     if (after === undefined) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
-    if (after.nlink > 0) return { ino, gone: false };
+    // The trash move below changes the trash's directories, not this one.
+    const dirs = [toAttr(dirRowOf(after))];
+    if (after.nlink > 0) return { ino, gone: false, dirs };
     const gone = await lastLinkGone(ctx, tx, parent, name, ino, child.type, Number(after.length), after.trash_days);
-    return gone ? { ino, gone } : { ino, gone, trashed: true };
+    return gone ? { ino, gone, dirs } : { ino, gone, trashed: true, dirs };
   });
 }
 

@@ -2,22 +2,29 @@
  * Atomic rename, including replace, RENAME_NOREPLACE and RENAME_EXCHANGE.
  *
  * Protocol (one transaction, READ COMMITTED):
- *  1. read both edges (no locks) and check the cases that need no locks;
- *  2. a directory moving to another parent first takes a volume-wide advisory lock, as the
- *     Linux VFS takes s_vfs_rename_mutex: two such renames checked in parallel could each
- *     pass the loop check and together make a cycle;
- *  3. lock both parents and both inodes in ascending inode order;
- *  4. re-read both edges: if either changed since step 1, rerun the transaction;
- *  5. loop and emptiness checks on fresh data, then the updates.
+ *  1. one statement reads both edges and locks both parents and the inodes the edges name, in
+ *     ascending inode order;
+ *  2. a directory moving to another parent needs a volume-wide advisory lock taken before any
+ *     row lock, as the Linux VFS takes s_vfs_rename_mutex (two such renames checked in parallel
+ *     could each pass the loop check and together make a cycle): when step 1 finds one, the
+ *     transaction reruns, taking the advisory lock first;
+ *  3. loop and emptiness checks on fresh data;
+ *  4. one statement moves the names, touches the parents and the moved inode, and only counts
+ *     as done if the edges are still the ones read in step 1 (an edge read may be older than
+ *     the locks): otherwise, or if a name appeared at the target meanwhile, the transaction
+ *     reruns.
+ * A plain rename is four round trips: BEGIN, step 1, step 4, COMMIT. Replacing a file adds its
+ * link count (and the trash move or release when that was its last link).
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { lockNodes, missingNameError } from './lookup.js';
-import { deleteEdge, lastLinkGone } from './remove.js';
-import { hasEntries, insertEdge, repointEdge, touchDirectory } from './node-writes.js';
-import { anyOf, checkName, isDot, isDotDot, RaceDetected, showName, type NodeRow } from './rows.js';
+import { missingNameError } from './lookup.js';
+import { lastLinkGone } from './remove.js';
+import { hasEntries, touchDirectory } from './node-writes.js';
+import { anyOf, checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type NodeRow } from './rows.js';
+import { isUniqueViolation } from '../db/index.js';
 import { inTransaction } from './tx.js';
-import { NODE_TYPE_CODE, RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, type RenameResult } from './types.js';
+import { NODE_TYPE_CODE, RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, type Attr, type RenameResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
 
 const DIR = NODE_TYPE_CODE.directory;
@@ -26,22 +33,34 @@ const RENAME_LOCK_KEY = 0x4f424a4653_52454en;
 
 interface Edge { readonly ino: number; readonly type: number }
 
-async function readEdges(db: Db, sp: number, sn: Buffer, dp: number, dn: Buffer): Promise<{ src?: Edge; dst?: Edge }> {
-  // One round trip for both names.
-  const edge = (which: 's' | 'd', parent: number, name: Buffer) => db.selectFrom('edge')
-    .select([sql.lit(which).as('which'), 'inode', 'type'])
-    .where('parent', '=', BigInt(parent)).where('name', '=', name);
-  const rows = await edge('s', sp, sn).unionAll(edge('d', dp, dn)).execute();
-  const out: { src?: Edge; dst?: Edge } = {};
-  for (const r of rows) {
-    const e = { ino: Number(r.inode), type: r.type };
-    if (r.which === 's') out.src = e; else out.dst = e;
-  }
-  return out;
-}
+interface EdgesAndLocks { readonly src?: Edge; readonly dst?: Edge; readonly locked: Map<number, NodeRow> }
 
-function sameEdge(a: Edge | undefined, b: Edge | undefined): boolean {
-  return a?.ino === b?.ino && a?.type === b?.type;
+/**
+ * Both edges, and the rows of both parents and of the inodes the edges name, locked in
+ * ascending inode order: one round trip. The edges come from the statement's snapshot, which
+ * may predate the locks; the moving statement checks them again.
+ */
+async function lockAndReadEdges(db: Db, sp: number, sn: Buffer, dp: number, dn: Buffer): Promise<EdgesAndLocks> {
+  const { rows } = await sql<NodeRow & { s_ino: string | null; s_type: number | null; d_ino: string | null; d_type: number | null }>`
+    WITH s AS (SELECT inode, type FROM edge WHERE parent = ${sp} AND name = ${sn}),
+         d AS (SELECT inode, type FROM edge WHERE parent = ${dp} AND name = ${dn})
+    SELECT ${NODE_COLUMNS}, (SELECT inode FROM s) AS s_ino, (SELECT type FROM s) AS s_type,
+           (SELECT inode FROM d) AS d_ino, (SELECT type FROM d) AS d_type
+    FROM node WHERE inode IN (${sp}, ${dp}, (SELECT inode FROM s), (SELECT inode FROM d))
+    ORDER BY inode FOR UPDATE`.execute(db);
+  const locked = new Map<number, NodeRow>();
+  let src: Edge | undefined;
+  let dst: Edge | undefined;
+  for (const { s_ino, s_type, d_ino, d_type, ...row } of rows) {
+    locked.set(Number(row.inode), row);
+    if (s_ino !== null && s_type !== null) src = { ino: Number(s_ino), type: s_type };
+    if (d_ino !== null && d_type !== null) dst = { ino: Number(d_ino), type: d_type };
+  }
+  if (rows.length === 0) {
+    // No parent row at all: the names cannot be resolved (missingNameError says which errno).
+    return { locked };
+  }
+  return { ...(src === undefined ? {} : { src }), ...(dst === undefined ? {} : { dst }), locked };
 }
 
 /** Is `ancestor` the directory `dir` itself or one of its ancestors? Walks parent links in one query. */
@@ -72,11 +91,13 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
   validate(sn, dn, flags);
   const exchange = (flags & RENAME_EXCHANGE) !== 0;
   const noReplace = (flags & RENAME_NOREPLACE) !== 0;
+  // Learnt on a first try that found a directory moving to another parent: the reruns take the
+  // advisory lock before any row lock.
+  let dirMove = false;
   return inTransaction(ctx, async (tx) => {
-    const first = await readEdges(tx, sp, sn, dp, dn);
-    const src = first.src;
+    if (dirMove) await sql`SELECT pg_advisory_xact_lock(${RENAME_LOCK_KEY})`.execute(tx);
+    const { src, dst, locked } = await lockAndReadEdges(tx, sp, sn, dp, dn);
     if (src === undefined) throw await missingNameError(tx, sp, sn);
-    const dst = first.dst;
     if (dst === undefined && exchange) throw await missingNameError(tx, dp, dn);
     if (dst !== undefined && noReplace) throw FsError.EEXIST(`${showName(dn)} exists in ${dp}`);
     if (dst !== undefined && !exchange) {
@@ -87,9 +108,10 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
     if (dst !== undefined && dst.ino === src.ino) return { ino: src.ino };
 
     const movesDir = (src.type === DIR || (exchange && dst?.type === DIR)) && sp !== dp;
-    if (movesDir) await sql`SELECT pg_advisory_xact_lock(${RENAME_LOCK_KEY})`.execute(tx);
-
-    const locked = await lockNodes(tx, dst === undefined ? [sp, dp, src.ino] : [sp, dp, src.ino, dst.ino]);
+    if (movesDir && !dirMove) {
+      dirMove = true;
+      throw new RaceDetected('a directory moves to another parent: rerun with the rename lock first');
+    }
     const spRow = locked.get(sp);
     const dpRow = locked.get(dp);
     // A parent that is gone was removed (or never existed): the names cannot be resolved.
@@ -97,10 +119,7 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
     if (dpRow === undefined) throw FsError.ENOENT(`no directory ${dp}`);
     if (dpRow.type !== DIR) throw FsError.ENOTDIR(`inode ${dp} is not a directory`);
     if (dpRow.nlink === 0) throw FsError.ENOENT(`directory ${dp} was removed`);
-    const again = await readEdges(tx, sp, sn, dp, dn);
-    if (!sameEdge(again.src, src) || !sameEdge(again.dst, dst)) throw new RaceDetected('edges changed before lock');
-    const srcRow = locked.get(src.ino);
-    if (srcRow === undefined) throw FsError.EIO(`entry ${showName(sn)} in ${sp} points at missing inode ${src.ino}`);
+    const srcRow = locked.get(src.ino) ?? await vanished(tx, sp, sn, src);
 
     if (movesDir) {
       if (src.type === DIR && await isAncestor(tx, src.ino, dp)) throw FsError.EINVAL('cannot move a directory into itself');
@@ -111,31 +130,62 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
       await exchangeEdges(tx, { sp, sn, dp, dn, src, dst, now });
       return { ino: src.ino };
     }
-    let replacedGone: boolean | undefined;
+    const dstRow = dst === undefined ? undefined : locked.get(dst.ino) ?? await vanished(tx, dp, dn, dst);
     if (dst !== undefined) {
-      const dstRow = locked.get(dst.ino);
-      if (dstRow === undefined) throw FsError.EIO(`entry ${showName(dn)} in ${dp} points at missing inode ${dst.ino}`);
-      if (dst.type === DIR) {
-        if (await hasEntries(tx, dst.ino)) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
-      }
-      await repointEdge(tx, dp, dn, src.ino, src.type);
-      replacedGone = await dropReplaced(ctx, tx, dst, dstRow, dp, dn, now);
-    } else {
-      await insertEdge(tx, dp, dn, src.ino, src.type);
+      if (dst.type === DIR && await hasEntries(tx, dst.ino)) throw FsError.ENOTEMPTY(`directory ${showName(dn)} is not empty`);
     }
-    await deleteEdge(tx, sp, sn, src.ino);
-    const isDir = src.type === DIR ? 1 : 0;
-    if (sp !== dp) {
-      await touchDirectory(tx, sp, now, -isDir);
-      await touchDirectory(tx, dp, now, isDir);
-    } else {
-      await touchDirectory(tx, sp, now);
-    }
-    // A directory's parent link must follow it; a single-link file's is kept for reverse lookups.
-    const newParent = src.type === DIR || srcRow.nlink === 1 ? dp : 0;
-    await tx.updateTable('node').set({ ctime: now, parent: newParent }).where('inode', '=', BigInt(src.ino)).execute();
-    return dst === undefined ? { ino: src.ino } : { ino: src.ino, replaced: dst.ino, replacedGone: replacedGone ?? false };
+    const dirs = await moveEdge(tx, { sp, sn, dp, dn, src, dst, now, srcNlink: srcRow.nlink });
+    if (dst === undefined || dstRow === undefined) return { ino: src.ino, dirs };
+    const replacedGone = await dropReplaced(ctx, tx, dst, dstRow, dp, dn, now);
+    // A replaced directory takes a link of the target's with it, after the statement above.
+    return { ino: src.ino, replaced: dst.ino, replacedGone, ...(dst.type === DIR ? {} : { dirs }) };
   });
+}
+
+/**
+ * An edge whose inode was not there to lock: deleted since the edge was read (rerun), or an
+ * edge that points at nothing (EIO, not endless reruns).
+ */
+async function vanished(tx: Db, parent: number, name: Buffer, edge: Edge): Promise<never> {
+  const still = await tx.selectFrom('edge').select('inode').where('parent', '=', BigInt(parent)).where('name', '=', name).executeTakeFirst();
+  if (still !== undefined && Number(still.inode) === edge.ino) throw FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.ino}`);
+  throw new RaceDetected(`inode ${edge.ino} of ${showName(name)} went before it was locked`);
+}
+
+interface Move { sp: number; sn: Buffer; dp: number; dn: Buffer; src: Edge; dst: Edge | undefined; now: bigint; srcNlink: number }
+
+/**
+ * One statement: the target name points at the source inode (a new edge, or the replaced
+ * one repointed if it still names `dst`), the source edge goes if it still names `src`, the
+ * parents are touched (a directory's link moves with it) and the moved inode's ctime and
+ * parent link are set. Anything not as read reruns the transaction, as does a name that
+ * appeared at the target since (a unique violation). Returns the parents as it left them.
+ */
+async function moveEdge(tx: Db, m: Move): Promise<Attr[]> {
+  const { sp, sn, dp, dn, src, dst, now } = m;
+  const isDir = src.type === DIR ? 1 : 0;
+  // A directory's parent link must follow it; a single-link file's is kept for reverse lookups.
+  const newParent = src.type === DIR || m.srcNlink === 1 ? dp : 0;
+  const target = dst === undefined
+    ? sql`INSERT INTO edge (parent, name, inode, type) VALUES (${dp}, ${dn}, ${src.ino}, ${src.type}) RETURNING 1`
+    : sql`UPDATE edge SET inode = ${src.ino}, type = ${src.type} WHERE parent = ${dp} AND name = ${dn} AND inode = ${dst.ino} RETURNING 1`;
+  let moved: (NodeRow & { t: number; s: number })[];
+  try {
+    ({ rows: moved } = await sql<NodeRow & { t: number; s: number }>`
+      WITH t AS (${target}),
+      s AS (DELETE FROM edge WHERE parent = ${sp} AND name = ${sn} AND inode = ${src.ino} RETURNING 1),
+      p AS (UPDATE node SET mtime = ${now}, ctime = ${now},
+                   nlink = nlink + CASE WHEN ${sp === dp} THEN 0 WHEN inode = ${sp} THEN ${-isDir}::int ELSE ${isDir}::int END
+            WHERE inode IN (${sp}, ${dp}) RETURNING ${NODE_COLUMNS}),
+      n AS (UPDATE node SET ctime = ${now}, parent = ${newParent} WHERE inode = ${src.ino})
+      SELECT ${NODE_COLUMNS}, (SELECT count(*)::int FROM t) AS t, (SELECT count(*)::int FROM s) AS s FROM p`.execute(tx));
+  } catch (err) {
+    if (isUniqueViolation(err, 'edge_pkey')) throw new RaceDetected(`${showName(dn)} appeared in ${dp}`);
+    throw err;
+  }
+  const first = moved[0];
+  if (first?.t !== 1 || first.s !== 1) throw new RaceDetected('edges changed before the lock');
+  return moved.map(({ t: _t, s: _s, ...row }) => toAttr(row));
 }
 
 /** The inode that lost its name to a rename: a directory goes (it is empty), a file loses a link. */
@@ -156,8 +206,14 @@ interface Exchange { sp: number; sn: Buffer; dp: number; dn: Buffer; src: Edge; 
 
 async function exchangeEdges(tx: Db, x: Exchange): Promise<void> {
   const { sp, sn, dp, dn, src, dst, now } = x;
-  await repointEdge(tx, sp, sn, dst.ino, dst.type);
-  await repointEdge(tx, dp, dn, src.ino, src.type);
+  // The edges were read before the locks: each must still name what was read.
+  const { rows: [swapped] } = await sql<{ n: number }>`
+    WITH u AS (UPDATE edge SET inode = CASE WHEN parent = ${sp} AND name = ${sn} THEN ${dst.ino}::int8 ELSE ${src.ino}::int8 END,
+                              type = CASE WHEN parent = ${sp} AND name = ${sn} THEN ${dst.type}::smallint ELSE ${src.type}::smallint END
+               WHERE (parent = ${sp} AND name = ${sn} AND inode = ${src.ino}) OR (parent = ${dp} AND name = ${dn} AND inode = ${dst.ino})
+               RETURNING 1)
+    SELECT count(*)::int AS n FROM u`.execute(tx);
+  if (swapped?.n !== 2) throw new RaceDetected('edges changed before the lock');
   if (sp !== dp) {
     const delta = (src.type === DIR ? 1 : 0) - (dst.type === DIR ? 1 : 0);
     await touchDirectory(tx, sp, now, -delta);

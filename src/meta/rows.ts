@@ -20,6 +20,14 @@ export const NODE_COLUMN_NAMES = Object.keys(NODE_COLUMN_SET) as readonly (keyof
 export const NODE_COLUMNS = sql.raw(NODE_COLUMN_NAMES.join(', '));
 /** The same columns qualified with table alias n. */
 export const NODE_COLUMNS_N = sql.raw(NODE_COLUMN_NAMES.map((c) => `n.${c}`).join(', '));
+/** The columns of a directory row `p` beside another row's, as `dir_<column>` (see dirRowOf). */
+export const DIR_COLUMNS_P = sql.raw(NODE_COLUMN_NAMES.map((c) => `p.${c} AS dir_${c}`).join(', '));
+
+/** The row selected with DIR_COLUMNS_P out of a result row. */
+export type DirColumns = { [K in keyof NodeRow as `dir_${K}`]: NodeRow[K] };
+export function dirRowOf(row: DirColumns): NodeRow {
+  return Object.fromEntries(NODE_COLUMN_NAMES.map((c) => [c, row[`dir_${c}`]])) as unknown as NodeRow;
+}
 
 /**
  * `= ANY($1::int8[])` for the query builder: `.where('inode', '=', anyOf(inos))`. One

@@ -110,7 +110,19 @@ export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 
 /** Result of a rename: the inode that the destination name pointed at and lost, if any. */
-export interface RenameResult {
+/**
+ * The directories an operation changed, as its own statement left them (the FUSE layer answers
+ * the kernel's next GETATTR of them from this); absent when a later statement of the same
+ * transaction changed them again.
+ */
+export interface ChangedDirs {
+  readonly dirs?: readonly Attr[];
+}
+
+/** A new entry's inode; `dirs`: its directory as the create left it. */
+export type NewEntryAttr = Attr & ChangedDirs;
+
+export interface RenameResult extends ChangedDirs {
   readonly ino: number;
   /** Inode that was replaced at the destination (its link count dropped), if any. */
   readonly replaced?: number;
@@ -119,7 +131,7 @@ export interface RenameResult {
 }
 
 /** Result of an unlink. */
-export interface UnlinkResult {
+export interface UnlinkResult extends ChangedDirs {
   readonly ino: number;
   /** The inode lost its last link (its data goes to deferred deletion once closed). */
   readonly gone: boolean;

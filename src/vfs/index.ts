@@ -3,6 +3,6 @@ export { Vfs, DEFAULT_READAHEAD, MAX_UNCOMMITTED_MS, type VfsOptions } from './v
 export type { DeletionReport } from './deleter.js';
 export { COMPACT_THRESHOLD, type CompactOutcome } from './compactor.js';
 /** Value types the vfs speaks, re-exported so upper layers need not import meta/. */
-export { LOCK_EOF, ROOT_INO, stMode, type Attr, type AttrChanges, type DirEntry, type NodeType, type StatFs } from '../meta/index.js';
+export { LOCK_EOF, ROOT_INO, stMode, type Attr, type AttrChanges, type ChangedDirs, type DirEntry, type NewEntryAttr, type NodeType, type StatFs } from '../meta/index.js';
 /** Who asks for an operation: the permission rules (access.ts) apply to it. */
 export type { Caller } from './access.js';

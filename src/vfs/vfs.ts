@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
 import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
 import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
@@ -171,7 +171,7 @@ export class Vfs {
   }
 
   /** Creates a regular file and opens it. */
-  async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: Attr }> {
+  async create(caller: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ fh: number; attr: NewEntryAttr }> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
@@ -380,19 +380,19 @@ export class Vfs {
     await this.#checks.accessible(caller, parent, constants.X_OK);
     return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
-  async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<Attr> {
+  async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
   }
-  async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<Attr> {
+  async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     return this.#meta.mkdir(caller, parent, name, mode);
   }
-  async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<Attr> {
+  async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);

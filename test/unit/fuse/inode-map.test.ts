@@ -10,6 +10,7 @@ import { FUSE_ROOT_ID, InodeMap } from '../../../src/fuse/inode-map.js';
 import { buildOps } from '../../../src/fuse/ops.js';
 import { DirStreams } from '../../../src/fuse/dir-streams.js';
 import { LookupCounts } from '../../../src/fuse/lookup-counts.js';
+import { RecentDirAttrs } from '../../../src/fuse/dir-attrs.js';
 import { ReadFences } from '../../../src/fuse/read-fences.js';
 import { StatsFile, STATS_INO } from '../../../src/fuse/stats-file.js';
 import { DIRENT_LEN, Op, type Binding, type NativeReq, type OpCode, type Request } from '../../../src/fuse/native.js';
@@ -92,6 +93,7 @@ function setup(root: number) {
   const ops = buildOps({
     vfs, counts, dirs: new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit)),
     timeouts: { attr: 1, entry: 1, negative: 0 }, stats: new StatsFile(async () => 'metrics'), fences: new ReadFences(), inodes: new InodeMap(root),
+    recentDirs: new RecentDirAttrs(0),
   });
   const b = fakeBinding(replies);
   const run = async (op: OpCode, fields: Partial<Request>) => {
