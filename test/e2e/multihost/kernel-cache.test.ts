@@ -5,13 +5,14 @@
  *
  *  - a stat cached on A shows B's write (new size), rename (old name gone, new one there) and
  *    removal;
+ *  - a directory whose attributes A keeps from its own create in it shows B's mkdir there;
  *  - a missing name cached on A (a negative entry) shows up once B creates it;
  *  - `echo $i > f` at the same time on both hosts, many rounds: an O_CREAT open without O_EXCL
  *    of a name the other host just created opens it, never EEXIST.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat, writeFile, appendFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, stat, writeFile, appendFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Daemon } from '../../support/e2e-daemon.js';
@@ -87,6 +88,27 @@ describe('kernel caches of 10 s, changes pushed from another host', () => {
     }
     const p90s = [report('write on B seen on A', writes), report('rename on B seen on A', renames), report('removal on B seen on A', removals)];
     for (const p of p90s) assert.ok(p <= 100, `p90 ${p.toFixed(1)} ms`);
+  });
+
+  test('a directory A just changed (its attributes kept from A\'s own create) follows B\'s changes within 100 ms', async () => {
+    const dir = 'dir-attrs';
+    await mkdir(join(A.mnt, dir));
+    const links = async (): Promise<string> => `nlink ${(await stat(join(A.mnt, dir))).nlink}`;
+    const samples: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      // A's create leaves the directory's attributes kept on A for the 10 s attribute timeout.
+      await writeFile(join(A.mnt, dir, `a-${i}`), '');
+      const before = await links();
+      await mkdir(join(B.mnt, dir, `b-${i}`)); // one more link of the directory, made on B
+      const want = `nlink ${Number(before.split(' ')[1]) + 1}`;
+      const started = performance.now();
+      for (let got = await links(); got !== want; got = await links()) {
+        if (performance.now() - started > 5_000) assert.fail(`${dir} on A still says "${got}" 5 s later (want "${want}")`);
+        await sleep(2);
+      }
+      samples.push(performance.now() - started);
+    }
+    assert.ok(report('mkdir on B seen in the directory\'s attributes on A', samples) <= 100);
   });
 
   test('a missing name cached on A shows up within 100 ms of its creation on B', async () => {
