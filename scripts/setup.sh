@@ -44,6 +44,8 @@ PACKAGES=(
   rsync
   sqlite3
   zsh
+  # the peers of the mount benchmark (bench/mount-bench.ts)
+  s3fs rclone
   # the tests' second S3 server: a private one-node Ceph cluster with radosgw
   # (test/support/radosgw.ts; ceph-base has monmaptool, ceph-common the ceph and radosgw-admin tools)
   ceph-base ceph-common ceph-mon ceph-osd radosgw
@@ -52,7 +54,7 @@ PACKAGES=(
 # programs are checked below like the others, so a stripped-down image fails here too.
 # (Read by test/unit/scripts/setup-programs.test.ts, not by this script.)
 # shellcheck disable=SC2034
-BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep mawk mount sed tar)
+BASE_PACKAGES=(apt bash coreutils dash diffutils dpkg findutils grep libc-bin mawk mount sed tar)
 
 installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 

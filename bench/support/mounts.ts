@@ -310,7 +310,16 @@ export function s3fsOptions(endpoint: string, passwdFile: string): string[] {
   return [`url=${endpoint}`, 'use_path_request_style', `passwd_file=${passwdFile}`];
 }
 
+/**
+ * Fails at once, naming the fix, when a peer's program is missing (scripts/setup.sh installs
+ * s3fs and rclone), instead of waiting for a mount that never comes.
+ */
+function requireProgram(name: string, probe: () => { error?: Error }): void {
+  if (probe().error !== undefined) throw new Error(`${name} is not installed: run scripts/setup.sh (it installs the benchmark's peers), or leave ${name} out with --only`);
+}
+
 export function s3fs(ctx: FsContext): BenchFs {
+  requireProgram('s3fs', () => spawnSync('s3fs', ['--version'], { stdio: 'ignore' }));
   const dir = join(ctx.root, 's3fs');
   const mnt = join(dir, 'mnt');
   mkdirSync(dir, { recursive: true });
@@ -348,6 +357,7 @@ export interface RcloneSettings {
 }
 
 export function rclone(ctx: FsContext, s: RcloneSettings): BenchFs {
+  requireProgram('rclone', () => spawnSync('rclone', ['version'], { stdio: 'ignore' }));
   const dir = join(ctx.root, 'rclone');
   const mnt = join(dir, 'mnt');
   const cacheDir = join(dir, 'cache');

@@ -1,6 +1,6 @@
 /**
  * scripts/setup.sh provides every program the code runs: the scanner (test/support/program-scan.ts)
- * finds the programs run by test/, scripts/ and src/, scripts/programs.txt names the Debian
+ * finds the programs run by test/, scripts/, src/ and bench/, scripts/programs.txt names the Debian
  * package of each, and setup.sh installs those packages (or they belong to every Debian system).
  * The scanner itself is tested on fixture strings first, so the check is known to be able to fail.
  */
@@ -27,7 +27,7 @@ function sources(dir: string, out: string[] = []): string[] {
 /** program → the files that run it. */
 function scanRepository(): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  for (const dir of ['test', 'scripts', 'src']) {
+  for (const dir of ['test', 'scripts', 'src', 'bench']) {
     for (const file of sources(join(ROOT, dir))) {
       const rel = relative(ROOT, file);
       if (NOT_SCANNED.has(rel)) continue;
@@ -113,7 +113,7 @@ describe('setup.sh provides every program the code runs', () => {
   const setup = readFileSync(join(ROOT, 'scripts/setup.sh'), 'utf8');
   const found = scanRepository();
 
-  test('every program run by test/, scripts/ or src/ is in scripts/programs.txt', () => {
+  test('every program run by test/, scripts/, src/ or bench/ is in scripts/programs.txt', () => {
     const missing = [...found].filter(([p]) => !table.has(p)).map(([p, files]) => `${p} (run by ${files.join(', ')})`);
     assert.deepEqual(missing, [], 'add each to scripts/programs.txt with its Debian package, and the package to PACKAGES in setup.sh');
   });
