@@ -76,39 +76,54 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
 }
 
 /**
- * Four round trips: BEGIN; one statement that reads the edge and locks parent and child in
- * ascending order; one statement that deletes the edge (only if it still names the child:
- * the edge read may be older than the locks), touches the parent and drops the link count;
- * COMMIT (plus one when the last link goes).
+ * Three round trips: BEGIN; one statement that locks parent and child in ascending inode order
+ * (the edge read in its first part names the child), then deletes the edge only if it still
+ * names that child, touches the parent and drops the child's link count; COMMIT (plus one
+ * when the last link goes: the trash move, or the release). The statement returns the parent
+ * as it left it, and the trash days (read live, in this transaction: with the trash off, the
+ * last link's release needs no statement of the trash's).
  */
 export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
   checkName(name);
   if (isDot(name) || isDotDot(name)) throw FsError.EISDIR(`cannot unlink ${showName(name)}`);
   return inTransaction(ctx, async (tx) => {
-    const { rows: locked } = await sql<NodeRow>`
-      SELECT ${NODE_COLUMNS} FROM node
-      WHERE inode IN (${parent}, (SELECT inode FROM edge WHERE parent = ${parent} AND name = ${name}))
-      ORDER BY inode FOR UPDATE`.execute(tx);
-    const child = locked.find((r) => Number(r.inode) !== parent);
-    if (child === undefined) throw await missingNameError(tx, parent, name);
-    const ino = Number(child.inode);
-    if (child.type === DIR) throw FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
     const now = ctx.now();
-    // The trash days come along (read live, in this transaction): with the trash off, the last
-    // link's release needs no statement of the trash's.
-    const { rows } = await sql<Pick<NodeRow, 'nlink' | 'length'> & { trash_days: number } & DirColumns>`
-      WITH e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND inode = ${ino} RETURNING inode),
+    // The locks come first: the scalar subqueries over `l` run before the delete scans.
+    const { rows } = await sql<Pick<NodeRow, 'inode' | 'type' | 'nlink' | 'length'> & { trash_days: number } & DirColumns>`
+      WITH l AS (
+        SELECT inode FROM node
+        WHERE inode IN (${parent}, (SELECT inode FROM edge WHERE parent = ${parent} AND name = ${name}))
+        ORDER BY inode FOR UPDATE
+      ),
+      e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND type <> ${DIR}
+              AND inode = (SELECT inode FROM l WHERE inode <> ${parent}) AND (SELECT count(*) FROM l) = 2
+            RETURNING inode),
       p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e) RETURNING ${NODE_COLUMNS}),
-      c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = ${ino} AND EXISTS (SELECT 1 FROM e) RETURNING nlink, length)
-      SELECT c.nlink, c.length, (SELECT trash_days FROM volume WHERE id = 1) AS trash_days, ${DIR_COLUMNS_P} FROM c, p`.execute(tx);
+      c AS (UPDATE node SET nlink = nlink - 1, ctime = ${now} WHERE inode = (SELECT inode FROM e) RETURNING inode, type, nlink, length)
+      SELECT c.inode, c.type, c.nlink, c.length, (SELECT trash_days FROM volume WHERE id = 1) AS trash_days, ${DIR_COLUMNS_P} FROM c, p`.execute(tx);
     const after = rows[0];
-    if (after === undefined) throw new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
+    if (after === undefined) throw await whyNotUnlinked(tx, parent, name);
+    const ino = Number(after.inode);
     // The trash move below changes the trash's directories, not this one.
     const dirs = [toAttr(dirRowOf(after))];
     if (after.nlink > 0) return { ino, gone: false, dirs };
-    const gone = await lastLinkGone(ctx, tx, parent, name, ino, child.type, Number(after.length), after.trash_days);
+    const gone = await lastLinkGone(ctx, tx, parent, name, ino, after.type, Number(after.length), after.trash_days);
     return gone ? { ino, gone, dirs } : { ino, gone, trashed: true, dirs };
   });
+}
+
+/**
+ * Why unlink's statement removed nothing: no such name (the right errno), a directory, an edge
+ * that points at nothing (EIO, not endless reruns), or a race (rerun).
+ */
+async function whyNotUnlinked(tx: Db, parent: number, name: Buffer): Promise<Error> {
+  const edge = await tx.selectFrom('edge').leftJoin('node', 'node.inode', 'edge.inode')
+    .select(['edge.type', 'edge.inode', 'node.inode as node'])
+    .where('edge.parent', '=', BigInt(parent)).where('edge.name', '=', name).executeTakeFirst();
+  if (edge === undefined) return missingNameError(tx, parent, name);
+  if (edge.type === DIR) return FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
+  if (edge.node === null) return FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.inode}`);
+  return new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
 }
 
 /** Removes an empty directory; returns its inode. */

@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { FsError } from '../../../src/errors.js';
 import type { ErrnoCode } from '../../../src/errors.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
-import type { Attr, Caller, DirEntry, FormatSettings, MetaEngine } from '../../../src/meta/index.js';
+import type { Attr, Caller, DirEntry, FormatSettings, MetaEngine, UnlinkResult } from '../../../src/meta/index.js';
 import { freshMeta } from '../../support/meta.js';
 import type { FreshMeta, MetaKind } from '../../support/meta.js';
 
@@ -75,6 +75,16 @@ export async function assertDirTouched(meta: MetaEngine, before: Attr, what: str
 }
 
 /** Sorted copy of names, ascending in byte order (the readdir order). */
+/**
+ * unlink, checking that it returns its directory as it left it (what getattr of the directory
+ * says now: nothing else changed it meanwhile), and its result without that.
+ */
+export async function unlinkChecked(meta: MetaEngine, parent: number, name: Buffer): Promise<Omit<UnlinkResult, 'dirs'>> {
+  const { dirs, ...result } = await meta.unlink(parent, name);
+  assert.deepEqual(dirs, [await meta.getattr(parent)], 'unlink returns its directory as it left it');
+  return result;
+}
+
 export function sortNames(names: readonly Buffer[]): Buffer[] {
   return [...names].sort(Buffer.compare);
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../../src/errors.js';
 import type { SessionInfo, StatFs } from '../../../src/meta/index.js';
 import { CHUNK_SIZE } from '../../../src/meta/slice-list.js';
-import { CALLER, assertTimeBetween, b, listNames, nowNs, rejectsWith } from './suite-context.js';
+import { CALLER, assertTimeBetween, b, listNames, nowNs, rejectsWith, unlinkChecked } from './suite-context.js';
 import type { SuiteContext } from './suite-context.js';
 
 function assertStatFsSane(s: StatFs, what: string): void {
@@ -241,7 +241,7 @@ export function engineTests(ctx: SuiteContext): void {
       await m.commitSlice({ ino: f.ino, index: 0, entry, length: 10 });
       m.openInode(f.ino);
       m.openInode(f.ino);
-      assert.deepEqual(await m.unlink(1, b('open')), { ino: f.ino, gone: true });
+      assert.deepEqual(await unlinkChecked(m, 1, b('open')), { ino: f.ino, gone: true });
       await rejectsWith(() => m.lookup(1, b('open')), 'ENOENT', 'the name is gone');
       assert.equal((await m.getattr(f.ino)).nlink, 0, 'the inode stays, with no links');
       await m.commitSlice({ ino: f.ino, index: 0, entry: { pos: 10, id: await m.newSliceId(), size: 5, off: 0, len: 5 }, length: 15 });

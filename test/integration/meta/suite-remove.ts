@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CALLER, assertDirTouched, b, listNames, rejectsWith, tick } from './suite-context.js';
+import { CALLER, assertDirTouched, b, listNames, rejectsWith, tick, unlinkChecked } from './suite-context.js';
 import type { SuiteContext } from './suite-context.js';
 
 export function removeTests(ctx: SuiteContext): void {
@@ -14,7 +14,7 @@ export function removeTests(ctx: SuiteContext): void {
       await ctx.meta.link(f.ino, d.ino, b('g'));
       const linked = await ctx.meta.getattr(f.ino);
       await tick();
-      const r1 = await ctx.meta.unlink(d.ino, b('f'));
+      const r1 = await unlinkChecked(ctx.meta, d.ino, b('f'));
       assert.deepEqual(r1, { ino: f.ino, gone: false });
       const left = await ctx.meta.getattr(f.ino);
       assert.equal(left.nlink, 1);
@@ -33,10 +33,10 @@ export function removeTests(ctx: SuiteContext): void {
       const p = await ctx.meta.mknod(CALLER, d.ino, b('p'), 'fifo', 0o600);
       const before = await ctx.meta.getattr(d.ino);
       await tick();
-      assert.deepEqual(await ctx.meta.unlink(d.ino, b('s')), { ino: s.ino, gone: true });
+      assert.deepEqual(await unlinkChecked(ctx.meta, d.ino, b('s')), { ino: s.ino, gone: true });
       const after = await assertDirTouched(ctx.meta, before, 'unlink');
       assert.equal(after.nlink, 2);
-      assert.deepEqual(await ctx.meta.unlink(d.ino, b('p')), { ino: p.ino, gone: true });
+      assert.deepEqual(await unlinkChecked(ctx.meta, d.ino, b('p')), { ino: p.ino, gone: true });
       assert.deepEqual(await listNames(ctx.meta, d.ino), []);
     });
 

@@ -26,6 +26,7 @@ export function renameTests(ctx: SuiteContext): void {
       await rejectsWith(() => ctx.meta.lookup(d.ino, b('a')), 'ENOENT', 'the old name');
       const after = await assertDirTouched(ctx.meta, before, 'rename');
       assert.equal(after.nlink, 2);
+      assert.deepEqual(r.dirs, [after], 'rename returns its directory as it left it');
       assert.deepEqual(await listNames(ctx.meta, d.ino), ['b']);
     });
 
@@ -39,9 +40,11 @@ export function renameTests(ctx: SuiteContext): void {
       const y0 = await ctx.meta.getattr(y.ino);
       assert.equal(x0.nlink, 3);
       await tick();
-      await ctx.meta.rename(x.ino, b('sub'), y.ino, b('moved'));
+      const r = await ctx.meta.rename(x.ino, b('sub'), y.ino, b('moved'));
       const x1 = await assertDirTouched(ctx.meta, x0, 'rename source parent');
       const y1 = await assertDirTouched(ctx.meta, y0, 'rename target parent');
+      const byIno = (attrs: readonly { ino: number }[] | undefined) => [...(attrs ?? [])].sort((p, q) => p.ino - q.ino);
+      assert.deepEqual(byIno(r.dirs), byIno([x1, y1]), 'rename returns both parents as it left them');
       assert.equal(x1.nlink, 2, 'the source parent lost a subdirectory');
       assert.equal(y1.nlink, 3, 'the target parent gained a subdirectory');
       const moved = await ctx.meta.getattr(sub.ino);
@@ -104,6 +107,7 @@ export function renameTests(ctx: SuiteContext): void {
       assert.equal(r.ino, src.ino);
       assert.equal(r.replaced, dst.ino);
       assert.equal(r.replacedGone, true);
+      assert.equal(r.dirs, undefined, 'the replaced directory changed the target parent after the move: no directories returned');
       assert.equal((await ctx.meta.getattr(x.ino)).nlink, 2, 'source parent lost its subdirectory');
       assert.equal((await ctx.meta.getattr(y.ino)).nlink, 3, 'target parent: one subdirectory replaced by another');
       assert.equal((await ctx.meta.lookup(y.ino, b('dst'))).ino, src.ino);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configureVolume, ROOT_INO, TRASH_INO, type Attr, type MetaEngine, type TrashEntry } from '../../../src/meta/index.js';
-import { CALLER, b, listNames, rejectsWith, tick } from './suite-context.js';
+import { CALLER, b, listNames, rejectsWith, tick, unlinkChecked } from './suite-context.js';
 import type { SuiteContext } from './suite-context.js';
 import { metaInvariantViolations } from './invariants.js';
 
@@ -40,7 +40,7 @@ export function trashTests(ctx: SuiteContext): void {
       await meta.setxattr(f.ino, b('user.k'), b('v'));
       const before = await meta.getattr(f.ino);
       await tick();
-      assert.deepEqual(await meta.unlink(d.ino, b('f')), { ino: f.ino, gone: false, trashed: true }, 'not gone: it lives in the trash');
+      assert.deepEqual(await unlinkChecked(meta, d.ino, b('f')), { ino: f.ino, gone: false, trashed: true }, 'not gone: it lives in the trash');
       assert.deepEqual(await listNames(meta, d.ino), []);
       assert.deepEqual(await listNames(meta, ROOT_INO), ['d'], 'the root does not list .trash');
       const trash = await meta.lookup(ROOT_INO, b('.trash'));
@@ -71,18 +71,19 @@ export function trashTests(ctx: SuiteContext): void {
       const meta = vol.engine;
       const a = await meta.mknod(CALLER, ROOT_INO, b('a'), 'file', 0o644);
       const old = await meta.mknod(CALLER, ROOT_INO, b('b'), 'file', 0o600);
-      const r = await meta.rename(ROOT_INO, b('a'), ROOT_INO, b('b'));
+      const { dirs, ...r } = await meta.rename(ROOT_INO, b('a'), ROOT_INO, b('b'));
       assert.deepEqual(r, { ino: a.ino, replaced: old.ino, replacedGone: false });
+      assert.deepEqual(dirs, [await meta.getattr(ROOT_INO)], 'the trash move leaves the directory as the rename left it');
       const e = await onlyEntry(meta);
       assert.deepEqual([e.ino, e.parent, e.name.toString()], [old.ino, ROOT_INO, 'b']);
       const linked = await meta.mknod(CALLER, ROOT_INO, b('l'), 'file', 0o644);
       await meta.link(linked.ino, ROOT_INO, b('l2'));
-      assert.deepEqual(await meta.unlink(ROOT_INO, b('l')), { ino: linked.ino, gone: false });
+      assert.deepEqual(await unlinkChecked(meta, ROOT_INO, b('l')), { ino: linked.ino, gone: false });
       await meta.mkdir(CALLER, ROOT_INO, b('sub'), 0o755);
       await meta.rmdir(ROOT_INO, b('sub'));
       assert.equal((await meta.listTrash()).length, 1, 'neither a name of a linked file nor a directory went to the trash');
       // Deleting from the trash really deletes.
-      assert.deepEqual(await meta.unlink(e.hourIno, e.entry), { ino: old.ino, gone: true });
+      assert.deepEqual(await unlinkChecked(meta, e.hourIno, e.entry), { ino: old.ino, gone: true });
       await rejectsWith(() => meta.getattr(old.ino), 'ENOENT', 'deleted from the trash');
     });
 
