@@ -29,6 +29,25 @@ export async function readChunk(ctx: MetaContext, ino: number, index: number): P
 }
 
 /**
+ * What an open of a regular file needs, in one statement: the attributes and the slice list
+ * of the first chunk (a small file's whole map), so that the first read needs no query of its
+ * own. The chunk's record carries the length read with it, as readChunk's does.
+ */
+export async function openRecord(ctx: MetaContext, ino: number): Promise<{ attr: Attr; firstChunk: ChunkRecord }> {
+  const { rows } = await sql<NodeRow & Nullable<Pick<Selectable<ChunkTable>, 'slices' | 'version'>>>`
+    SELECT ${NODE_COLUMNS_N}, c.slices, c.version FROM node n LEFT JOIN chunk c ON c.inode = n.inode AND c.idx = 0
+    WHERE n.inode = ${ino}`.execute(ctx.db);
+  const row = rows[0];
+  if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
+  const { slices, version, ...node } = row;
+  const attr = toAttr(node);
+  const firstChunk = slices === null || version === null
+    ? { slices: [], version: 0, length: attr.length }
+    : { slices: decodeSliceEntries(slices), version, length: attr.length };
+  return { attr, firstChunk };
+}
+
+/**
  * Appends the slice entry to its chunk, records the slice's reference, and grows the file
  * length and mtime, in one statement. The node row is locked first, so the length and the
  * chunk list change together for every reader.

@@ -77,6 +77,8 @@ export interface MetaEngine {
 
   /** The slice list of chunk `index` of `ino` (empty when never written). */
   readChunk(ino: number, index: number): Promise<ChunkRecord>;
+  /** An open's attributes and the first chunk's slice list, from one snapshot (one statement). */
+  openRecord(ino: number): Promise<{ attr: Attr; firstChunk: ChunkRecord }>;
   /** Appends a written slice to its chunk and grows the length: one transaction. */
   commitSlice(commit: SliceCommit): Promise<Attr>;
   /** A new, never used slice id (allocated from the database in batches). */

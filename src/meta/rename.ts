@@ -41,7 +41,7 @@ interface EdgesAndLocks { readonly src?: Edge; readonly dst?: Edge; readonly loc
  * may predate the locks; the moving statement checks them again.
  */
 async function lockAndReadEdges(db: Db, sp: number, sn: Buffer, dp: number, dn: Buffer): Promise<EdgesAndLocks> {
-  const { rows } = await sql<NodeRow & { s_ino: string | null; s_type: number | null; d_ino: string | null; d_type: number | null }>`
+  const { rows } = await sql<NodeRow & { s_ino: bigint | null; s_type: number | null; d_ino: bigint | null; d_type: number | null }>`
     WITH s AS (SELECT inode, type FROM edge WHERE parent = ${sp} AND name = ${sn}),
          d AS (SELECT inode, type FROM edge WHERE parent = ${dp} AND name = ${dn})
     SELECT ${NODE_COLUMNS}, (SELECT inode FROM s) AS s_ino, (SELECT type FROM s) AS s_type,
@@ -55,10 +55,6 @@ async function lockAndReadEdges(db: Db, sp: number, sn: Buffer, dp: number, dn: 
     locked.set(Number(row.inode), row);
     if (s_ino !== null && s_type !== null) src = { ino: Number(s_ino), type: s_type };
     if (d_ino !== null && d_type !== null) dst = { ino: Number(d_ino), type: d_type };
-  }
-  if (rows.length === 0) {
-    // No parent row at all: the names cannot be resolved (missingNameError says which errno).
-    return { locked };
   }
   return { ...(src === undefined ? {} : { src }), ...(dst === undefined ? {} : { dst }), locked };
 }

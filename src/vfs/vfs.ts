@@ -143,9 +143,17 @@ export class Vfs {
    */
   async #open(caller: Caller, ino: number, flags: number, known: Attr | undefined, check: boolean): Promise<number> {
     const open = this.#inodes.get(ino);
+    // The first chunk's map comes with the attributes (one statement): a small file's first
+    // read then needs no query of its own.
+    let firstChunk: ChunkRecord | undefined;
+    const read = async (): Promise<Attr> => {
+      const record = await this.#meta.openRecord(ino);
+      firstChunk = record.firstChunk;
+      return record.attr;
+    };
     // A gone inode is ESTALE: the kernel then looks the name up again (another host may have
     // replaced the file behind a name it still has cached) instead of failing the open.
-    const attr = known ?? await this.#stillThere(ino, () => (open === undefined ? this.#meta.getattr(ino) : open.attr.track(() => this.#meta.getattr(ino))));
+    const attr = known ?? await this.#stillThere(ino, () => (open === undefined ? read() : open.attr.track(read)));
     if (attr.type === 'directory') throw FsError.EISDIR(`inode ${ino} is a directory`);
     if (attr.type !== 'file') throw FsError.of('ENXIO', `inode ${ino} is not a regular file`);
     if (check) checkAccess(caller, attr, accessOfOpen(flags));
@@ -166,7 +174,10 @@ export class Vfs {
     this.#meta.openInode(ino);
     const fh = this.#inodes.add(handle);
     st.chunkMaps.clear();
-    if ((flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0) await this.#setattr(ino, { length: 0 });
+    const truncates = (flags & constants.O_TRUNC) !== 0 && handle.writable && attr.length > 0;
+    // Read with these very attributes; `observe` kept them (or dropped the maps, before this).
+    if (firstChunk !== undefined && !truncates && st.attr.current === attr && !st.attr.stale) st.chunkMaps.set(0, Promise.resolve(firstChunk));
+    if (truncates) await this.#setattr(ino, { length: 0 });
     return fh;
   }
 

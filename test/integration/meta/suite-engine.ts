@@ -98,6 +98,25 @@ export function engineTests(ctx: SuiteContext): void {
       await rejectsWith(() => ctx.meta.commitSlice({ ino: 987_654_321, index: 0, entry: e4, length: 5 }), 'ENOENT', 'commit to a missing inode');
     });
 
+    it('openRecord: the attributes and the first chunk\'s map from one snapshot, as getattr and readChunk give them', async () => {
+      const d = await ctx.dir('open-record');
+      const f = await ctx.meta.mknod(CALLER, d.ino, b('f'), 'file', 0o644);
+      const fresh = await ctx.meta.openRecord(f.ino);
+      assert.deepEqual(fresh.attr, await ctx.meta.getattr(f.ino));
+      assert.deepEqual(fresh.firstChunk, await ctx.meta.readChunk(f.ino, 0), 'a never-written file: an empty map');
+      const e1 = { pos: 0, id: await ctx.meta.newSliceId(), size: 700, off: 0, len: 700 };
+      await ctx.meta.commitSlice({ ino: f.ino, index: 0, entry: e1, length: 700 });
+      const e2 = { pos: 10, id: await ctx.meta.newSliceId(), size: 20, off: 0, len: 20 };
+      await ctx.meta.commitSlice({ ino: f.ino, index: 1, entry: e2, length: CHUNK_SIZE + 30 });
+      const written = await ctx.meta.openRecord(f.ino);
+      assert.deepEqual(written.attr, await ctx.meta.getattr(f.ino));
+      assert.equal(written.attr.length, CHUNK_SIZE + 30);
+      const chunk0 = await ctx.meta.readChunk(f.ino, 0);
+      assert.deepEqual({ ...written.firstChunk, slices: written.firstChunk.slices.map((e) => ({ ...e })) },
+        { ...chunk0, slices: chunk0.slices.map((e) => ({ ...e })) }, 'chunk 0 only, with the length of the same snapshot');
+      await rejectsWith(() => ctx.meta.openRecord(987_654_321), 'ENOENT', 'a missing inode');
+    });
+
     it('commitAppend puts a slice at the end the database has, split at a chunk boundary; concurrent appends never overlap', async () => {
       const d = await ctx.dir('commit-append');
       const f = await ctx.meta.mknod(CALLER, d.ino, b('log'), 'file', 0o644);
