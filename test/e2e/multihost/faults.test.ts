@@ -160,8 +160,8 @@ async function coldRead(path: string, want: Buffer): Promise<string> {
 interface Phase {
   readonly name: string;
   readonly fault: () => Promise<void>;
-  /** The longest a system call of this mount may take in this phase. */
-  readonly boundMs: (m: Mount) => number;
+  /** The longest a system call (`call`: the workload's name of it, e.g. "read (EIO)") of this mount may take in this phase. */
+  readonly boundMs: (m: Mount, call: string) => number;
   /** Errors allowed on this mount; `must`: some call had to fail (the fault outlasts its budget). */
   readonly errors: (m: Mount) => { allowed: readonly string[]; must?: boolean };
 }
@@ -199,7 +199,8 @@ async function runPhase(t: { diagnostic(msg: string): void }, phase: Phase): Pro
     if (r === undefined) { problems.push(`${d.dir}: no report`); continue; }
     const { allowed } = phase.errors(m);
     t.diagnostic(`${m.label} ${d.dir}: ${r.calls} calls, slowest ${(r.slowestMs / 1000).toFixed(1)} s (${r.slowestCall}), errors ${JSON.stringify(r.errors)}`);
-    if (r.slowestMs > phase.boundMs(m)) problems.push(`${m.label} ${d.dir}: ${r.slowestCall} took ${r.slowestMs.toFixed(0)} ms > ${phase.boundMs(m)} ms`);
+    const bound = phase.boundMs(m, r.slowestCall);
+    if (r.slowestMs > bound) problems.push(`${m.label} ${d.dir}: ${r.slowestCall} took ${r.slowestMs.toFixed(0)} ms > ${bound} ms`);
     for (const code of Object.keys(r.errors)) if (!allowed.includes(code)) problems.push(`${m.label} ${d.dir}: unexpected ${code}`);
     if (r.calls < 3) problems.push(`${m.label} ${d.dir}: only ${r.calls} calls: the workload did not run`);
   }
@@ -256,7 +257,12 @@ async function renameLatency(a: Daemon, b: Daemon, dir: string, rounds: number):
 
 // ------------------------------------------------------------------------------ the battery
 
-const metaBound = (): number => META_BUDGET_MS + MARGIN_MS;
+/**
+ * One metadata budget per system call, but two for a read: when the kernel's readahead of a
+ * page fails, the reading process's own read of that page asks again (a second READ, with its
+ * own budget) before read(2) returns the error.
+ */
+const metaBound = (_m: Mount, call: string): number => (call.startsWith('read') ? 2 : 1) * META_BUDGET_MS + MARGIN_MS;
 const none = () => ({ allowed: [] as string[] });
 
 describe('fault battery: two hosts at work while things break', () => {
