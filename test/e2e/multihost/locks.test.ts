@@ -226,8 +226,8 @@ describe('locks across two hosts', () => {
     await Promise.all([p1.close(), p2.close()]);
   });
 
-  test('counters under locks, 2 hosts × 4 processes × 500 rounds: flock, fcntl on disjoint and on overlapping ranges', async () => {
-    const ROUNDS = 500;
+  test('counters under locks, 2 hosts × 4 processes × 250 rounds: flock, fcntl on disjoint and on overlapping ranges', async () => {
+    const ROUNDS = 250;
     for (const dir of ['flock', 'disjoint', 'overlap']) await mkdir(join(A.mnt, `count-${dir}`));
     await writeFile(join(A.mnt, 'count-flock', 'counter'), '0\n');
     await writeFile(join(A.mnt, 'count-disjoint', 'ranges'), '0'.repeat(32));
