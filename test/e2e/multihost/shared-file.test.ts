@@ -57,6 +57,9 @@ describe('one file, two hosts, no locks', () => {
     } finally {
       await f.close();
     }
+    // B's kernel holds the length of its own truncate (0) until A's change notice arrives
+    // (milliseconds; docs/semantics.md, "Close-to-open"): wait for it, then check the bytes.
+    await sizeSeen(join(B.mnt, 'appended'), 2);
     assert.equal((await readFile(join(B.mnt, 'appended'))).toString('latin1'), 'b\n');
   });
 
