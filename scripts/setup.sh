@@ -43,6 +43,7 @@ PACKAGES=(
   iproute2   # ip: the multi-host bed's network namespaces, bridge and veth links
   rsync
   sqlite3
+  attr       # getfattr, setfattr: the tools test's extended attributes
   zsh
   # the peers of the mount benchmark (bench/mount-bench.ts)
   s3fs rclone

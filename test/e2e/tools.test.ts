@@ -217,6 +217,22 @@ print(json.dumps({
     assert.deepEqual(JSON.parse(r), JSON.parse(l));
   });
 
+  test('setfattr and getfattr (Debian attr): set, dump and remove user xattrs, the same on the mount as locally', async () => {
+    const roots = await sides('fattr');
+    const dumps: string[] = [];
+    for (const root of roots) {
+      await writeFile(join(root, 'f'), 'x');
+      await ok('setfattr', ['-n', 'user.color', '-v', 'blue', join(root, 'f')]);
+      await ok('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', join(root, 'f')]);
+      await ok('setfattr', ['-n', 'user.gone', '-v', 'x', join(root, 'f')]);
+      await ok('setfattr', ['-x', 'user.gone', join(root, 'f')]);
+      dumps.push(await ok('getfattr', ['--absolute-names', '-d', '-e', 'hex', '-m', '^user\\.', join(root, 'f')]));
+    }
+    const body = (d: string) => d.split('\n').filter((line) => line.startsWith('user.')).sort();
+    assert.deepEqual(body(dumps[0] as string), ['user.bin=0x00ff10', 'user.color=0x626c7565']);
+    assert.deepEqual(body(dumps[1] as string), body(dumps[0] as string));
+  });
+
   test('sqlite3: 1,000 rows in one transaction, queried from a new process (rollback journal and WAL)', async () => {
     const roots = await sides('sqlite');
     const rows = Array.from({ length: 1000 }, (_, i) => `INSERT INTO t (v, s) VALUES (${i * 7 + 1}, '${'x'.repeat(i % 97)}');`);
