@@ -23,9 +23,13 @@ export async function readChunk(ctx: MetaContext, ino: number, index: number): P
     WHERE n.inode = ${ino}`.execute(ctx.db);
   const row = rows[0];
   if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
-  const length = Number(row.length);
-  if (row.slices === null || row.version === null) return { slices: [], version: 0, length };
-  return { slices: decodeSliceEntries(row.slices), version: row.version, length };
+  return chunkRecord(row.slices, row.version, Number(row.length));
+}
+
+/** A chunk row's list as read (null: never written, an empty list) with the length of its snapshot. */
+function chunkRecord(slices: Buffer | null, version: number | null, length: number): ChunkRecord {
+  if (slices === null || version === null) return { slices: [], version: 0, length };
+  return { slices: decodeSliceEntries(slices), version, length };
 }
 
 /**
@@ -41,10 +45,7 @@ export async function openRecord(ctx: MetaContext, ino: number): Promise<{ attr:
   if (row === undefined) throw FsError.ENOENT(`no inode ${ino}`);
   const { slices, version, ...node } = row;
   const attr = toAttr(node);
-  const firstChunk = slices === null || version === null
-    ? { slices: [], version: 0, length: attr.length }
-    : { slices: decodeSliceEntries(slices), version, length: attr.length };
-  return { attr, firstChunk };
+  return { attr, firstChunk: chunkRecord(slices, version, attr.length) };
 }
 
 /**

@@ -38,6 +38,17 @@ export async function missingNameError(db: Db, parent: number, name: Buffer): Pr
 }
 
 /**
+ * The edge `name` in `parent` as it is now, and whether its inode exists: what a statement that
+ * found it changed or missing learns on its error path (a race to rerun, or an edge to nothing).
+ */
+export async function edgeNow(db: Db, parent: number, name: Buffer): Promise<{ ino: number; type: number; inodeExists: boolean } | undefined> {
+  const row = await db.selectFrom('edge').leftJoin('node', 'node.inode', 'edge.inode')
+    .select(['edge.type', 'edge.inode', 'node.inode as node'])
+    .where('edge.parent', '=', BigInt(parent)).where('edge.name', '=', name).executeTakeFirst();
+  return row === undefined ? undefined : { ino: Number(row.inode), type: row.type, inodeExists: row.node !== null };
+}
+
+/**
  * One round trip, found or not: the parent's row, left-joined with the edge and its node, says
  * which of ENOENT (no parent, or no such name), ENOTDIR or the attributes it is. A missing name
  * is as common as a found one (every create looks its name up first).

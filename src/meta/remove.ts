@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { lockNodes, missingNameError } from './lookup.js';
+import { edgeNow, lockNodes, missingNameError } from './lookup.js';
 import { checkName, DIR_COLUMNS_P, dirRowOf, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type DirColumns, type NodeRow } from './rows.js';
 import { hasEntries, touchDirectory } from './node-writes.js';
 import { inTransaction } from './tx.js';
@@ -117,12 +117,10 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
  * that points at nothing (EIO, not endless reruns), or a race (rerun).
  */
 async function whyNotUnlinked(tx: Db, parent: number, name: Buffer): Promise<Error> {
-  const edge = await tx.selectFrom('edge').leftJoin('node', 'node.inode', 'edge.inode')
-    .select(['edge.type', 'edge.inode', 'node.inode as node'])
-    .where('edge.parent', '=', BigInt(parent)).where('edge.name', '=', name).executeTakeFirst();
+  const edge = await edgeNow(tx, parent, name);
   if (edge === undefined) return missingNameError(tx, parent, name);
   if (edge.type === DIR) return FsError.EISDIR(`${showName(name)} in ${parent} is a directory`);
-  if (edge.node === null) return FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.inode}`);
+  if (!edge.inodeExists) return FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.ino}`);
   return new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
 }
 

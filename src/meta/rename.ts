@@ -18,7 +18,7 @@
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
-import { missingNameError } from './lookup.js';
+import { edgeNow, missingNameError } from './lookup.js';
 import { lastLinkGone } from './remove.js';
 import { hasEntries, touchDirectory } from './node-writes.js';
 import { anyOf, checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type NodeRow } from './rows.js';
@@ -143,8 +143,8 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
  * edge that points at nothing (EIO, not endless reruns).
  */
 async function vanished(tx: Db, parent: number, name: Buffer, edge: Edge): Promise<never> {
-  const still = await tx.selectFrom('edge').select('inode').where('parent', '=', BigInt(parent)).where('name', '=', name).executeTakeFirst();
-  if (still !== undefined && Number(still.inode) === edge.ino) throw FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.ino}`);
+  const now = await edgeNow(tx, parent, name);
+  if (now?.ino === edge.ino && !now.inodeExists) throw FsError.EIO(`entry ${showName(name)} in ${parent} points at missing inode ${edge.ino}`);
   throw new RaceDetected(`inode ${edge.ino} of ${showName(name)} went before it was locked`);
 }
 
