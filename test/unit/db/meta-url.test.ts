@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
+import { connectTimeoutWithin } from '../../../src/meta/open-meta.js';
 import assert from 'node:assert/strict';
 import { MetaUrlError, parseMetaUrl } from '../../../src/db/index.js';
 import { isConnectionLost, isRetryableConflict, isUniqueViolation, isUndefinedTable, sqlState } from '../../../src/db/pg-errors.js';
@@ -62,4 +63,11 @@ test('a connect that times out and a wait for a pool slot that times out are los
     await pool.end();
     silent.close();
   }
+});
+
+test('an attempt waits for a connection a quarter of the retry budget, between 1 s and 10 s', () => {
+  assert.equal(connectTimeoutWithin(8_000), 2_000);
+  assert.equal(connectTimeoutWithin(60_000), 10_000, 'the default budget keeps 10 s');
+  assert.equal(connectTimeoutWithin(), 10_000);
+  assert.equal(connectTimeoutWithin(2_000), 1_000, 'never below 1 s');
 });
