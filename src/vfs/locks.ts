@@ -4,7 +4,10 @@
  * This side keeps what makes them cheap and prompt:
  *
  *  - which owners hold locks here, so that a close by an owner holding none (nearly every close)
- *    costs no round trip;
+ *    costs no round trip, and through which open file each took its last lock: the kernel names
+ *    flock and OFD owners by the address of the open file, which a new open may reuse before
+ *    the old one's RELEASE (sent in the background) arrives, and that late RELEASE must not drop
+ *    the new open file's locks;
  *  - waiters (F_SETLKW, flock without LOCK_NB): a waiter tries again when a lock of its file is
  *    released on this host or, through the change feed, on another one; a poll every few seconds
  *    covers a notice that was lost. A signal ends the wait with EINTR, leaving nothing behind.
@@ -30,10 +33,18 @@ export interface LockHolder {
   readonly pid: number;
 }
 
+/** An owner that may hold locks of a file here. */
+interface Holding {
+  /** Requests that took something. */
+  readonly takes: number;
+  /** The open file the last of them came through. */
+  readonly fh: number;
+}
+
 export class FileLocks {
   readonly #meta: MetaEngine;
-  /** Owners that may hold locks here, by inode (key: kind and owner; value: requests that took something). */
-  readonly #held = new Map<number, Map<string, number>>();
+  /** Owners that may hold locks here, by inode (key: kind and owner). */
+  readonly #held = new Map<number, Map<string, Holding>>();
   /** Bumped on every release of a file's locks: a waiter that saw no change sleeps. */
   readonly #releases = new Map<number, number>();
   readonly #waiters = new Map<number, Set<() => void>>();
@@ -54,13 +65,16 @@ export class FileLocks {
     });
   }
 
-  /** Sets or clears a lock; with `wait`, waits for a conflicting one to go (until `signal`). */
-  async set(call: LockCall, wait: boolean, signal?: AbortSignal): Promise<void> {
+  /**
+   * Sets or clears a lock, asked through the open file `fh`; with `wait`, waits for a
+   * conflicting one to go (until `signal`).
+   */
+  async set(call: LockCall, fh: number, wait: boolean, signal?: AbortSignal): Promise<void> {
     const m = this.#metrics?.m;
     const labels = { kind: call.kind };
     let waitStarted: number | undefined;
     try {
-      await this.#set(call, wait, signal, () => {
+      await this.#set(call, fh, wait, signal, () => {
         if (waitStarted === undefined) m?.lockWaits.inc(labels);
         waitStarted ??= performance.now();
       });
@@ -73,19 +87,19 @@ export class FileLocks {
     }
   }
 
-  async #set(call: LockCall, wait: boolean, signal: AbortSignal | undefined, waiting: () => void): Promise<void> {
+  async #set(call: LockCall, fh: number, wait: boolean, signal: AbortSignal | undefined, waiting: () => void): Promise<void> {
     const key = `${call.kind}:${call.owner}`;
     for (;;) {
       if (signal?.aborted) throw FsError.of('EINTR', `lock wait on inode ${call.ino} interrupted`);
       const seen = this.#releases.get(call.ino) ?? 0;
       const holdsNone = this.#held.get(call.ino)?.has(key) !== true;
-      if (call.type !== undefined) this.#hold(call.ino, key); // before the grant: a close racing it must ask the database
-      const holds = this.#held.get(call.ino)?.get(key);
+      if (call.type !== undefined) this.#hold(call.ino, key, fh); // before the grant: a close racing it must ask the database
+      const holds = this.#held.get(call.ino)?.get(key)?.takes;
       const { conflict, released } = await this.#meta.setLock({ ...call, holdsNone });
       if (released) this.released(new Set([call.ino]));
       // An unlock of the whole file leaves the owner nothing here: its close needs no round trip.
       // (Unless a request of the same owner took something meanwhile.)
-      if (call.type === undefined && call.lo === 0 && call.hi === LOCK_EOF && this.#held.get(call.ino)?.get(key) === holds) this.#unhold(call.ino, key);
+      if (call.type === undefined && call.lo === 0 && call.hi === LOCK_EOF && this.#held.get(call.ino)?.get(key)?.takes === holds) this.#unhold(call.ino, key);
       if (conflict === undefined) return;
       if (!wait) throw FsError.of('EAGAIN', `inode ${call.ino} is locked`);
       this.#metrics?.m.lockConflicts.inc({ kind: call.kind });
@@ -127,10 +141,16 @@ export class FileLocks {
     return { type: found.type, lo: found.lo, hi: found.hi, pid: here ? found.pid : 0 };
   }
 
-  /** Drops `owner`'s locks of `kind` on the file (a close, a release); no round trip if it holds none here. */
-  async release(ino: number, owner: bigint, kind: LockKind): Promise<void> {
+  /**
+   * Drops `owner`'s locks of `kind` on the file (a close, a release); no round trip if it holds
+   * none here. `fh`: only if its last lock was taken through that open file (the RELEASE of an
+   * open file that owned its locks, flock and OFD, whose owner id a newer open file may have
+   * taken over since).
+   */
+  async release(ino: number, owner: bigint, kind: LockKind, fh?: number): Promise<void> {
     const key = `${kind}:${owner}`;
-    if (this.#held.get(ino)?.has(key) !== true) return;
+    const holding = this.#held.get(ino)?.get(key);
+    if (holding === undefined || (fh !== undefined && holding.fh !== fh)) return;
     this.#unhold(ino, key);
     if (await this.#meta.releaseLocks(ino, owner, kind)) this.released(new Set([ino]));
   }
@@ -162,10 +182,11 @@ export class FileLocks {
     if (owners?.size === 0) this.#held.delete(ino);
   }
 
-  #hold(ino: number, key: string): void {
+  #hold(ino: number, key: string, fh: number): void {
     let owners = this.#held.get(ino);
     if (owners === undefined) this.#held.set(ino, (owners = new Map()));
-    owners.set(key, (owners.get(key) ?? 0) + 1); // counts takes, so an unlock can tell one happened meanwhile
+    // Counts takes, so an unlock can tell one happened meanwhile.
+    owners.set(key, { takes: (owners.get(key)?.takes ?? 0) + 1, fh });
   }
 
   #sleep(ino: number, signal: AbortSignal | undefined): Promise<void> {

@@ -280,8 +280,11 @@ export class Vfs {
       await this.#close(h);
     } finally {
       // Its OFD locks (owned by this open file) and its flock end with it, after its data.
-      if (flockOwner !== undefined) await this.#locks.release(h.ino, flockOwner, 'flock');
-      for (const owner of h.lockOwners ?? []) await this.#locks.release(h.ino, owner, 'posix');
+      // Only those last taken through this open file: the kernel sends RELEASE in the background,
+      // and a newer open file may have the same owner id by now (flock and OFD owners are the
+      // address of the kernel's open file, reused once it is freed).
+      if (flockOwner !== undefined) await this.#locks.release(h.ino, flockOwner, 'flock', fh);
+      for (const owner of h.lockOwners ?? []) await this.#locks.release(h.ino, owner, 'posix', fh);
     }
   }
 
@@ -310,7 +313,7 @@ export class Vfs {
     // first, so the next holder on any host reads it. A failed flush still lets the lock go.
     let unflushed: unknown;
     if (type !== 'write' && st.writer?.dirty) await st.writer.flush().catch((err: unknown) => { unflushed = err; });
-    await this.#locks.set({ ino: h.ino, owner, kind, type, lo, hi, pid }, wait, signal);
+    await this.#locks.set({ ino: h.ino, owner, kind, type, lo, hi, pid }, fh, wait, signal);
     // Taking one: the previous holder may have written on another host; this host's view of the
     // file (attributes, chunk maps) is refreshed before reading under it (the FUSE layer drops
     // the kernel's pages before it replies).
