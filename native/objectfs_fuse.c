@@ -92,6 +92,8 @@ struct session {
   request *outstanding;
   int64_t outstanding_count;
   notice *notice_head, *notice_tail;
+  /* Notices queued and not yet handed to the kernel, and those handed over (for the metrics). */
+  uint64_t notices_waiting, notices_sent;
   bool stopping;
   bool mounted;
   int refs; /* 1 for the session itself + 1 per live request */
@@ -610,6 +612,7 @@ static void *notify_main(void *arg) {
     if (n == NULL) break; /* stopping, nothing left */
     s->notice_head = n->next;
     if (s->notice_head == NULL) s->notice_tail = NULL;
+    s->notices_waiting--;
     bool live = s->mounted;
     pthread_mutex_unlock(&s->lock);
     /* Errors (ENOENT: the kernel does not know that inode or name) need no action. */
@@ -623,6 +626,7 @@ static void *notify_main(void *arg) {
     if (n->kind == 3) fuse_reply_err(n->req, n->err);
     free(n);
     pthread_mutex_lock(&s->lock);
+    s->notices_sent++;
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
@@ -1235,6 +1239,7 @@ static bool queue_notice(session *s, notice *n) {
   if (s->stopping || !s->mounted) { pthread_mutex_unlock(&s->lock); return false; }
   if (s->notice_tail) s->notice_tail->next = n; else s->notice_head = n;
   s->notice_tail = n;
+  s->notices_waiting++;
   pthread_cond_signal(&s->notify_cond);
   pthread_mutex_unlock(&s->lock);
   return true;
@@ -1265,7 +1270,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* stats(session?) → { outstanding, live }: unanswered requests of the session, request structs alive. */
+/* stats(session?) → { outstanding, noticesWaiting, noticesSent, live }: unanswered requests and
+ * kernel notices of the session, request structs alive. */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj;
@@ -1276,6 +1282,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     if (s != NULL) {
       pthread_mutex_lock(&s->lock);
       set_num(env, obj, "outstanding", (double)s->outstanding_count);
+      set_num(env, obj, "noticesWaiting", (double)s->notices_waiting);
+      set_num(env, obj, "noticesSent", (double)s->notices_sent);
       pthread_mutex_unlock(&s->lock);
     }
   }

@@ -118,12 +118,16 @@ export async function serve(req: ServeRequest): Promise<void> {
     await volume.close();
     throw new CliError(EXIT_FAILURE, 'EMOUNT', (err as Error).message, { cause: err });
   }
+  let noticesCounted = 0;
   metrics.onCollect(() => {
     const s = mounted.stats();
     metrics.m.fuseKernelInodes.set(s.kernelInodes);
     metrics.m.fuseDirStreams.set(s.dirStreams);
     metrics.m.fusePendingRequests.set(s.outstanding);
     metrics.m.fuseLiveRequests.set(s.live);
+    metrics.m.fuseNoticesWaiting.set(s.noticesWaiting);
+    metrics.m.fuseNoticesSent.inc(s.noticesSent - noticesCounted);
+    noticesCounted = s.noticesSent;
   });
   const live = new LiveSettings({ volume, metrics, log, resolved: req.resolved });
   await live.startMetrics();

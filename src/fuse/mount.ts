@@ -22,7 +22,7 @@ import { RecentDirAttrs } from './dir-attrs.js';
 import { isMounted } from './mount-table.js';
 import { buildOps, type CacheTimeouts } from './ops.js';
 import { opTimeouts } from './deadlines.js';
-import { FuseSession, type OpTimeouts, type ReplyLog } from './session.js';
+import { FuseSession, type OpTimeouts, type ReplyLog, type SessionStats } from './session.js';
 import { StatsFile } from './stats-file.js';
 import { clearStaleMount } from './unmount.js';
 
@@ -60,7 +60,7 @@ export interface MountedFs {
   /** Commits pending writes, then unmounts. Safe to call more than once. */
   unmount(): Promise<void>;
   /** Inodes the kernel holds references to, open directory streams, unanswered requests. */
-  stats(): { kernelInodes: number; dirStreams: number; pending: number; outstanding: number; live: number };
+  stats(): { kernelInodes: number; dirStreams: number } & SessionStats;
 }
 
 /** Largest FUSE request (and kernel readahead window): 1 MiB, libfuse 3's maximum (256 pages). */

@@ -92,7 +92,7 @@ export interface Binding {
   mount(mountPoint: string, args: string[], config: MountConfig, dispatch: (batch: Request[]) => void): NativeSession;
   unmount(session: NativeSession): Promise<void>;
   notify(session: NativeSession, kind: number, parent: number, child: number, name: Buffer | null, off: number, len: number): void;
-  stats(session?: NativeSession): { outstanding?: number; live: number };
+  stats(session?: NativeSession): { outstanding?: number; noticesWaiting?: number; noticesSent?: number; live: number };
   /** Every reply returns 0, a negative errno from libfuse, or 1 when the request was answered already. */
   replyErr(req: NativeReq, errno: number): number;
   /** replyErr, sent only after the kernel dropped its caches of `ino` (attributes and pages). */

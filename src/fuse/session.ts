@@ -52,6 +52,16 @@ const ENOSYS = 38;
 /** How often unanswered requests are checked against their deadlines. */
 const SWEEP_MS = 250;
 
+export interface SessionStats {
+  readonly pending: number;
+  readonly outstanding: number;
+  /** Cache invalidations queued for the kernel, not handed over yet. */
+  readonly noticesWaiting: number;
+  /** Cache invalidations handed to the kernel since the mount. */
+  readonly noticesSent: number;
+  readonly live: number;
+}
+
 export class FuseSession {
   readonly #b: Binding;
   readonly #options: SessionOptions;
@@ -78,10 +88,13 @@ export class FuseSession {
     this.#sweeper.unref();
   }
 
-  /** Unanswered requests here, and request structures alive in the binding (all sessions). */
-  stats(): { pending: number; outstanding: number; live: number } {
+  /**
+   * Unanswered requests here, kernel notices queued and handed over, and request structures
+   * alive in the binding (all sessions).
+   */
+  stats(): SessionStats {
     const s = this.#b.stats(this.#native);
-    return { pending: this.#pending.size, outstanding: s.outstanding ?? 0, live: s.live };
+    return { pending: this.#pending.size, outstanding: s.outstanding ?? 0, noticesWaiting: s.noticesWaiting ?? 0, noticesSent: s.noticesSent ?? 0, live: s.live };
   }
 
   invalidateInode(ino: number, off = 0, len = 0): void {

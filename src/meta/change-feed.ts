@@ -18,6 +18,7 @@
  * the file changes).
  */
 import { randomBytes } from 'node:crypto';
+import type { Metrics } from '../metrics/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { ChannelHandlers, ChannelListener, Database } from '../db/index.js';
 
@@ -114,10 +115,16 @@ export class ChangeFeed {
   #pendingLocks = new Set<number>();
   #sending: Promise<void> | undefined;
   #closed = false;
+  readonly #metrics: Metrics | undefined;
 
-  constructor(db: Kysely<Database>, listen: Listen) {
+  constructor(db: Kysely<Database>, listen: Listen, metrics?: Metrics) {
     this.#db = db;
     this.#listen = listen;
+    this.#metrics = metrics;
+  }
+
+  #count(event: 'sent' | 'send_failed' | 'received' | 'reset'): void {
+    this.#metrics?.m.changeNotices.inc({ event });
   }
 
   /**
@@ -142,7 +149,10 @@ export class ChangeFeed {
     this.#listeners.add(listener);
     this.#channel ??= this.#listen(CHANGE_CHANNEL, {
       onMessage: (payload) => this.#receive(payload),
-      onReset: () => { for (const l of this.#listeners) l.onReset(); },
+      onReset: () => {
+        this.#count('reset');
+        for (const l of this.#listeners) l.onReset();
+      },
     });
     return () => { this.#listeners.delete(listener); };
   }
@@ -166,7 +176,7 @@ export class ChangeFeed {
         this.#pendingEntries = [];
         for (const payload of encodeChanges(this.#origin, batch)) {
           // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
-          await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).catch(() => undefined);
+          await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).then(() => this.#count('sent'), () => this.#count('send_failed'));
         }
       }
     } finally {
@@ -181,6 +191,7 @@ export class ChangeFeed {
       return;
     }
     if (change.origin === this.#origin) return;
+    this.#count('received');
     for (const l of this.#listeners) l.onChange(change.change);
   }
 }

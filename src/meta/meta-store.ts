@@ -77,7 +77,7 @@ export class MetaStore implements MetaEngine {
       metrics: options.metrics,
       retry: metaRetryPolicy(options.retryTimeoutMs),
     };
-    this.#feed = database.listen === undefined ? undefined : new ChangeFeed(db, database.listen);
+    this.#feed = database.listen === undefined ? undefined : new ChangeFeed(db, database.listen, options.metrics);
   }
 
   /**

@@ -27,6 +27,8 @@ export const METRIC_DEFS = Object.freeze({
   fuseKernelInodes: def('objectfs_fuse_kernel_inodes', 'gauge', [], 'Inodes the kernel holds lookup references to (given by entry replies, not yet forgotten).'),
   fuseDirStreams: def('objectfs_fuse_dir_streams', 'gauge', [], 'Open directory streams (opendir without releasedir).'),
   fusePendingRequests: def('objectfs_fuse_pending_requests', 'gauge', [], 'FUSE requests delivered and not answered yet.'),
+  fuseNoticesWaiting: def('objectfs_fuse_notices_waiting', 'gauge', [], 'Kernel cache invalidations (another host\'s changes) queued for the kernel and not handed over yet; a count that stays up means the kernel holds them back.'),
+  fuseNoticesSent: def('objectfs_fuse_notices_sent_total', 'counter', [], 'Kernel cache invalidations handed to the kernel.'),
   fuseLiveRequests: def('objectfs_fuse_live_requests', 'gauge', [], 'Request structures alive in the native binding (answered ones until JavaScript lets go of them).'),
 
   metaTxSeconds: def('objectfs_meta_tx_duration_seconds', 'histogram', ['kind'], 'Metadata transactions (kind=transaction) and single statements (kind=statement), retries included.'),
@@ -63,6 +65,8 @@ export const METRIC_DEFS = Object.freeze({
   lockConflicts: def('objectfs_lock_conflicts_total', 'counter', ['kind'], 'Lock requests that found another owner\'s lock in the way (each try of a waiting request counts).'),
   lockWaits: def('objectfs_lock_waits_total', 'counter', ['kind'], 'Blocking lock requests (F_SETLKW, flock without LOCK_NB) that had to wait.'),
   lockWaitSeconds: def('objectfs_lock_wait_duration_seconds', 'histogram', ['kind'], 'Time a blocking lock request waited, until granted, interrupted or refused.'),
+
+  changeNotices: def('objectfs_change_notices_total', 'counter', ['event'], 'The change feed between mounts: notices sent (event=sent), sends that failed (send_failed: other mounts then wait for their cache timeouts), notices received from other mounts (received), and re-subscriptions after a lost listening connection (reset).'),
 
   configReloads: def('objectfs_config_reloads_total', 'counter', ['result'], 'Configuration reloads (SIGHUP or a change of the file) by result (ok, error).'),
 });
