@@ -39,7 +39,7 @@ enum op {
   OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE,
   OP_FSYNC, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR,
   OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_CREATE, OP_FALLOCATE, OP_COPY_FILE_RANGE,
-  OP_LSEEK, OP_ENDED, OP_GETLK, OP_SETLK, OP_INTERRUPT
+  OP_LSEEK, OP_ENDED, OP_GETLK, OP_SETLK, OP_INTERRUPT, OP_OPEN_REFUSED
 };
 
 /* Float64Array layouts shared with src/fuse/native.ts. */
@@ -72,10 +72,12 @@ typedef struct request {
 
 typedef struct notice {
   struct notice *next;
-  int kind; /* 0 inval_inode, 1 inval_entry, 2 delete, 3 inval_inode then reply_err(req, err) */
+  int kind; /* 0 inval_inode, 1 inval_entry, 2 delete, 3 inval_inode then reply_err(req, err),
+                4 inval_inode's attributes then reply_open(req, &open) */
   uint64_t parent, child;
-  fuse_req_t req; /* kind 3: answered here, after the invalidation */
+  fuse_req_t req; /* kinds 3 and 4: answered here, after the invalidation */
   int err;
+  struct fuse_file_info open; /* kind 4 */
   int64_t off, len;
   size_t name_len;
   char name[];
@@ -603,6 +605,18 @@ static void *loop_main(void *arg) {
   return NULL;
 }
 
+/* Tells JavaScript that the kernel refused the open reply of handle `fh` (no RELEASE will come). */
+static void submit_open_refused(session *s, uint64_t fh) {
+  request *r = calloc(1, sizeof(request));
+  if (r == NULL) return; /* the handle stays open until unmount: a leak, not a fault */
+  r->s = s;
+  r->op = OP_OPEN_REFUSED;
+  r->answered = true;
+  r->id = fh;
+  live_add(1);
+  submit(r);
+}
+
 static void *notify_main(void *arg) {
   session *s = arg;
   pthread_mutex_lock(&s->lock);
@@ -620,10 +634,15 @@ static void *notify_main(void *arg) {
       if (n->kind == 0) fuse_lowlevel_notify_inval_inode(s->se, n->child, n->off, n->len);
       else if (n->kind == 1) fuse_lowlevel_notify_inval_entry(s->se, n->parent, n->name, n->name_len);
       else if (n->kind == 2) fuse_lowlevel_notify_delete(s->se, n->parent, n->child, n->name, n->name_len);
-      else fuse_lowlevel_notify_inval_inode(s->se, n->child, 0, 0);
+      else if (n->kind == 3) fuse_lowlevel_notify_inval_inode(s->se, n->child, 0, 0);
+      /* Attributes only (offset -1): takes no page or inode lock, so an open holding its inode
+       * (O_TRUNC) cannot block it. */
+      else fuse_lowlevel_notify_inval_inode(s->se, n->child, -1, 0);
     }
     /* A reply queued behind the invalidation: the caller sees the kernel's caches dropped first. */
     if (n->kind == 3) fuse_reply_err(n->req, n->err);
+    /* An open the kernel no longer waits for (the opener was killed): JavaScript closes it. */
+    if (n->kind == 4 && fuse_reply_open(n->req, &n->open) != 0) submit_open_refused(s, n->open.fh);
     free(n);
     pthread_mutex_lock(&s->lock);
     s->notices_sent++;
@@ -677,7 +696,7 @@ static napi_value request_object(napi_env env, request *r) {
     return obj;
   }
   if (r->op == OP_ENDED) return obj;
-  if (r->op == OP_INTERRUPT) { set_num(env, obj, "id", (double)r->id); return obj; }
+  if (r->op == OP_INTERRUPT || r->op == OP_OPEN_REFUSED) { set_num(env, obj, "id", (double)r->id); return obj; }
   napi_create_external(env, r, request_finalize, NULL, &ext);
   napi_set_named_property(env, obj, "req", ext);
   set_num(env, obj, "ino", (double)r->ino);
@@ -776,7 +795,7 @@ static void deliver(napi_env env, napi_value dispatcher, void *context, void *da
     request *next = r->next;
     r->next = NULL;
     napi_set_element(env, batch, i++, request_object(env, r));
-    if (r->op == OP_FORGET || r->op == OP_ENDED || r->op == OP_INTERRUPT) { request_free(r); session_unref(s); }
+    if (r->op == OP_FORGET || r->op == OP_ENDED || r->op == OP_INTERRUPT || r->op == OP_OPEN_REFUSED) { request_free(r); session_unref(s); }
     r = next;
   }
   napi_get_undefined(env, &undefined);
@@ -918,6 +937,27 @@ static napi_value reply_open(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3);
   struct fuse_file_info fi;
   fill_open(env, argv[1], argv[2], &fi);
+  return int_result(env, fuse_reply_open(req, &fi));
+}
+
+/*
+ * replyOpenAfterInval(request, fh, flags, ino): as replyOpen, but the reply goes out on the
+ * notification thread after the kernel dropped its attributes of `ino` (another host changed
+ * the file: close-to-open must not read with the kernel's old length). A refused reply comes
+ * back to JavaScript as OPEN_REFUSED naming `fh`; a result of 0 means taken.
+ */
+static napi_value reply_open_after_inval(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(4);
+  notice *n = calloc(1, sizeof(notice) + 1);
+  struct fuse_file_info fi;
+  fill_open(env, argv[1], argv[2], &fi);
+  if (n == NULL) return int_result(env, fuse_reply_open(req, &fi));
+  n->kind = 4;
+  n->req = req;
+  n->open = fi;
+  n->child = (uint64_t)num_arg(env, argv[3]);
+  if (queue_notice(r->s, n)) return int_result(env, 0);
+  free(n); /* unmounting: no cache left to drop, answer now */
   return int_result(env, fuse_reply_open(req, &fi));
 }
 
@@ -1305,6 +1345,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
     EXPORT("stats", js_stats),
     EXPORT("replyErr", reply_err),
     EXPORT("replyErrAfterInval", reply_err_after_inval),
+    EXPORT("replyOpenAfterInval", reply_open_after_inval),
     EXPORT("replyEntry", reply_entry),
     EXPORT("replyCreate", reply_create),
     EXPORT("replyAttr", reply_attr),

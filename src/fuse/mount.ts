@@ -15,6 +15,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { ROOT_INO, type Vfs } from '../vfs/index.js';
 import { DirStreams } from './dir-streams.js';
 import { checkFuseOptions } from './fuse-options.js';
+import { KernelAttrs } from './kernel-attrs.js';
 import { LookupCounts } from './lookup-counts.js';
 import { FUSE_ROOT_ID, InodeMap } from './inode-map.js';
 import { ReadFences } from './read-fences.js';
@@ -81,7 +82,8 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
   const fences = new ReadFences();
   const inodes = new InodeMap(options.root ?? ROOT_INO);
   const recentDirs = new RecentDirAttrs(timeouts.attr * 1000);
-  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs });
+  const kernelAttrs = new KernelAttrs();
+  const ops = buildOps({ vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs, kernelAttrs });
   const mountOptions = [
     'default_permissions', 'auto_unmount', `fsname=${options.fsName ?? 'objectfs'}`, 'subtype=objectfs',
     // A read-only vfs refuses changes itself; `ro` tells the kernel, which then refuses them first.
@@ -96,7 +98,13 @@ export async function mountFuse(vfs: Vfs, options: FuseMountOptions): Promise<Mo
     args: ['-o', mountOptions.join(',')],
     config: { maxWrite: MAX_REQUEST, maxReadahead: MAX_REQUEST, maxBackground: 64, writebackCache: options.writebackCache ?? false, threads: 4 },
     handlers: ops,
-    onForget: (nodeid, n) => counts.forget(inodes.toVolume(nodeid), n),
+    onForget: (nodeid, n) => {
+      const ino = inodes.toVolume(nodeid);
+      counts.forget(ino, n);
+      if (!counts.has(ino)) kernelAttrs.forget(ino);
+    },
+    // No RELEASE will come for an open whose reply the kernel refused.
+    onOpenRefused: (fh) => { vfs.release(fh).catch((err: unknown) => options.log.unexpected('release', err)); },
     onEnded: () => markEnded(),
     timeouts: options.opTimeouts ?? opTimeouts(),
     log: options.log,

@@ -13,7 +13,7 @@ export const Op = {
   RMDIR: 9, SYMLINK: 10, RENAME: 11, LINK: 12, OPEN: 13, READ: 14, WRITE: 15, FLUSH: 16, RELEASE: 17,
   FSYNC: 18, OPENDIR: 19, READDIR: 20, RELEASEDIR: 21, FSYNCDIR: 22, STATFS: 23, SETXATTR: 24,
   GETXATTR: 25, LISTXATTR: 26, REMOVEXATTR: 27, CREATE: 28, FALLOCATE: 29, COPY_FILE_RANGE: 30,
-  LSEEK: 31, ENDED: 32, GETLK: 33, SETLK: 34, INTERRUPT: 35,
+  LSEEK: 31, ENDED: 32, GETLK: 33, SETLK: 34, INTERRUPT: 35, OPEN_REFUSED: 36,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -67,7 +67,10 @@ export interface Request {
   readonly flock?: number;
   /** release: 1 when the file held a flock, which ends with it. */
   readonly flockRelease?: number;
-  /** A waiting setlk: the id an INTERRUPT names; interrupt: the id of the interrupted request. */
+  /**
+   * A waiting setlk: the id an INTERRUPT names; interrupt: the id of the interrupted request;
+   * open_refused: the handle of the open whose reply the kernel refused.
+   */
   readonly id?: number;
   /** Set by the session for interruptible requests: aborted when the kernel interrupts. */
   signal?: AbortSignal;
@@ -101,6 +104,11 @@ export interface Binding {
   replyCreate(req: NativeReq, entry: Float64Array, fh: number, flags: number): number;
   replyAttr(req: NativeReq, attr: Float64Array, timeout: number): number;
   replyOpen(req: NativeReq, fh: number, flags: number): number;
+  /**
+   * replyOpen, sent only after the kernel dropped its attributes of `ino`; a reply the kernel
+   * refuses comes back as an OPEN_REFUSED request naming `fh` (its `id`).
+   */
+  replyOpenAfterInval(req: NativeReq, fh: number, flags: number, ino: number): number;
   replyWrite(req: NativeReq, count: number): number;
   replyData(req: NativeReq, data: Buffer | readonly Buffer[]): number;
   replyReadlink(req: NativeReq, target: Buffer): number;

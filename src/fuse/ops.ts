@@ -11,6 +11,7 @@ import { LOCK_EOF, ROOT_INO, type Attr, type AttrChanges, type Caller, type Chan
 import type { RecentDirAttrs } from './dir-attrs.js';
 import { DOTS, type DirStreams } from './dir-streams.js';
 import type { InodeMap } from './inode-map.js';
+import type { KernelAttrs } from './kernel-attrs.js';
 import type { LookupCounts } from './lookup-counts.js';
 import type { ReadFences } from './read-fences.js';
 import { DIRENT_LEN, Op, OpenReply, type Binding, type OpCode, type Request } from './native.js';
@@ -34,6 +35,8 @@ export interface OpsContext {
   readonly inodes: InodeMap;
   /** Directories as this mount's last change of them left them (the GETATTR after a change). */
   readonly recentDirs: RecentDirAttrs;
+  /** What the replies told the kernel of each file's length and change time. */
+  readonly kernelAttrs: KernelAttrs;
 }
 
 const S_IFMT = 0o170000;
@@ -74,7 +77,7 @@ const nameOf = (r: Request): Buffer => r.name as Buffer;
 const fhOf = (r: Request): number => r.fh ?? -1;
 
 export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
-  const { vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs } = ctx;
+  const { vfs, counts, dirs, timeouts, stats, fences, inodes, recentDirs, kernelAttrs } = ctx;
   const isStatsName = (parent: number, name: Buffer) => StatsFile.isName(parent, name, inodes.root);
   const notStats = (ino: number) => { if (StatsFile.is(ino)) throw FsError.of('EPERM', '.stats cannot be changed'); };
   const notStatsName = (parent: number, name: Buffer) => { if (isStatsName(parent, name)) throw FsError.of('EPERM', '.stats cannot be changed'); };
@@ -97,9 +100,30 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     }
   };
 
+  /** The kernel took an entry of `attr`: one more reference, and what it now knows of the inode. */
+  const given = (attr: Attr) => {
+    counts.add(attr.ino);
+    kernelAttrs.told(attr);
+  };
+
   /** Answers an entry and counts the kernel's new reference (only if the kernel took it). */
   const entry = (r: Request, b: Binding, attr: Attr) => {
-    if (b.replyEntry(r.req, entryOf(attr)) === 0) counts.add(attr.ino);
+    if (b.replyEntry(r.req, entryOf(attr)) === 0) given(attr);
+  };
+
+  /**
+   * Answers an open of `fh`. If the file is not as the kernel last heard of it (another host
+   * changed it, and its change notice may not have come yet), the reply waits until the kernel
+   * has dropped its attributes, so the opener reads with the new length (close-to-open). Reads
+   * of the file in flight here are let finish first (see ReadFences).
+   */
+  const replyOpened = async (r: Request, b: Binding, fh: number, flags: number) => {
+    let sent: number;
+    if (kernelAttrs.differ(vfs.openedAttr(fh))) {
+      await fences.settled(r.ino);
+      sent = b.replyOpenAfterInval(r.req, fh, flags, inodes.nodeOf(r.ino));
+    } else sent = b.replyOpen(r.req, fh, flags);
+    if (sent !== 0) await vfs.release(fh);
   };
 
   /**
@@ -110,7 +134,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     const attr = await vfs.lookup(caller(r), r.ino, nameOf(r));
     const fh = await vfs.open(uncheckedCaller(r), attr.ino, flags);
     const fresh = await vfs.fgetattr(fh);
-    if (b.replyCreate(r.req, entryOf(fresh), fh, openReplyFlags(flags)) === 0) counts.add(fresh.ino);
+    if (b.replyCreate(r.req, entryOf(fresh), fh, openReplyFlags(flags)) === 0) given(fresh);
     else await vfs.release(fh);
   };
 
@@ -143,12 +167,13 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         return;
       }
       const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : recentDirs.get(r.ino) ?? await vfs.getattr(r.ino);
-      b.replyAttr(r.req, attrArray(attr), timeouts.attr);
+      if (b.replyAttr(r.req, attrArray(attr), timeouts.attr) === 0) kernelAttrs.told(attr);
     },
     [Op.SETATTR]: async (r, b) => {
       notStats(r.ino);
       const attr = await changing([r.ino], () => vfs.setattr(caller(r), r.ino, setattrChanges(r.toSet ?? 0, r.values as Float64Array)));
-      b.replyAttr(r.req, attrArray(vfs.withLocalWrites(attr)), timeouts.attr);
+      const told = vfs.withLocalWrites(attr);
+      if (b.replyAttr(r.req, attrArray(told), timeouts.attr) === 0) kernelAttrs.told(told);
     },
     [Op.READLINK]: async (r, b) => { b.replyReadlink(r.req, await vfs.readlink(r.ino)); },
     [Op.MKNOD]: async (r, b) => {
@@ -199,7 +224,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
       const fh = await vfs.open(caller(r), r.ino, flags);
       // No NOFLUSH even for read-only handles: a close must reach us to end the closing
       // process's POSIX locks (the kernel keeps none of its own for a filesystem that locks).
-      if (b.replyOpen(r.req, fh, openReplyFlags(flags)) !== 0) await vfs.release(fh);
+      await replyOpened(r, b, fh, openReplyFlags(flags));
     },
     [Op.CREATE]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
@@ -216,7 +241,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         if (err instanceof FsError && err.code === 'EEXIST' && (flags & constants.O_EXCL) === 0) return openExisting(r, b, flags);
         throw err;
       }
-      if (b.replyCreate(r.req, entryOf(created.attr), created.fh, openReplyFlags(flags)) === 0) counts.add(created.attr.ino);
+      if (b.replyCreate(r.req, entryOf(created.attr), created.fh, openReplyFlags(flags)) === 0) given(created.attr);
       else await vfs.release(created.fh);
     },
     [Op.READ]: async (r, b) => {
@@ -338,7 +363,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     const packed = b.replyDirectory(r.req, r.size ?? 0, plus, names, out);
     if (packed < 0) return;
     const namesTaken = Math.max(0, packed - dots);
-    if (plus !== 0) for (let i = dots; i < dots + namesTaken; i++) counts.add((attrs[i] as Attr).ino);
+    if (plus !== 0) for (let i = dots; i < dots + namesTaken; i++) given(attrs[i] as Attr);
     if (room > dots) dirs.consumed(fh, Math.max(from, DOTS), namesTaken, listed.length, names[dots + namesTaken - 1]);
   }
 

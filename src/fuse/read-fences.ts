@@ -13,6 +13,8 @@ const SETTLE_MS = 2;
 export class ReadFences {
   readonly #inFlight = new Map<number, number>();
   readonly #held = new Map<number, (() => void)[]>();
+  /** settled() callers, by inode (kept apart from #held, which keeps two invalidations at most). */
+  readonly #waiting = new Map<number, (() => void)[]>();
 
   /** A read of `ino` started. */
   begin(ino: number): void {
@@ -27,11 +29,21 @@ export class ReadFences {
       return;
     }
     this.#inFlight.delete(ino);
-    const held = this.#held.get(ino);
+    this.#release(ino, this.#held, true);
+    this.#release(ino, this.#waiting, false);
+  }
+
+  /**
+   * Runs what `from` holds for `ino` once the reading thread has settled. If another read has
+   * started meanwhile, invalidations wait for it too (`holdAgain`); an open does not, or a
+   * steady reader of the file would keep it from ever being answered.
+   */
+  #release(ino: number, from: Map<number, (() => void)[]>, holdAgain: boolean): void {
+    const held = from.get(ino);
     if (held === undefined) return;
-    this.#held.delete(ino);
+    from.delete(ino);
     setTimeout(() => {
-      if (this.#inFlight.has(ino)) this.#held.set(ino, [...(this.#held.get(ino) ?? []), ...held]);
+      if (holdAgain && this.#inFlight.has(ino)) from.set(ino, [...(from.get(ino) ?? []), ...held]);
       else for (const run of held) run();
     }, SETTLE_MS).unref();
   }
@@ -45,6 +57,19 @@ export class ReadFences {
     const held = this.#held.get(ino);
     if (held === undefined) this.#held.set(ino, [invalidate]);
     else if (held.length < 2) held.push(invalidate); // one more after the first is enough: each drops the whole file
+  }
+
+  /**
+   * Resolves once no read of `ino` is in flight (at once if none is): for a reply that the
+   * kernel's invalidation must precede (an open after another host's change).
+   */
+  settled(ino: number): Promise<void> {
+    if (!this.#inFlight.has(ino)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.#waiting.get(ino);
+      if (waiting === undefined) this.#waiting.set(ino, [resolve]);
+      else waiting.push(resolve);
+    });
   }
 
   /** Reads in flight (for the stats gauges). */

@@ -6,7 +6,8 @@
  *    one mapping (unexpected errors are EIO, logged once with their stack).
  *  - A handler that has not answered within its operation's timeout is answered EIO; its late
  *    answer is then dropped by the binding (each request is answered at most once natively).
- *  - Forgets carry no request: they go to `onForget`.
+ *  - Forgets carry no request: they go to `onForget`; nor does an open whose deferred reply the
+ *    kernel refused: `onOpenRefused` closes its handle.
  */
 import { errnoName, toErrno } from '../errors.js';
 import { loadBinding, Notice, Op, OP_NAMES, type Binding, type MountConfig, type NativeSession, type OpCode, type Request } from './native.js';
@@ -36,6 +37,8 @@ export interface SessionOptions {
   readonly onForget: (ino: number, nlookup: number) => void;
   /** The kernel connection ended (unmounted from outside, or by unmount()). */
   readonly onEnded: () => void;
+  /** The kernel refused the reply of an open answered with replyOpenAfterInval: no RELEASE will come for `fh`. */
+  readonly onOpenRefused?: (fh: number) => void;
   readonly timeouts: OpTimeouts;
   readonly log: ReplyLog;
 }
@@ -121,6 +124,7 @@ export class FuseSession {
         if (r.op === Op.FORGET) this.#forget(r.forgets as Float64Array);
         else if (r.op === Op.ENDED) this.#options.onEnded();
         else if (r.op === Op.INTERRUPT) this.#interrupt(r.id ?? 0);
+        else if (r.op === Op.OPEN_REFUSED) this.#options.onOpenRefused?.(r.id ?? 0);
         else this.#handle(r);
       } catch (err) {
         // Never let an exception escape into the binding's callback.

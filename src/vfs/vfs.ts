@@ -350,6 +350,12 @@ export class Vfs {
     return this.#withWrites(st, attr);
   }
 
+  /** The attributes an open of `fh` has just read (no round trip), with this host's unflushed writes. */
+  openedAttr(fh: number): Attr {
+    const st = this.#inodes.get(this.#handle(fh).ino) as InodeState;
+    return this.#withWrites(st, st.attr.current);
+  }
+
   #withWrites(st: InodeState, attr: Attr): Attr {
     const end = st.writer?.end ?? 0;
     return end > attr.length && st.writer?.dirty ? { ...attr, length: end } : attr;

@@ -19,7 +19,8 @@ import { constants } from 'node:fs';
 import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alive, type Daemon } from '../../support/e2e-daemon.js';
+import pg from 'pg';
+import { alive, waitFor, type Daemon } from '../../support/e2e-daemon.js';
 import { startMultiHostBed, type MultiHostBed, type TestVolume } from '../../support/multihost.js';
 import { namedBytes, outcome, percentile, statusSessions, walk } from './mh-helpers.js';
 
@@ -64,6 +65,38 @@ describe('two hosts, one volume', () => {
       assert.ok((await readFile(join(B.mnt, 'c2o'))).equals(second), 'a new open on B reads the new content');
     } finally {
       await held.close();
+    }
+  });
+
+  test('close-to-open does not wait for the change notice: B opens right after A\'s close, with the old length in its kernel', async () => {
+    // B's kernel holds the file's attributes (attribute timeout 1 s) from its stat; A's rewrite
+    // makes the file longer. The listening connections' server processes are stopped meanwhile,
+    // so A's change notice reaches B only afterwards: B's open itself must make the kernel read
+    // with the new length.
+    await mkdir(join(A.mnt, 'c2o-race'));
+    const db = new pg.Client({ connectionString: vol.metaUrl });
+    await db.connect();
+    try {
+      const listeners = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'objectfs-listen'`)).rows.map((r) => r.pid);
+      assert.ok(listeners.length >= 2, `both mounts listen (${listeners.length} listening connections)`);
+      for (let i = 0; i < 10; i++) {
+        const name = join('c2o-race', `f${i}`);
+        const before = Buffer.from(`round ${i}: short\n`);
+        const after = Buffer.from(`round ${i}: a longer line than before, so the length changes\n`);
+        await writeFile(join(A.mnt, name), before);
+        assert.ok(await waitFor(async () => (await stat(join(B.mnt, name))).size === before.length, 5_000), `B sees round ${i}'s first length`);
+        for (const pid of listeners) process.kill(pid, 'SIGSTOP');
+        let seen: Buffer;
+        try {
+          await writeFile(join(A.mnt, name), after);
+          seen = await readFile(join(B.mnt, name));
+        } finally {
+          for (const pid of listeners) process.kill(pid, 'SIGCONT');
+        }
+        assert.ok(seen.equals(after), `round ${i}: B read ${JSON.stringify(seen.toString())}, not what A closed`);
+      }
+    } finally {
+      await db.end();
     }
   });
 

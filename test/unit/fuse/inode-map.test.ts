@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { FUSE_ROOT_ID, InodeMap } from '../../../src/fuse/inode-map.js';
 import { buildOps } from '../../../src/fuse/ops.js';
 import { DirStreams } from '../../../src/fuse/dir-streams.js';
+import { KernelAttrs } from '../../../src/fuse/kernel-attrs.js';
 import { LookupCounts } from '../../../src/fuse/lookup-counts.js';
 import { RecentDirAttrs } from '../../../src/fuse/dir-attrs.js';
 import { ReadFences } from '../../../src/fuse/read-fences.js';
@@ -93,7 +94,7 @@ function setup(root: number) {
   const ops = buildOps({
     vfs, counts, dirs: new DirStreams((ino, after, limit) => vfs.readdirPage(ino, after, limit)),
     timeouts: { attr: 1, entry: 1, negative: 0 }, stats: new StatsFile(async () => 'metrics'), fences: new ReadFences(), inodes: new InodeMap(root),
-    recentDirs: new RecentDirAttrs(0),
+    recentDirs: new RecentDirAttrs(0), kernelAttrs: new KernelAttrs(),
   });
   const b = fakeBinding(replies);
   const run = async (op: OpCode, fields: Partial<Request>) => {
