@@ -3,7 +3,8 @@
  *
  *  - the binding alone (a small in-memory filesystem in this process, on FuseSession): a
  *    handler that never answers is answered EIO after its operation's timeout and leaves no
- *    request behind, also after unmount and garbage collection;
+ *    request behind, also after unmount and garbage collection; an open answered after an
+ *    invalidation whose reply the kernel refuses (its connection aborted) hands its handle back;
  *  - ObjectFS on PostgreSQL and a local block store: a write through one hard link is seen at
  *    once through another with caches on (one kernel inode); `ls -l` of 10,000 entries costs
  *    no LOOKUP per entry (READDIRPLUS); 100,000 kernel references given back by forgets leave
@@ -13,7 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,6 +96,71 @@ describe('the binding alone (an in-memory filesystem in this process)', () => {
       await sleep(50);
     }
     assert.equal(session.stats().live, 0, 'no request structure left in the binding');
+  });
+});
+
+describe('the binding alone: an open answered after an invalidation', () => {
+  test('its handle comes back when the kernel can no longer take the reply (connection aborted)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'binding-open-'));
+    const mnt = join(dir, 'mnt');
+    await mkdir(mnt);
+    const file = fileAttr(6, 'file', 4);
+    let opened: (() => number) | undefined;
+    const refused: number[] = [];
+    const session = new FuseSession({
+      mountPoint: mnt,
+      args: ['-o', 'fsname=binding-open-test,subtype=objectfs-test'],
+      config: { maxWrite: 1 << 20, maxReadahead: 1 << 20, maxBackground: 16, writebackCache: false, threads: 2 },
+      handlers: {
+        [Op.LOOKUP]: (r: Request, b: Binding) => {
+          if ((r.name as Buffer).toString() === 'held') b.replyEntry(r.req, entryArray(file, { attr: 1, entry: 1 }));
+          else b.replyErr(r.req, constants.errno.ENOENT);
+        },
+        [Op.GETATTR]: (r: Request, b: Binding) => { b.replyAttr(r.req, attrArray(r.ino === 6 ? file : fileAttr(1, 'directory', 0)), 1); },
+        // The open is answered when the test says so, as handle 77.
+        [Op.OPEN]: (r: Request, b: Binding) => new Promise<void>((resolve) => {
+          opened = () => {
+            resolve();
+            return b.replyOpenAfterInval(r.req, 77, 0, r.ino);
+          };
+        }),
+      },
+      onForget: () => undefined,
+      onEnded: () => undefined,
+      onOpenRefused: (fh) => refused.push(fh),
+      timeouts: { default: 0 },
+      log: { unexpected: () => undefined },
+    });
+    try {
+      const opener = run('cat', [join(mnt, 'held')], { timeoutMs: 30_000 });
+      for (let i = 0; i < 200 && opened === undefined; i++) await sleep(10);
+      assert.ok(opened !== undefined, 'the OPEN reached the handler');
+      // Abort the kernel connection (through fusectl, mounted for this if it is not): the opener
+      // fails, and the reply has nobody to go to.
+      const { dev } = await stat(mnt);
+      const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+      const fusectl = '/sys/fs/fuse/connections';
+      const mountedHere = !isMounted(fusectl, 'fusectl');
+      if (mountedHere) await run('mount', ['-t', 'fusectl', 'fusectl', fusectl]);
+      try {
+        await writeFile(join(fusectl, String(minor), 'abort'), '1');
+      } finally {
+        if (mountedHere) await run('umount', [fusectl]);
+      }
+      assert.notEqual((await opener).code, 0, 'the opener fails with the connection');
+      // The session is not unmounting: the reply is queued (0), and the notification thread's
+      // refused reply hands the handle back, once.
+      assert.equal(opened(), 0, 'queued behind the invalidation');
+      for (let i = 0; i < 200 && refused.length === 0; i++) await sleep(10);
+      await sleep(50);
+      assert.deepEqual(refused, [77], 'the refused reply names its handle');
+    } finally {
+      await session.unmount();
+      // libfuse takes an aborted connection for an unmounted one and leaves the mount point.
+      if (isMounted(mnt, 'fuse.objectfs-test')) await run('umount', [mnt]);
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.equal(isMounted(mnt), false);
   });
 });
 
