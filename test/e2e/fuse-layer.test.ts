@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { FuseSession } from '../../src/fuse/session.js';
+import { FuseSession, type SessionOptions } from '../../src/fuse/session.js';
 import { Op, type Binding, type Request } from '../../src/fuse/native.js';
 import { attrArray, entryArray } from '../../src/fuse/stat.js';
 import type { Attr } from '../../src/vfs/index.js';
@@ -37,33 +37,48 @@ function fileAttr(ino: number, type: Attr['type'], length: number): Attr {
   return { ino, type, mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, nlink: 1, length, rdev: 0, atime: now, mtime: now, ctime: now, parent: 1 };
 }
 
+/**
+ * A session of the binding alone at `mnt` (an in-memory filesystem in this process): the root
+ * and `files` (by name) answer LOOKUP and GETATTR; `options` adds handlers and settings.
+ */
+function memorySession(mnt: string, fsName: string, files: ReadonlyMap<string, Attr>, options: Partial<SessionOptions>): FuseSession {
+  const byIno = new Map([[1, fileAttr(1, 'directory', 0)], ...[...files.values()].map((a) => [a.ino, a] as const)]);
+  return new FuseSession({
+    mountPoint: mnt,
+    args: ['-o', `default_permissions,fsname=${fsName},subtype=objectfs-test`],
+    config: { maxWrite: 1 << 20, maxReadahead: 1 << 20, maxBackground: 16, writebackCache: false, threads: 2 },
+    onForget: () => undefined,
+    onEnded: () => undefined,
+    timeouts: { default: 0 },
+    log: { unexpected: () => undefined },
+    ...options,
+    handlers: {
+      [Op.LOOKUP]: (r: Request, b: Binding) => {
+        const a = files.get((r.name as Buffer).toString());
+        if (a === undefined) b.replyErr(r.req, constants.errno.ENOENT);
+        else b.replyEntry(r.req, entryArray(a, { attr: 1, entry: 1 }));
+      },
+      [Op.GETATTR]: (r: Request, b: Binding) => { b.replyAttr(r.req, attrArray(byIno.get(r.ino) as Attr), 1); },
+      ...options.handlers,
+    },
+  });
+}
+
 describe('the binding alone (an in-memory filesystem in this process)', () => {
   test('a handler that never answers gets EIO after its timeout, a request dropped unanswered gets EIO when collected, and nothing leaks', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'binding-'));
     const mnt = join(dir, 'mnt');
     await mkdir(mnt);
     const files = new Map<string, Attr>([['stuck', fileAttr(3, 'symlink', 4)], ['fine', fileAttr(4, 'symlink', 4)], ['dropped', fileAttr(5, 'symlink', 4)]]);
-    const byIno = new Map([[1, fileAttr(1, 'directory', 0)], ...[...files.values()].map((a) => [a.ino, a] as const)]);
     const unexpected: string[] = [];
-    const session = new FuseSession({
-      mountPoint: mnt,
-      args: ['-o', 'default_permissions,fsname=binding-test,subtype=objectfs-test'],
-      config: { maxWrite: 1 << 20, maxReadahead: 1 << 20, maxBackground: 16, writebackCache: false, threads: 2 },
+    const session = memorySession(mnt, 'binding-test', files, {
       handlers: {
-        [Op.LOOKUP]: (r: Request, b: Binding) => {
-          const a = files.get((r.name as Buffer).toString());
-          if (a === undefined) b.replyErr(r.req, constants.errno.ENOENT);
-          else b.replyEntry(r.req, entryArray(a, { attr: 1, entry: 1 }));
-        },
-        [Op.GETATTR]: (r: Request, b: Binding) => { b.replyAttr(r.req, attrArray(byIno.get(r.ino) as Attr), 1); },
         // 'stuck' never answers; 'dropped' returns without answering and keeps no reference to
         // the request; 'fine' answers, later.
         [Op.READLINK]: (r: Request, b: Binding) => (r.ino === 3 ? new Promise<void>(() => undefined)
           : r.ino === 5 ? undefined
             : sleep(10).then(() => { b.replyReadlink(r.req, Buffer.from('fine')); })),
       },
-      onForget: () => undefined,
-      onEnded: () => undefined,
       timeouts: { default: 0, readlink: 400 },
       log: { unexpected: (op, err) => unexpected.push(`${op}: ${(err as Error).message}`) },
     });
@@ -104,19 +119,10 @@ describe('the binding alone: an open answered after an invalidation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'binding-open-'));
     const mnt = join(dir, 'mnt');
     await mkdir(mnt);
-    const file = fileAttr(6, 'file', 4);
     let opened: (() => number) | undefined;
     const refused: number[] = [];
-    const session = new FuseSession({
-      mountPoint: mnt,
-      args: ['-o', 'fsname=binding-open-test,subtype=objectfs-test'],
-      config: { maxWrite: 1 << 20, maxReadahead: 1 << 20, maxBackground: 16, writebackCache: false, threads: 2 },
+    const session = memorySession(mnt, 'binding-open-test', new Map([['held', fileAttr(6, 'file', 4)]]), {
       handlers: {
-        [Op.LOOKUP]: (r: Request, b: Binding) => {
-          if ((r.name as Buffer).toString() === 'held') b.replyEntry(r.req, entryArray(file, { attr: 1, entry: 1 }));
-          else b.replyErr(r.req, constants.errno.ENOENT);
-        },
-        [Op.GETATTR]: (r: Request, b: Binding) => { b.replyAttr(r.req, attrArray(r.ino === 6 ? file : fileAttr(1, 'directory', 0)), 1); },
         // The open is answered when the test says so, as handle 77.
         [Op.OPEN]: (r: Request, b: Binding) => new Promise<void>((resolve) => {
           opened = () => {
@@ -125,11 +131,7 @@ describe('the binding alone: an open answered after an invalidation', () => {
           };
         }),
       },
-      onForget: () => undefined,
-      onEnded: () => undefined,
       onOpenRefused: (fh) => refused.push(fh),
-      timeouts: { default: 0 },
-      log: { unexpected: () => undefined },
     });
     try {
       const opener = run('cat', [join(mnt, 'held')], { timeoutMs: 30_000 });

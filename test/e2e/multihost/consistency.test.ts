@@ -225,8 +225,20 @@ describe('two hosts, one volume', () => {
     // How the notices fared (metrics of both mounts), for a failure to say where they stopped.
     const feed = async (d: Daemon) => (await readFile(join(d.mnt, '.stats'), 'utf8')).split('\n')
       .filter((l) => /^objectfs_(change_notices_total|fuse_notices_)/.test(l)).join('; ');
-    const figures = `A: ${await feed(A)} | B: ${await feed(B)}`;
+    const count = (text: string, metric: string) => Number(new RegExp(`${metric.replace(/[{}]/g, '\\$&')} (\\d+)`).exec(text)?.[1] ?? 0);
+    let figures = '';
+    // B counts every notice A sent (the last may still be on its way) and handed some to its kernel.
+    await waitFor(async () => {
+      figures = `A: ${await feed(A)} | B: ${await feed(B)}`;
+      const [a, b] = figures.split(' | ') as [string, string];
+      return count(b, 'objectfs_change_notices_total{event="received"}') === count(a, 'objectfs_change_notices_total{event="sent"}');
+    }, 2_000);
     t.diagnostic(figures);
+    const [fromA, atB] = figures.split(' | ') as [string, string];
+    assert.ok(count(fromA, 'objectfs_change_notices_total{event="sent"}') >= 75, `A counts its notices (${figures})`);
+    assert.equal(count(atB, 'objectfs_change_notices_total{event="received"}'), count(fromA, 'objectfs_change_notices_total{event="sent"}'), `B received what A sent (${figures})`);
+    assert.equal(count(fromA, 'objectfs_change_notices_total{event="send_failed"}'), 0, figures);
+    assert.ok(count(atB, 'objectfs_fuse_notices_sent_total') > 0, `B handed notices to its kernel (${figures})`);
     for (const [op, list] of Object.entries(samples)) {
       const sorted = [...list].sort((a, b) => a - b);
       t.diagnostic(`invalidation latency of ${op} (A → B, ${sorted.length} samples, 2 ms polling): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`);
