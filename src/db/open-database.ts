@@ -21,6 +21,7 @@ import type { Database } from './schema.js';
 import { redactUrl } from '../config/redact.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { listenChannel, type ChannelHandlers, type ChannelListener } from './listener.js';
+import { StatementNames, useStatementNames } from './prepared-statements.js';
 
 const INT8_OID = 20;
 
@@ -116,7 +117,11 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     // session): pg emits its loss as an 'error' event, which would be unhandled. The loss reaches
     // the caller through its next query (a retried connection error), and the pool drops the
     // broken client on release.
-    pool.on('connect', (client) => { client.on('error', () => undefined); });
+    const names = new StatementNames();
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+      useStatementNames(client, names);
+    });
     await probe(pool, displayUrl);
     return {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres', displayUrl,
@@ -143,6 +148,8 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   // The adapter gives one connection that must never be destroyed: Kysely releases clients
   // without an error, so a pool of exactly one client stays alive for the process.
   const pool = new pg.Pool({ ...createPgConfig(lite), max: 1, types: typeParsers });
+  const names = new StatementNames();
+  pool.on('connect', (client) => useStatementNames(client, names));
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     kind: 'pglite',

@@ -12,6 +12,9 @@ import type { MetaContext } from './context.js';
 import type { ChunkRecord, SliceCommit } from './types.js';
 import { MAX_FILE_LENGTH } from './attr.js';
 
+/** The node columns qualified with the table's own name (an UPDATE ... FROM names two). */
+const NODE_COLUMNS_NODE = sql.raw(NODE_COLUMN_NAMES.map((c) => `node.${c}`).join(', '));
+
 /**
  * The slice list of a chunk, with the file's length read in the same statement (one snapshot).
  * ENOENT when the inode itself is gone (deleted by another host while open here): its chunk
@@ -65,7 +68,7 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
     ), n AS (
       UPDATE node SET length = GREATEST(node.length, ${commit.length}::int8), mtime = ${mtime}, ctime = ${mtime}
       FROM o WHERE node.inode = o.inode
-      RETURNING node.*
+      RETURNING ${NODE_COLUMNS_NODE}
     ), c AS (
       INSERT INTO chunk (inode, idx, slices, version) SELECT inode, ${index}, ${encoded}, 1 FROM n
       ON CONFLICT (inode, idx) DO UPDATE SET slices = chunk.slices || EXCLUDED.slices, version = chunk.version + 1

@@ -54,7 +54,7 @@ async function createNode(ctx: MetaContext, caller: Caller, parent: number, name
                  ${caller.uid}::int8, CASE WHEN (p.mode & ${S_ISGID}) <> 0 THEN p.gid ELSE ${caller.gid}::int8 END,
                  ${now}::int8, ${now}::int8, ${now}::int8, ${isDir ? 2 : 1}::int, ${length}::int8, ${node.rdev ?? 0}::int, p.inode
           FROM p JOIN e ON true
-          RETURNING *
+          RETURNING ${NODE_COLUMNS}
         ), s AS (
           INSERT INTO symlink (inode, target) SELECT n.inode, ${target}::bytea FROM n WHERE ${target}::bytea IS NOT NULL
         )

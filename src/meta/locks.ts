@@ -119,7 +119,7 @@ type GrantRow = { [K in Exclude<keyof LockRow, 'sid'> as `c_${K}`]: LockRow[K] }
 /** objectfs_grant_lock (migration 0004): the owner's lock replaced by `type` over [lo, hi), unless another is in the way. */
 async function grant(ctx: MetaContext, sid: number, req: LockRequest, type: LockType): Promise<LockResult> {
   const { rows } = await statement(() => sql<GrantRow>`
-    SELECT * FROM objectfs_grant_lock(${req.ino}::int8, ${KIND[req.kind]}::int2, ${sid}::int8, ${toDb(req.owner)}::int8,
+    SELECT c_sid, c_owner, c_type, c_lo, c_hi, c_pid, c_released FROM objectfs_grant_lock(${req.ino}::int8, ${KIND[req.kind]}::int2, ${sid}::int8, ${toDb(req.owner)}::int8,
       ${TYPE[type]}::int2, ${req.lo}::int8, ${req.hi}::int8, ${req.pid}::int4)`.execute(ctx.db), ctx);
   const row = rows[0];
   if (row === undefined) throw new Error('objectfs_grant_lock returned no row');
