@@ -16,6 +16,7 @@
  */
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { crc32Of } from '../util/known-crc.js';
 
 /** First 4 bytes of every cache file. */
 export const BLOCK_FILE_MAGIC = Buffer.from('OFSC', 'latin1');
@@ -39,7 +40,7 @@ export function encodeBlockHeader(data: Uint8Array): Buffer {
   BLOCK_FILE_MAGIC.copy(header, 0);
   header.writeUInt8(BLOCK_FILE_VERSION, 4);
   header.writeUInt32BE(data.length, 5);
-  header.writeUInt32BE(crc32(data), 9);
+  header.writeUInt32BE(crc32Of(data), 9);
   return header;
 }
 

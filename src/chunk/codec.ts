@@ -1,6 +1,7 @@
 /**
- * Block codec: uncompressed block bytes ↔ the bytes of its object. lz4 runs on a worker
- * thread (lz4-thread.ts), so compressing a 4 MiB block never blocks the event loop.
+ * Block codec: uncompressed block bytes ↔ the bytes of its object. lz4, and the CRC-32 of a raw
+ * block fetched into shared memory, run on a worker thread (lz4-thread.ts), so a 4 MiB block
+ * never blocks the event loop.
  *
  * Stored format, by the volume's compression setting (fixed at format):
  *
@@ -25,9 +26,10 @@
  *   The prefix is checked *before* decompressing, so a damaged prefix cannot make us allocate
  *   gigabytes.
  */
-import { lz4Compress, lz4Uncompress } from './lz4-thread.js';
+import { blockCrc32, lz4Compress, lz4Uncompress } from './lz4-thread.js';
 import { RAW_BLOCK_MARK, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
+import { tellCrc32 } from '../util/known-crc.js';
 
 /** The compression algorithms a volume can be formatted with. */
 export const COMPRESSIONS = ['lz4', 'none'] as const;
@@ -82,6 +84,8 @@ export async function decodeBlock(
   if (declared === RAW_BLOCK_MARK) {
     const raw = rawBlockData(stored, expectedLength);
     if ('damage' in raw) throw new BlockCorruptError(raw.damage, where);
+    if (await blockCrc32(raw.data) !== raw.crc) throw new BlockCorruptError('raw block fails its CRC-32 check', where);
+    tellCrc32(raw.data, raw.crc);
     return raw.data;
   }
   if (declared !== expectedLength) {

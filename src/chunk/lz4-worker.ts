@@ -12,19 +12,27 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { RAW_HEADER_BYTES, writeRawHeader } from './raw-block.js';
 
 export interface Lz4Request {
   readonly id: number;
-  readonly op: 'compress' | 'uncompress';
-  /** compress: RAW_HEADER_BYTES free bytes, then the data; uncompress: the stored object. */
-  readonly input: ArrayBuffer;
+  readonly op: 'compress' | 'uncompress' | 'crc32';
+  /**
+   * compress: RAW_HEADER_BYTES free bytes, then the data (transferred); uncompress: the stored
+   * object; crc32: a raw block's bytes. The last two are transferred, or a view of shared memory.
+   */
+  readonly input: ArrayBuffer | Uint8Array;
 }
 
-/** `sha256` (hex) of the output, for compress: S3 signs uploads with it. */
+/**
+ * `sha256` (hex) of the output, for compress: S3 signs uploads with it. `crc`, for uncompress:
+ * the CRC-32 of the output, for the disk cache's file header (util/known-crc.ts).
+ */
 export type Lz4Reply =
-  | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined }
+  | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined; readonly crc?: number }
+  | { readonly id: number; readonly crc: number }
   | { readonly id: number; readonly error: string };
 
 const SAMPLE = 32 << 10;
@@ -55,8 +63,12 @@ function compressInto(input: ArrayBuffer): ArrayBuffer {
   return input;
 }
 
-function uncompress(input: ArrayBuffer): ArrayBuffer {
-  return copyOut(uncompressSync(Buffer.from(input)));
+function bytesOf(input: ArrayBuffer | Uint8Array): Buffer {
+  return input instanceof ArrayBuffer ? Buffer.from(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+function uncompress(input: ArrayBuffer | Uint8Array): ArrayBuffer {
+  return copyOut(uncompressSync(bytesOf(input)));
 }
 
 /** lz4-napi's result in a transferable ArrayBuffer (its own buffers cannot be transferred). */
@@ -69,11 +81,14 @@ function copyOut(result: Buffer): ArrayBuffer {
 port.on('message', ({ id, op, input }: Lz4Request) => {
   let reply: Lz4Reply;
   try {
-    if (op === 'compress') {
-      const output = compressInto(input);
+    if (op === 'crc32') {
+      reply = { id, crc: crc32(bytesOf(input)) };
+    } else if (op === 'compress') {
+      const output = compressInto(input as ArrayBuffer);
       reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex') };
     } else {
-      reply = { id, output: uncompress(input), sha256: undefined };
+      const output = uncompress(input);
+      reply = { id, output, sha256: undefined, crc: crc32(new Uint8Array(output)) };
     }
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err) };

@@ -16,10 +16,9 @@ export function writeRawHeader(object: Buffer): void {
   object.writeUInt32LE(crc32(object.subarray(RAW_HEADER_BYTES)), 4);
 }
 
-/** The data of a raw block object, or why it is damaged (its CRC or length is wrong). */
-export function rawBlockData(object: Buffer, expectedLength: number): { data: Buffer } | { damage: string } {
+/** The data of a raw block object and the CRC-32 it was stored with, or why its length is wrong. */
+export function rawBlockData(object: Buffer, expectedLength: number): { data: Buffer; crc: number } | { damage: string } {
   const data = object.subarray(RAW_HEADER_BYTES);
   if (data.length !== expectedLength) return { damage: `raw block of ${data.length} bytes, expected ${expectedLength}` };
-  if (crc32(data) !== object.readUInt32LE(4)) return { damage: 'raw block fails its CRC-32 check' };
-  return { data };
+  return { data, crc: object.readUInt32LE(4) };
 }

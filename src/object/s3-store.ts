@@ -20,7 +20,8 @@ import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutO
 import {
   BucketNotFoundError, ObjectNotFoundError, ObjectStoreError, StorageAuthError, StorageUnavailableError,
 } from './errors.js';
-import { classifyS3Error, httpStatusOf, INCOMPLETE_BODY } from './classify-s3-error.js';
+import { classifyS3Error, httpStatusOf } from './classify-s3-error.js';
+import { readBody } from './read-body.js';
 import { credentialSource } from './credential-source.js';
 import { checkRange } from './check-range.js';
 import { withRetry, type RetryPolicy } from '../util/retry.js';
@@ -152,12 +153,9 @@ export class S3Store implements ObjectStore {
         new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key), Range: range }),
         { abortSignal: signal },
       );
-      const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
-      if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
-        // A connection cut mid-body must not return a short block as if it were whole.
-        throw Object.assign(new Error(`body ended after ${bytes.byteLength} of ${out.ContentLength} bytes`),
-          { name: INCOMPLETE_BODY });
-      }
+      if (out.Body === undefined) return Buffer.alloc(0);
+      if (out.ContentLength !== undefined) return readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
+      const bytes = await out.Body.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }, { invalidRange: () => Buffer.alloc(0) }); // offset at or past the end: nothing to read
   }
