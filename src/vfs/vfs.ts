@@ -438,6 +438,7 @@ export class Vfs {
   }
 
   async getxattr(caller: Caller, ino: number, name: Buffer): Promise<Buffer> {
+    Xattrs.refuseAcl(name);
     if (unchecked(caller) && !this.#xattrs.knownWithout(ino, name)) checkXattr(caller, await this.getattr(ino), name.toString('latin1'), false);
     return this.#xattrs.get(ino, name);
   }

@@ -1,6 +1,6 @@
 /**
  * Extended attributes over the metadata engine, with the answers this host can give without
- * asking: POSIX ACL names (never stored) and the "no capability" / "no xattrs at all" memory of
+ * asking: POSIX ACL names (not supported) and the "no capability" / "no xattrs at all" memory of
  * NoCapability, which the kernel's question before every write(2) and `ls -l` make worth having.
  * Permission checks are the vfs's (access.ts); this file only stores and remembers.
  */
@@ -11,6 +11,10 @@ import { CAPABILITY_XATTR, NoCapability } from './no-capability.js';
 const CAPABILITY_NAME = Buffer.from(CAPABILITY_XATTR);
 const ACL_PREFIX = 'system.posix_acl_';
 
+function isAcl(name: Buffer): boolean {
+  return name.toString('latin1').startsWith(ACL_PREFIX);
+}
+
 export class Xattrs {
   readonly #meta: MetaEngine;
   readonly #noCapability = new NoCapability();
@@ -20,14 +24,23 @@ export class Xattrs {
   }
 
   /**
-   * Whether `ino` is known, without asking, to have no xattr `name`: POSIX ACLs are never stored
-   * (set refuses them), and recent listings and misses are remembered (see NoCapability).
+   * Whether `ino` is known, without asking, to have no xattr `name`: recent listings and misses
+   * are remembered (see NoCapability).
    */
   knownWithout(ino: number, name: Buffer): boolean {
-    return this.#noCapability.hasNone(ino) || name.toString('latin1').startsWith(ACL_PREFIX) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino));
+    return !isAcl(name) && (this.#noCapability.hasNone(ino) || (name.equals(CAPABILITY_NAME) && this.#noCapability.has(ino)));
+  }
+
+  /**
+   * POSIX ACL names are answered EOPNOTSUPP, as by a filesystem mounted without ACL support,
+   * not ENODATA: `ls -l` then stops asking for the rest of the volume (decision 87).
+   */
+  static refuseAcl(name: Buffer): void {
+    if (isAcl(name)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
   }
 
   async get(ino: number, name: Buffer): Promise<Buffer> {
+    Xattrs.refuseAcl(name);
     if (this.knownWithout(ino, name)) throw FsError.ENODATA(`no xattr ${name.toString('latin1')} on ${ino}`);
     if (!name.equals(CAPABILITY_NAME)) return this.#meta.getxattr(ino, name);
     const epoch = this.#noCapability.epoch;
@@ -45,7 +58,7 @@ export class Xattrs {
    * makes those tools fall back to the mode bits.
    */
   async set(ino: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
-    if (name.toString('latin1').startsWith(ACL_PREFIX)) throw FsError.of('EOPNOTSUPP', 'POSIX ACLs are not supported');
+    Xattrs.refuseAcl(name);
     this.#noCapability.forget([ino]);
     try {
       return await this.#meta.setxattr(ino, name, value, flags);
@@ -59,6 +72,7 @@ export class Xattrs {
   }
 
   async remove(ino: number, name: Buffer): Promise<void> {
+    Xattrs.refuseAcl(name);
     try {
       return await this.#meta.removexattr(ino, name);
     } finally {

@@ -56,6 +56,16 @@ for (const meta of ['pglite', 'postgres'] as const satisfies readonly MetaBacken
       await rejectsWith(() => vol.vfs.setattr(BOB, ino, { mtime: 1n }), 'EPERM', 'setting times of a file one does not own');
     });
 
+    test('POSIX ACLs are not supported: setting, reading and removing one is EOPNOTSUPP, for anyone', async () => {
+      const ino = await fileOf(ALICE, 'acl', 0o644);
+      const acl = b('system.posix_acl_access');
+      for (const caller of [ALICE, BOB, ROOT_CALLER]) {
+        await rejectsWith(() => vol.vfs.getxattr(caller, ino, acl), 'EOPNOTSUPP', 'reading an ACL');
+      }
+      await rejectsWith(() => vol.vfs.setxattr(ALICE, ino, acl, b('\x02\0\0\0')), 'EOPNOTSUPP', 'setting an ACL');
+      await rejectsWith(() => vol.vfs.removexattr(ALICE, ino, b('system.posix_acl_default')), 'EOPNOTSUPP', 'removing a default ACL');
+    });
+
     test('opening a 0600 file of another user is EACCES, for reading and for writing', async () => {
       const ino = await fileOf(ALICE, 'private', 0o600);
       await rejectsWith(() => vol.vfs.open(BOB, ino, constants.O_RDONLY), 'EACCES', 'read open by another user');
