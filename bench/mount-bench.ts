@@ -23,7 +23,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createBed } from './support/bed.js';
 import { DataPattern, KiB, MiB } from './support/data-pattern.js';
 import {
-  META_DIR, metaCreate, metaDelete, metaList, metaRename, metaStat, MetaState, MountRunner, randRead, SEQ_FILE, seqRead, seqWrite,
+  META_DIR, metaCreate, metaDelete, metaList, metaRename, metaStat, metaStatListed, MetaState, listBeforeStat, MountRunner, randRead, SEQ_FILE, seqRead, seqWrite,
   SMALL_DIR, smallRead, smallWrite, type DataConfig, type MeasureId, type MountResult, type PhaseOutcome,
 } from './support/mount-workload.js';
 import { cpuTable, markdownTable, tableRows } from './support/mount-report.js';
@@ -240,6 +240,8 @@ async function main(): Promise<number> {
       await stored(fs, created, 'create-stored', { path: `${META_DIR}/`, objects: state.names.length, bytes: 0 });
       if (state.names.length === 0) continue;
       await phase(fs, 'stat', false, () => metaStat(state, capMs));
+      await listBeforeStat(state);
+      await phase(fs, 'stat-listed', false, () => metaStatListed(state, capMs));
       await phase(fs, 'list', false, () => metaList(state, capMs));
       await phase(fs, 'list-cold', true, () => metaList(state, capMs));
       await phase(fs, 'rename', false, () => metaRename(state, capMs));

@@ -34,6 +34,7 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'create', kind: 'ops', metadata: true, label: (c) => `create ${n(c.files)} empty files (open O_EXCL + close), ops/s (µs/op)` },
   { id: 'create-stored', kind: 'ops', metadata: true, label: () => '… until stored in S3, ops/s (µs/op)' },
   { id: 'stat', kind: 'ops', metadata: true, label: () => 'stat each, ops/s (µs/op)' },
+  { id: 'stat-listed', kind: 'ops', metadata: true, label: () => 'stat each right after listing the directory, ops/s (µs/op)' },
   { id: 'list', kind: 'entries', metadata: true, label: () => 'list: readdir + lstat each (ls -l), entries/s (µs/entry)' },
   { id: 'list-cold', kind: 'entries', metadata: true, label: () => 'list after a remount (cold), entries/s (µs/entry)' },
   { id: 'rename', kind: 'ops', metadata: true, label: () => 'rename each (same directory), ops/s (µs/op)' },
