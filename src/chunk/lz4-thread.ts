@@ -102,6 +102,6 @@ export async function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
  * other buffer (copying it over would cost as much as the sum).
  */
 export async function blockCrc32(data: Buffer): Promise<number> {
-  if (!isShared(data)) return crc32(data);
+  if (!isShared(data)) return crc32(data); // small (object/read-body.ts) or not fetched
   return (await thread.run('crc32', data)).crc as number;
 }
