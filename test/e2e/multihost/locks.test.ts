@@ -226,8 +226,8 @@ describe('locks across two hosts', () => {
     await Promise.all([p1.close(), p2.close()]);
   });
 
-  test('counters under locks, 2 hosts × 4 processes × 250 rounds: flock, fcntl on disjoint and on overlapping ranges', async () => {
-    const ROUNDS = 250;
+  test('counters under locks, 2 hosts × 4 processes × 150 rounds: flock, fcntl on disjoint and on overlapping ranges', async () => {
+    const ROUNDS = 150;
     for (const dir of ['flock', 'disjoint', 'overlap']) await mkdir(join(A.mnt, `count-${dir}`));
     await writeFile(join(A.mnt, 'count-flock', 'counter'), '0\n');
     await writeFile(join(A.mnt, 'count-disjoint', 'ranges'), '0'.repeat(32));
@@ -241,8 +241,8 @@ describe('locks across two hosts', () => {
     console.log(`8 × ${ROUNDS} locked increments each, side by side: flock ${seconds[0]!.toFixed(1)} s, fcntl disjoint ${seconds[1]!.toFixed(1)} s, fcntl overlapping ${seconds[2]!.toFixed(1)} s`);
   });
 
-  test('SQLite (rollback journal) on the shared volume, 2 hosts × 2 processes × 200 transactions: intact, counter exact', async () => {
-    const ROUNDS = 200;
+  test('SQLite (rollback journal) on the shared volume, 2 hosts × 2 processes × 120 transactions: intact, counter exact', async () => {
+    const ROUNDS = 120;
     await mkdir(join(A.mnt, 'sql'));
     const setup = await run('python3', ['-c', `import sqlite3; db = sqlite3.connect(${JSON.stringify(join(A.mnt, 'sql', 'db.sqlite'))}); db.execute('PRAGMA journal_mode=DELETE'); db.execute('CREATE TABLE counter (n INTEGER)'); db.execute('INSERT INTO counter VALUES (0)'); db.commit(); db.close()`]);
     assert.equal(setup.code, 0, setup.stderr);
