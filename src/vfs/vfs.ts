@@ -186,7 +186,9 @@ export class Vfs {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    const epoch = this.#xattrs.epoch;
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    this.#xattrs.created(attr.ino, epoch);
     this.#quota.created(attr.ino, parent);
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };

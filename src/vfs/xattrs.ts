@@ -80,6 +80,19 @@ export class Xattrs {
     }
   }
 
+  /** The epoch to pass to `created` for a create starting now. */
+  get epoch(): number {
+    return this.#noCapability.epoch;
+  }
+
+  /**
+   * A create that started at `epoch` made `ino`: it has no xattrs, so the kernel's question
+   * before the first write(2) needs no round trip (unless a change of xattrs came in between).
+   */
+  created(ino: number, epoch: number): void {
+    this.#noCapability.remember(ino, epoch, true);
+  }
+
   /** A directory page read by `read`: its entries' "no xattrs at all" are remembered. */
   async listing(read: () => Promise<DirPage>): Promise<DirPage> {
     const epoch = this.#noCapability.epoch;
