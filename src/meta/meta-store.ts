@@ -84,9 +84,9 @@ export class MetaStore implements MetaEngine {
    * Runs a mutating operation, then announces the inodes it touched and those that lost a name
    * (from its result) to other clients.
    */
-  async #announce<T>(op: Promise<T>, touched: (result: T) => Iterable<number | undefined>, renamed?: (result: T) => Iterable<number | undefined>, entries: readonly EntryName[] = []): Promise<T> {
+  async #announce<T>(op: Promise<T>, touched: (result: T) => Iterable<number | undefined>, renamed?: (result: T) => Iterable<number | undefined>, entries: readonly EntryName[] | ((result: T) => readonly EntryName[]) = []): Promise<T> {
     const result = await op;
-    this.#feed?.publish(touched(result), renamed?.(result), entries);
+    this.#feed?.publish(touched(result), renamed?.(result), typeof entries === 'function' ? entries(result) : entries);
     return result;
   }
 
@@ -199,8 +199,9 @@ export class MetaStore implements MetaEngine {
   listJobs(): Promise<jobs.JobRecord[]> { return jobs.listJobs(this.#ctx); }
   listTrash(hour?: string): Promise<trash.TrashEntry[]> { return statement(() => trash.listTrash(this.#ctx.db, hour), this.#ctx); }
   restoreFromTrash(entry: trash.TrashEntry): Promise<trash.RestoreOutcome> {
+    // The restored name is new in its directory: other hosts' kernels may hold it as missing.
     return this.#announce(trash.restoreEntry(this.#ctx, entry), (r) => [entry.hourIno, r.restored ? r.parent : undefined], undefined,
-      [{ parent: entry.hourIno, name: entry.entry }]);
+      (r) => [{ parent: entry.hourIno, name: entry.entry }, ...(r.restored ? [{ parent: r.parent, name: r.name }] : [])]);
   }
   expireTrash(now?: number): Promise<trash.ExpiryReport> { return trash.expireTrash(this.#ctx, now); }
   dumpTo(out: Writable): Promise<DumpSummary> { return dumpDatabase(this.#ctx.db, out); }

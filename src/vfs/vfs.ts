@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { MAX_NAME_BYTES, RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
 import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
 import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
@@ -23,6 +23,7 @@ import { FileWriter } from './file-writer.js';
 import { QuotaGuard } from './quota-guard.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
+import { FreshDirs } from './fresh-dirs.js';
 import { FileLocks, type LockHolder } from './locks.js';
 import { PermissionChecks } from './permission-checks.js';
 import { refuseTrashTarget } from './trash-rules.js';
@@ -71,6 +72,8 @@ export class Vfs {
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
   readonly #xattrs: Xattrs;
+  /** Directories made here whose names this host knows: missing names need no round trip. */
+  readonly #freshDirs = new FreshDirs();
   readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
   /** Space quotas checked at write(2), truncate and fallocate (the volume's and directories'). */
@@ -187,6 +190,7 @@ export class Vfs {
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const epoch = this.#xattrs.epoch;
+    this.#freshDirs.mayExist(parent, name);
     const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
     this.#xattrs.created(attr.ino, epoch);
     this.#quota.created(attr.ino, parent);
@@ -400,30 +404,42 @@ export class Vfs {
 
   async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
     await this.#checks.accessible(caller, parent, constants.X_OK);
+    if (isPlainName(name) && this.#freshDirs.absent(parent, name)) throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
     return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    this.#freshDirs.mayExist(parent, name);
     return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
   }
   async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
-    return this.#meta.mkdir(caller, parent, name, mode);
+    this.#freshDirs.mayExist(parent, name);
+    const watch = this.#freshDirs.watchMkdir();
+    let made: NewEntryAttr | undefined;
+    try {
+      made = await this.#meta.mkdir(caller, parent, name, mode);
+      return made;
+    } finally {
+      this.#freshDirs.made(watch, made?.ino);
+    }
   }
   async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    this.#freshDirs.mayExist(parent, name);
     return this.#meta.symlink(caller, parent, name, target);
   }
   async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
+    this.#freshDirs.mayExist(parent, name);
     return this.#meta.link(ino, parent, name);
   }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
@@ -470,6 +486,7 @@ export class Vfs {
     refuseTrashTarget(dstParent, dstName);
     if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
     await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
+    this.#freshDirs.mayExist(dstParent, dstName);
     const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
     if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
@@ -611,6 +628,11 @@ export class Vfs {
   #changedElsewhere(change: Change | undefined): void {
     const inos = change?.inos;
     this.#xattrs.forget(inos);
+    if (change === undefined) this.#freshDirs.forgetAll();
+    else {
+      this.#freshDirs.changed(change.inos);
+      for (const e of change.entries) this.#freshDirs.changed([e.parent]);
+    }
     for (const st of this.#inodes.values()) {
       if (inos !== undefined && !inos.has(st.ino)) continue;
       st.attr.markStale();
@@ -701,3 +723,11 @@ export class Vfs {
   }
 }
 
+
+/** A name a fresh directory's knowledge may answer for: not '.', '..', empty or too long (those have their own answers). */
+function isPlainName(name: Buffer): boolean {
+  return name.length > 0 && name.length <= MAX_NAME_BYTES && !(name.length <= 2 && (name.equals(DOT_NAME) || name.equals(DOTDOT_NAME)));
+}
+
+const DOT_NAME = Buffer.from('.');
+const DOTDOT_NAME = Buffer.from('..');

@@ -98,4 +98,42 @@ describe('two clients of one volume', () => {
     await b.vfs.release(bfh);
     await b.vfs.release(wfh).catch(() => undefined);
   });
+
+  test('a directory made here answers missing names without the database, and another client\'s names show', async (t) => {
+    const dv = await freshDataVolume('fresh-dirs', { meta: 'postgres', data: 's3', blockSize: BLOCK });
+    t.after(() => dv.cleanup());
+    const a = await dv.open();
+    const b = await dv.open();
+    t.after(async () => { await a.close(); await b.close(); });
+    let lookups = 0;
+    const lookup = a.meta.lookup.bind(a.meta);
+    a.meta.lookup = (parent, name) => { lookups++; return lookup(parent, name); };
+    const name = (s: string) => Buffer.from(s);
+    const missing = async (parent: number, s: string) =>
+      a.vfs.lookup(ROOT_CALLER, parent, name(s)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+
+    const dir = (await a.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('fresh'), 0o755)).ino;
+    for (let i = 0; i < 20; i++) {
+      assert.ok(await missing(dir, `f${i}`));
+      const { fh } = await a.vfs.create(ROOT_CALLER, dir, name(`f${i}`), 0o644, constants.O_WRONLY);
+      await a.vfs.release(fh);
+    }
+    assert.equal(lookups, 0, 'twenty creates in a directory made here: no lookup reached the database');
+    assert.equal((await a.vfs.lookup(ROOT_CALLER, dir, name('f7'))).type, 'file', 'a name made here is asked for, and found');
+    await a.vfs.rename(ROOT_CALLER, dir, name('f8'), dir, name('moved'));
+    assert.ok(!(await missing(dir, 'moved')), 'a rename target is asked for, and found');
+    assert.ok(await missing(dir, '.') === false && await missing(dir, '..') === false, "'.' and '..' are never missing");
+
+    // Another client adds a name: an exclusive create here fails at once (the database decides),
+    // and after its announcement the lookup asks the database and finds it.
+    const { fh } = await b.vfs.create(ROOT_CALLER, dir, name('theirs'), 0o644, constants.O_WRONLY);
+    await b.vfs.release(fh);
+    await assert.rejects(a.vfs.create(ROOT_CALLER, dir, name('theirs'), 0o644, constants.O_WRONLY | constants.O_EXCL), (err: NodeJS.ErrnoException) => err.code === 'EEXIST');
+    let shown = false;
+    for (const end = Date.now() + 5000; !shown && Date.now() < end; await sleep(10)) shown = !(await missing(dir, 'theirs'));
+    assert.ok(shown, 'the other client\'s name shows here after its announcement');
+    const before = lookups;
+    await missing(dir, 'still-missing');
+    assert.equal(lookups, before + 1, 'once another client changed the directory, missing names are asked for');
+  });
 });
