@@ -9,10 +9,10 @@
  * host's change that adds it starts; nothing is taken out (a removed name only costs the lookup
  * a round trip again). A directory is known from its mkdir here, when nothing touched it while
  * that mkdir ran, until another host announces a change of it (its own, or of a name in it);
- * all knowledge goes when announcements may have been missed. Another host's new name is therefore unknown here for
- * as long as its announcement takes, as a name this host's kernel has cached as missing is:
- * an exclusive create of it still fails with EEXIST (the database decides), and a create
- * without O_EXCL opens it.
+ * all knowledge goes when announcements may have been missed. Another host's new name is
+ * therefore unknown here for as long as its announcement takes, as a name this host's kernel
+ * has cached as missing is: an exclusive create of it still fails with EEXIST (the database
+ * decides), and a create without O_EXCL opens it.
  */
 
 /** Directories known at most; the oldest known is forgotten first. */
@@ -37,7 +37,7 @@ export class FreshDirs {
     return names !== undefined && !names.has(name.toString('latin1'));
   }
 
-  /** A name in `parent` may appear now: called before a change that adds it, or on an announcement. */
+  /** A name in `parent` may appear now: called before this host's change that adds it. */
   mayExist(parent: number, name: Buffer): void {
     for (const w of this.#watches) w.touched.add(parent);
     const names = this.#dirs.get(parent);
