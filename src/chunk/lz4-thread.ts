@@ -86,8 +86,11 @@ const thread = new Lz4Thread();
  * lz4-napi's `compress` format (4-byte little-endian length, then one LZ4 block), or the data
  * behind the raw-block header when lz4 would not shrink it; with the SHA-256 of that result.
  */
-export function lz4Compress(data: Uint8Array): Promise<{ bytes: Buffer; sha256: string }> {
-  return thread.run('compress', data) as Promise<{ bytes: Buffer; sha256: string }>;
+export async function lz4Compress(data: Uint8Array): Promise<{ bytes: Buffer; sha256: string }> {
+  const { bytes, sha256, crc } = await thread.run('compress', data);
+  // Summed on the worker: the disk cache's header for `data` needs no sum here (util/known-crc.ts).
+  if (crc !== undefined) tellCrc32(data, crc);
+  return { bytes, sha256: sha256 as string };
 }
 
 /** The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts. */

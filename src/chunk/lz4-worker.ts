@@ -27,8 +27,9 @@ export interface Lz4Request {
 }
 
 /**
- * `sha256` (hex) of the output, for compress: S3 signs uploads with it. `crc`, for uncompress:
- * the CRC-32 of the output, for the disk cache's file header (util/known-crc.ts).
+ * `sha256` (hex) of the output, for compress: S3 signs uploads with it. `crc`: the CRC-32 of the
+ * block's uncompressed bytes (compress: the input's, uncompress: the output's), for the disk
+ * cache's file header (util/known-crc.ts).
  */
 export type Lz4Reply =
   | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined; readonly crc?: number }
@@ -51,16 +52,18 @@ function samplesShrink(data: Buffer): boolean {
   return stored <= 3 * SAMPLE * SAMPLE_WORTH;
 }
 
-function compressInto(input: ArrayBuffer): ArrayBuffer {
+/** The stored form of the data behind the header room, and the CRC-32 of that data. */
+function compressInto(input: ArrayBuffer): { output: ArrayBuffer; crc: number } {
   const data = Buffer.from(input, RAW_HEADER_BYTES);
   if (samplesShrink(data)) {
     const packed = compressSync(data);
     if (packed.length < data.length || data.length === 0) {
-      return copyOut(packed);
+      return { output: copyOut(packed), crc: crc32(data) };
     }
   }
-  writeRawHeader(Buffer.from(input));
-  return input;
+  const header = Buffer.from(input);
+  writeRawHeader(header);
+  return { output: input, crc: header.readUInt32LE(4) };
 }
 
 function bytesOf(input: ArrayBuffer | Uint8Array): Buffer {
@@ -84,8 +87,8 @@ port.on('message', ({ id, op, input }: Lz4Request) => {
     if (op === 'crc32') {
       reply = { id, crc: crc32(bytesOf(input)) };
     } else if (op === 'compress') {
-      const output = compressInto(input as ArrayBuffer);
-      reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex') };
+      const { output, crc } = compressInto(input as ArrayBuffer);
+      reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex'), crc };
     } else {
       const output = uncompress(input);
       reply = { id, output, sha256: undefined, crc: crc32(new Uint8Array(output)) };
