@@ -1,7 +1,6 @@
 /**
- * Block codec: uncompressed block bytes ↔ the bytes of its object. lz4, and the CRC-32 of a raw
- * block fetched into shared memory, run on a worker thread (lz4-thread.ts), so a 4 MiB block
- * never blocks the event loop.
+ * Block codec: uncompressed block bytes ↔ the bytes of its object. lz4 runs on a worker
+ * thread (lz4-thread.ts), so compressing a 4 MiB block never blocks the event loop.
  *
  * Stored format, by the volume's compression setting (fixed at format):
  *
@@ -26,7 +25,8 @@
  *   The prefix is checked *before* decompressing, so a damaged prefix cannot make us allocate
  *   gigabytes.
  */
-import { blockCrc32, lz4Compress, lz4Uncompress } from './lz4-thread.js';
+import { crc32 } from 'node:zlib';
+import { lz4Compress, lz4Uncompress } from './lz4-thread.js';
 import { RAW_BLOCK_MARK, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 import { tellCrc32 } from '../util/known-crc.js';
@@ -84,7 +84,7 @@ export async function decodeBlock(
   if (declared === RAW_BLOCK_MARK) {
     const raw = rawBlockData(stored, expectedLength);
     if ('damage' in raw) throw new BlockCorruptError(raw.damage, where);
-    if (await blockCrc32(raw.data) !== raw.crc) throw new BlockCorruptError('raw block fails its CRC-32 check', where);
+    if (crc32(raw.data) !== raw.crc) throw new BlockCorruptError('raw block fails its CRC-32 check', where);
     tellCrc32(raw.data, raw.crc);
     return raw.data;
   }

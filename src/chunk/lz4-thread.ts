@@ -2,14 +2,11 @@
  * lz4 off the main thread, on one worker thread started on first use (lz4-worker.ts explains
  * why not lz4-napi's own async calls). Inputs are copied into a transferred ArrayBuffer (behind
  * free bytes for the raw-block header when compressing), so the caller's buffer is never
- * shared with the worker; outputs come back transferred, no copy. The one exception is a block
- * fetched into shared memory (object/read-body.ts): the worker reads it where it is, for
- * decompression or a raw block's CRC-32, and nothing writes to it any more.
+ * shared with the worker; outputs come back transferred, no copy.
  * The worker does not keep the process alive while idle, and a worker that dies fails the calls
  * in flight and is started again by the next call.
  */
 import { Worker } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
 import { RAW_HEADER_BYTES } from './raw-block.js';
 import { tellCrc32 } from '../util/known-crc.js';
@@ -32,21 +29,16 @@ class Lz4Thread {
 
   run(op: Lz4Request['op'], data: Uint8Array): Promise<Result> {
     const worker = this.#worker ?? this.#start();
-    let input: ArrayBuffer | Uint8Array;
-    if (op !== 'compress' && isShared(data)) {
-      input = data;
-    } else {
-      const at = op === 'compress' ? RAW_HEADER_BYTES : 0;
-      // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
-      input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
-      new Uint8Array(input, at).set(data);
-    }
+    const at = op === 'compress' ? RAW_HEADER_BYTES : 0;
+    // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
+    const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
+    new Uint8Array(input, at).set(data);
     const id = this.#nextId++;
     return new Promise<Result>((resolve, reject) => {
       if (this.#pending.size === 0) worker.ref();
       this.#pending.set(id, { resolve, reject });
       const request: Lz4Request = { id, op, input };
-      worker.postMessage(request, input instanceof ArrayBuffer ? [input] : []);
+      worker.postMessage(request, [input]);
     });
   }
 
@@ -59,7 +51,6 @@ class Lz4Thread {
       this.#pending.delete(reply.id);
       if (this.#pending.size === 0) worker.unref();
       if ('output' in reply) p.resolve({ bytes: Buffer.from(reply.output), sha256: reply.sha256, crc: reply.crc });
-      else if ('crc' in reply) p.resolve({ bytes: EMPTY, sha256: undefined, crc: reply.crc });
       else p.reject(new Error(reply.error));
     });
     const fail = (err: Error) => {
@@ -72,12 +63,6 @@ class Lz4Thread {
     this.#worker = worker;
     return worker;
   }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function isShared(data: Uint8Array): boolean {
-  return data.buffer instanceof SharedArrayBuffer;
 }
 
 const thread = new Lz4Thread();
@@ -98,13 +83,4 @@ export async function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
   const { bytes, crc } = await thread.run('uncompress', stored);
   if (crc !== undefined) tellCrc32(bytes, crc);
   return bytes;
-}
-
-/**
- * The CRC-32 of a raw block's bytes: on the worker for bytes in shared memory, here for any
- * other buffer (copying it over would cost as much as the sum).
- */
-export async function blockCrc32(data: Buffer): Promise<number> {
-  if (!isShared(data)) return crc32(data); // small (object/read-body.ts) or not fetched
-  return (await thread.run('crc32', data)).crc as number;
 }

@@ -18,12 +18,9 @@ import { RAW_HEADER_BYTES, writeRawHeader } from './raw-block.js';
 
 export interface Lz4Request {
   readonly id: number;
-  readonly op: 'compress' | 'uncompress' | 'crc32';
-  /**
-   * compress: RAW_HEADER_BYTES free bytes, then the data (transferred); uncompress: the stored
-   * object; crc32: a raw block's bytes. The last two are transferred, or a view of shared memory.
-   */
-  readonly input: ArrayBuffer | Uint8Array;
+  readonly op: 'compress' | 'uncompress';
+  /** compress: RAW_HEADER_BYTES free bytes, then the data; uncompress: the stored object. */
+  readonly input: ArrayBuffer;
 }
 
 /**
@@ -33,7 +30,6 @@ export interface Lz4Request {
  */
 export type Lz4Reply =
   | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined; readonly crc?: number }
-  | { readonly id: number; readonly crc: number }
   | { readonly id: number; readonly error: string };
 
 const SAMPLE = 32 << 10;
@@ -66,12 +62,8 @@ function compressInto(input: ArrayBuffer): { output: ArrayBuffer; crc: number } 
   return { output: input, crc: header.readUInt32LE(4) };
 }
 
-function bytesOf(input: ArrayBuffer | Uint8Array): Buffer {
-  return input instanceof ArrayBuffer ? Buffer.from(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-}
-
-function uncompress(input: ArrayBuffer | Uint8Array): ArrayBuffer {
-  return copyOut(uncompressSync(bytesOf(input)));
+function uncompress(input: ArrayBuffer): ArrayBuffer {
+  return copyOut(uncompressSync(Buffer.from(input)));
 }
 
 /** lz4-napi's result in a transferable ArrayBuffer (its own buffers cannot be transferred). */
@@ -84,9 +76,7 @@ function copyOut(result: Buffer): ArrayBuffer {
 port.on('message', ({ id, op, input }: Lz4Request) => {
   let reply: Lz4Reply;
   try {
-    if (op === 'crc32') {
-      reply = { id, crc: crc32(bytesOf(input)) };
-    } else if (op === 'compress') {
+    if (op === 'compress') {
       const { output, crc } = compressInto(input as ArrayBuffer);
       reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex'), crc };
     } else {

@@ -137,33 +137,3 @@ describe('block codec rejects damaged objects', () => {
     await assert.rejects(decodeBlock(Buffer.alloc(3), 'none', 1.5), RangeError);
   });
 });
-
-describe('blocks fetched into shared memory (decoded on the worker, in place)', () => {
-  const shared = (bytes: Buffer): Buffer => {
-    const out = Buffer.from(new SharedArrayBuffer(bytes.length));
-    bytes.copy(out);
-    return out;
-  };
-
-  for (const [name, make] of samples) {
-    test(`lz4: ${name}`, async () => {
-      const data = make();
-      const stored = shared(await encodeBlock(data, 'lz4'));
-      const back = await decodeBlock(stored, 'lz4', data.length);
-      assert.ok(back.equals(data));
-      assert.equal(stored.buffer.byteLength, stored.length, 'the shared input is left in place');
-    });
-  }
-
-  test('a raw block with any byte changed fails its CRC on the worker', async () => {
-    const data = randomBytes(4 * MiB);
-    const stored = await encodeBlock(data, 'lz4');
-    assert.equal(stored.readUInt32LE(0), 0xffffffff, 'random data is stored raw');
-    assert.ok((await decodeBlock(shared(stored), 'lz4', data.length)).equals(data));
-    for (const at of [8, 8 + 2 * MiB, stored.length - 1]) {
-      const damaged = shared(stored);
-      damaged[at]! ^= 0x01;
-      await assert.rejects(decodeBlock(damaged, 'lz4', data.length), (e: unknown) => e instanceof BlockCorruptError && /CRC-32/.test(e.message));
-    }
-  });
-});

@@ -15,15 +15,12 @@ test('a told CRC is used for that buffer object only; others are summed', () => 
   assert.equal(crc32Of(same), crc32(same));
 });
 
-test('blocks decoded on the worker carry their right CRC-32 into the cache header', async () => {
+test('decoded blocks carry their right CRC-32 into the cache header (raw: the stored one; lz4: the worker\'s)', async () => {
   for (const data of [randomBytes(1 << 20), Buffer.alloc(1 << 20, 'ab')]) {
-    const stored = await encodeBlock(data, 'lz4');
-    const shared = Buffer.from(new SharedArrayBuffer(stored.length));
-    stored.copy(shared);
-    for (const input of [stored, shared]) {
-      const back = await decodeBlock(input, 'lz4', data.length);
-      assert.equal(encodeBlockHeader(back).readUInt32BE(9), crc32(data));
-    }
+    const back = await decodeBlock(await encodeBlock(data, 'lz4'), 'lz4', data.length);
+    const summed = crc32(data);
+    back[0]! ^= 1; // changed afterwards (never done with a real block): the header keeps the told sum
+    assert.equal(encodeBlockHeader(back).readUInt32BE(9), summed);
   }
 });
 
