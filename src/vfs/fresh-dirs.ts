@@ -14,6 +14,7 @@
  * has cached as missing is: an exclusive create of it still fails with EEXIST (the database
  * decides), and a create without O_EXCL opens it.
  */
+import { isDot, isDotDot, MAX_NAME_BYTES } from '../meta/index.js';
 
 /** Directories known at most; the oldest known is forgotten first. */
 export const MAX_FRESH_DIRS = 4096;
@@ -31,10 +32,14 @@ export class FreshDirs {
   readonly #dirs = new Map<number, Set<string>>();
   readonly #watches = new Set<MkdirWatch>();
 
-  /** True when `name` is certainly not in `parent` (as of this host's knowledge). */
+  /**
+   * True when `name` is certainly not in `parent` (as of this host's knowledge). Never for '.'
+   * and '..' (they always exist), nor for an empty or too long name (the engine's errno).
+   */
   absent(parent: number, name: Buffer): boolean {
     const names = this.#dirs.get(parent);
-    return names !== undefined && !names.has(name.toString('latin1'));
+    if (names === undefined || name.length === 0 || name.length > MAX_NAME_BYTES || isDot(name) || isDotDot(name)) return false;
+    return !names.has(name.toString('latin1'));
   }
 
   /** A name in `parent` may appear now: called before this host's change that adds it. */

@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { MAX_NAME_BYTES, RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
 import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
 import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
@@ -404,7 +404,7 @@ export class Vfs {
 
   async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
     await this.#checks.accessible(caller, parent, constants.X_OK);
-    if (isPlainName(name) && this.#freshDirs.absent(parent, name)) throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
+    if (this.#freshDirs.absent(parent, name)) throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
     return this.withLocalWrites(await this.#meta.lookup(parent, name));
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
@@ -722,12 +722,3 @@ export class Vfs {
     }
   }
 }
-
-
-/** A name a fresh directory's knowledge may answer for: not '.', '..', empty or too long (those have their own answers). */
-function isPlainName(name: Buffer): boolean {
-  return name.length > 0 && name.length <= MAX_NAME_BYTES && !(name.length <= 2 && (name.equals(DOT_NAME) || name.equals(DOTDOT_NAME)));
-}
-
-const DOT_NAME = Buffer.from('.');
-const DOTDOT_NAME = Buffer.from('..');

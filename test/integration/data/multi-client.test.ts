@@ -46,6 +46,30 @@ describe('two clients of one volume', () => {
     assert.deepEqual(atA, [], 'A does not hear its own announcements');
   });
 
+  test('a restore from the trash announces the name it brings back, to the other client', async (t) => {
+    const dv = await freshDataVolume('restore-feed', { meta: 'postgres', data: 's3', blockSize: BLOCK, trashDays: 1 });
+    t.after(() => dv.cleanup());
+    const b = await dv.open();
+    const a = await dv.open();
+    t.after(async () => { await a.close(); await b.close(); });
+    const atA: Change[] = [];
+    let resetsAtA = 0;
+    a.meta.onChange({ onChange: (c) => atA.push(c), onReset: () => { resetsAtA++; } });
+    assert.ok(await until(() => resetsAtA > 0, 5_000), 'A is listening');
+    const back = Buffer.from('back');
+    const dir = await b.meta.mkdir(ROOT_CALLER, ROOT_INO, Buffer.from('d'), 0o755);
+    const file = await b.meta.mknod(ROOT_CALLER, dir.ino, back, 'file', 0o644);
+    await b.meta.unlink(dir.ino, back);
+    assert.ok(await until(() => atA.some((c) => c.renamed.has(file.ino)), 5_000), 'A hears of the unlink');
+    const before = atA.length;
+    const [entry] = (await b.meta.listTrash()).filter((e) => e.name.equals(back));
+    assert.ok(entry !== undefined, 'the unlinked file is in the trash');
+    assert.equal((await b.meta.restoreFromTrash(entry)).restored, true);
+    // Another host's kernel may hold the name as missing: the notice must name it, not only its directory.
+    const restoredHeard = () => atA.slice(before).some((c) => c.inos.has(dir.ino) && c.entries.some((e) => e.parent === dir.ino && e.name.equals(back)));
+    assert.ok(await until(restoredHeard, 5_000), `A hears of the restored name in its directory: ${JSON.stringify(atA.slice(before).map((c) => c.entries))}`);
+  });
+
   test('a chunk map cached before another client compacted and deleted the old slices is reloaded', async (t) => {
     const dv = await freshDataVolume('compact-elsewhere', { meta: 'postgres', data: 's3', blockSize: BLOCK });
     t.after(() => dv.cleanup());

@@ -17,6 +17,7 @@ test('a directory made here knows its missing names; names added here or announc
   assert.ok(!dirs.absent(10, n('a')), 'a name being added must be asked for');
   assert.ok(dirs.absent(10, n('b')));
   assert.ok(!dirs.absent(11, n('a')), 'a directory not made here is never answered for');
+  for (const special of ['.', '..', '', 'x'.repeat(256)]) assert.ok(!dirs.absent(10, n(special)), `'${special.slice(0, 8)}' is the engine's to answer`);
   dirs.changed([10]);
   assert.ok(!dirs.absent(10, n('b')), 'another host changed it: known no more');
 });
