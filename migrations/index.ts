@@ -8,6 +8,7 @@ import * as destroying from './0005-destroying.js';
 import * as jobs from './0006-jobs.js';
 import * as trashNames from './0007-trash-names.js';
 import * as quotas from './0008-quotas.js';
+import * as stagedSlices from './0009-staged-slices.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initial,
@@ -18,4 +19,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-jobs': jobs,
   '0007-trash-names': trashNames,
   '0008-quotas': quotas,
+  '0009-staged-slices': stagedSlices,
 });

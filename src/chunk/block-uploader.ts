@@ -13,6 +13,7 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
+import type { BlockStage } from './block-stage.js';
 import { encodeBlockForUpload, type Compression } from './codec.js';
 import type { StatsCounters } from './stats.js';
 import { Semaphore } from './semaphore.js';
@@ -33,6 +34,8 @@ export interface BlockUploaderOptions {
   /** Shared limiter of lz4 work on the libuv pool. */
   readonly codecSlots: Semaphore;
   readonly stats: StatsCounters;
+  /** Where staged blocks go (write-back). */
+  readonly stage: BlockStage | undefined;
 }
 
 /** Write-buffer budget plus bounded background uploads, shared by all writers of a store. */
@@ -99,12 +102,12 @@ export class BlockUploader {
    * Uploads one block in the background: waits for an upload slot, compresses, puts, then
    * offers the uncompressed block to the cache (not awaited: a slow cache must not hold the
    * write path). `reserved` bytes of budget are returned when it settles, success or not.
-   * `block` must not change afterwards: the cache keeps it.
+   * `block` must not change afterwards: the cache keeps it. `staged`: to the stage, not the store.
    */
-  upload(key: string, block: Buffer, reserved: number, signal: AbortSignal): Promise<void> {
+  upload(key: string, block: Buffer, reserved: number, signal: AbortSignal, staged = false): Promise<void> {
     const seq = this.#nextSeq++;
     this.#queued.set(seq, Date.now());
-    const done = this.#upload(key, block, signal).finally(() => {
+    const done = this.#upload(key, block, signal, staged).finally(() => {
       this.#queued.delete(seq);
       this.unreserve(reserved);
     });
@@ -119,18 +122,23 @@ export class BlockUploader {
     while (this.#inflight.size > 0) await Promise.all(this.#inflight);
   }
 
-  async #upload(key: string, block: Buffer, signal: AbortSignal): Promise<void> {
-    const { store, cache, compression, storageClass, codecSlots, stats } = this.#o;
+  async #upload(key: string, block: Buffer, signal: AbortSignal, staged: boolean): Promise<void> {
+    const { store, cache, compression, storageClass, codecSlots, stats, stage } = this.#o;
     await this.#slots.acquire(1, signal);
     try {
       signal.throwIfAborted();
       const { bytes, sha256 } = await codecSlots.use(() => encodeBlockForUpload(block, compression));
       signal.throwIfAborted();
-      await store.put(key, bytes, {
-        signal, ...(storageClass === undefined ? {} : { storageClass }), ...(sha256 === undefined ? {} : { sha256 }),
-      });
-      stats.blocksUploaded++;
-      stats.bytesUploaded += bytes.length;
+      if (staged) {
+        await (stage as BlockStage).put(key, bytes, sha256);
+        stats.blocksStaged++;
+      } else {
+        await store.put(key, bytes, {
+          signal, ...(storageClass === undefined ? {} : { storageClass }), ...(sha256 === undefined ? {} : { sha256 }),
+        });
+        stats.blocksUploaded++;
+        stats.bytesUploaded += bytes.length;
+      }
     } finally {
       this.#slots.release(1);
     }

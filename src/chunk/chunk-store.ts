@@ -4,7 +4,8 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
-import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter } from './types.js';
+import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter, SliceWriterOptions } from './types.js';
+import type { BlockStage } from './block-stage.js';
 import { BlockUploader } from './block-uploader.js';
 import { COMPRESSIONS, type Compression } from './codec.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, sliceBlockKeys } from './keys.js';
@@ -58,6 +59,7 @@ class ObjectChunkStore implements ChunkStore {
   readonly #uploader: BlockUploader;
   readonly #reader: SliceReader;
   readonly #deleteConcurrency: number;
+  readonly #stage: BlockStage | undefined;
   readonly #stats: StatsCounters = newStatsCounters();
   #closed = false;
 
@@ -77,18 +79,29 @@ class ObjectChunkStore implements ChunkStore {
     this.#store = store;
     this.#cache = cache;
     this.#deleteConcurrency = uploadConcurrency;
+    this.#stage = options.stage;
     this.#uploader = new BlockUploader({
       store, cache, compression: compression as Compression, storageClass: options.storageClass,
-      uploadConcurrency, bufferBytes, onBufferFull: options.onBufferFull, codecSlots, stats: this.#stats,
+      uploadConcurrency, bufferBytes, onBufferFull: options.onBufferFull, codecSlots, stats: this.#stats, stage: options.stage,
     });
     this.#reader = new SliceReader({
-      store, cache, compression: compression as Compression, blockSize, downloadConcurrency, codecSlots, stats: this.#stats,
+      store, cache, compression: compression as Compression, blockSize, downloadConcurrency, codecSlots, stats: this.#stats, stage: options.stage,
     });
   }
 
-  newSliceWriter(id: number): SliceWriter {
+  newSliceWriter(id: number, options?: SliceWriterOptions): SliceWriter {
     this.#checkOpen();
-    return new BufferedSliceWriter(id, this.#uploader, this.blockSize);
+    const staged = options?.staged === true;
+    if (staged && this.#stage === undefined) throw new RangeError(`slice ${id}: staged writes need a write-back stage`);
+    return new BufferedSliceWriter(id, this.#uploader, this.blockSize, staged);
+  }
+
+  async sliceStored(id: number, size: number): Promise<void> {
+    await this.#stage?.stored(sliceBlockKeys(id, size, this.blockSize));
+  }
+
+  async releaseStaged(id: number, size: number): Promise<void> {
+    await this.#stage?.release(sliceBlockKeys(id, size, this.blockSize));
   }
 
   readSlice(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer> {
@@ -103,6 +116,7 @@ class ObjectChunkStore implements ChunkStore {
   async deleteSlice(id: number, size: number): Promise<void> {
     this.#checkOpen();
     const keys = sliceBlockKeys(id, size, this.blockSize);
+    await this.#stage?.discard(keys);
     for (let i = 0; i < keys.length; i += this.#deleteConcurrency) {
       await Promise.all(keys.slice(i, i + this.#deleteConcurrency).map(async (key) => {
         // A cache entry that survives a failed cache delete is only wasted space: slice ids

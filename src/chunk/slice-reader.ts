@@ -17,6 +17,7 @@ import { decodeBlock, type Compression } from './codec.js';
 import { BlockMissingError } from './errors.js';
 import { blockCount, blockKey, blockLength } from './keys.js';
 import { Semaphore } from './semaphore.js';
+import type { BlockStage } from './block-stage.js';
 import type { StatsCounters } from './stats.js';
 
 /** Prefetches that may wait at once, per download slot; beyond that new ones are dropped. */
@@ -31,6 +32,8 @@ export interface SliceReaderOptions {
   readonly downloadConcurrency: number;
   readonly codecSlots: Semaphore;
   readonly stats: StatsCounters;
+  /** Staged blocks are read from here (write-back): the store may not have them yet. */
+  readonly stage: BlockStage | undefined;
 }
 
 /** One block of a slice range: its key and the part of it the range covers. */
@@ -163,13 +166,15 @@ export class SliceReader {
   }
 
   async #fetch(key: string, len: number, prefetch: AbortSignal | undefined): Promise<Buffer> {
-    const { cache, store, compression, codecSlots, stats } = this.#o;
+    const { cache, store, stats, stage } = this.#o;
     // BlockCache.get never throws by contract; a broken cache is treated as a miss.
     const cached = await cache.get(key).catch(() => undefined);
     if (cached !== undefined && cached.length === len) {
       stats.cacheHits++;
       return cached;
     }
+    const staged = stage?.has(key) === true ? await stage.get(key) : undefined;
+    if (staged !== undefined) return this.#decoded(key, len, staged);
     let stored: Buffer;
     const prefetchSlot = prefetch !== undefined && await this.#prefetchSlots.acquire(1, prefetch).then(() => true, () => false);
     try {
@@ -186,6 +191,12 @@ export class SliceReader {
     }
     stats.blocksDownloaded++;
     stats.bytesDownloaded += stored.length;
+    return this.#decoded(key, len, stored);
+  }
+
+  /** Decodes a block as stored, and offers it to the cache. */
+  async #decoded(key: string, len: number, stored: Buffer): Promise<Buffer> {
+    const { cache, compression, codecSlots } = this.#o;
     const data = await codecSlots.use(() => decodeBlock(stored, compression, len, key));
     cache.put(key, data).catch(() => undefined); // never throws by contract; not awaited
     return data;

@@ -26,6 +26,8 @@ export class BufferedSliceWriter implements SliceWriter {
   readonly id: number;
   readonly #uploader: BlockUploader;
   readonly #blockSize: number;
+  /** Blocks go to the write-back stage instead of the store. */
+  readonly #staged: boolean;
   /** Aborts this slice's waits and uploads; every queued block listens on it, so no listener cap. */
   readonly #ac = (() => {
     const ac = new AbortController();
@@ -45,11 +47,12 @@ export class BufferedSliceWriter implements SliceWriter {
   #blockIndex = 0;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(id: number, uploader: BlockUploader, blockSize: number) {
+  constructor(id: number, uploader: BlockUploader, blockSize: number, staged = false) {
     if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`slice id ${id} is not an integer in [1, 2^53)`);
     this.id = id;
     this.#uploader = uploader;
     this.#blockSize = blockSize;
+    this.#staged = staged;
   }
 
   get length(): number {
@@ -140,7 +143,7 @@ export class BufferedSliceWriter implements SliceWriter {
     this.#fill = 0;
     this.#blockIndex++;
     this.#uploader.unreserve(this.#blockSize - len);
-    const upload = this.#uploader.upload(key, block, len, this.#ac.signal);
+    const upload = this.#uploader.upload(key, block, len, this.#ac.signal, this.#staged);
     upload.catch((err: unknown) => this.#fail(err));
     this.#uploads.push(upload);
   }

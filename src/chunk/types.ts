@@ -8,6 +8,7 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
+import type { BlockStage } from './block-stage.js';
 
 export interface ChunkStoreOptions {
   /** The volume's object store (already prefixed with the volume name). */
@@ -29,6 +30,17 @@ export interface ChunkStoreOptions {
    * and a buffer full of them would wait forever.
    */
   readonly onBufferFull?: () => void;
+  /**
+   * The write-back stage (decision 90): blocks of slices written with `staged` go there instead
+   * of straight to the store, and reads look there before the store.
+   */
+  readonly stage?: BlockStage;
+}
+
+/** How a new slice is stored. */
+export interface SliceWriterOptions {
+  /** Stage its blocks on the local disk (the stage uploads them later) instead of uploading them. */
+  readonly staged?: boolean;
 }
 
 /** Writes one new slice: appends only; full blocks upload in the background as they fill. */
@@ -54,7 +66,12 @@ export interface SliceWriter {
 
 export interface ChunkStore {
   readonly blockSize: number;
-  newSliceWriter(id: number): SliceWriter;
+  /** A writer of new slice `id`; `staged` needs the store's stage (RangeError without one). */
+  newSliceWriter(id: number, options?: SliceWriterOptions): SliceWriter;
+  /** Resolves once every block of a staged slice is in the object store (at once if none is staged). */
+  sliceStored(id: number, size: number): Promise<void>;
+  /** Removes a stored slice's blocks from the stage (after the metadata stopped calling it staged). */
+  releaseStaged(id: number, size: number): Promise<void>;
   /**
    * `len` bytes at offset `off` of slice (id, size). Blocks come from the cache, else from the
    * store (then cached). A missing block is BlockMissingError (EIO), never zeros. Read-only:
@@ -87,8 +104,10 @@ export interface ChunkStore {
 
 /** Counters of one chunk store since it was opened. */
 export interface ChunkStoreStats {
-  /** Block objects stored by writers. */
+  /** Block objects stored by writers (staged blocks count once uploaded by the stage, not here). */
   readonly blocksUploaded: number;
+  /** Blocks written to the write-back stage. */
+  readonly blocksStaged: number;
   /** Bytes sent to the object store (after compression). */
   readonly bytesUploaded: number;
   /** Block objects fetched from the object store (read and prefetch cache misses). */

@@ -76,6 +76,8 @@ export async function serve(req: ServeRequest): Promise<void> {
     memoryCacheBytes: settings.memoryCacheSize,
     cacheFreeRatio: settings.freeSpaceRatio,
     bufferBytes: settings.bufferSize,
+    writeback: settings.writeback,
+    writebackLimitBytes: settings.writebackLimit,
     uploadConcurrency: settings.uploadConcurrency,
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,

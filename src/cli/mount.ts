@@ -102,6 +102,8 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--subdir <VOLUME_PATH>', "mount this directory of the volume (/a/b, from the volume's root; no ..) as the root of the mount; it must exist (default: the whole volume)", subdirOption)
     .option('-o, --options <LIST>', 'comma-separated mount options: ro, allow_other, any setting as name=value (cache-size=1G), or libfuse options', collectOptions)
     .option('--buffer-size <SIZE>', 'write buffer bound (default 300M)', byteSizeOption)
+    .option('--writeback', 'write-back: close returns once the data is staged (fsynced) in the cache directory and committed; uploads follow in the background and finish at the next mount after a crash; fsync still waits for them (needs the disk cache; see docs/semantics.md)')
+    .option('--writeback-limit <SIZE>', 'bound of the write-back stage; closes wait while it is full (default a tenth of --cache-size)', byteSizeOption)
     .option('--cache-dir <DIR>', 'disk block cache directory (default /var/cache/objectfs)')
     .option('--no-disk-cache', 'keep blocks in memory only')
     .option('--cache-size <SIZE>', 'disk cache bound (default 10G)', byteSizeOption)
@@ -183,7 +185,11 @@ function asUsageError<T>(fn: () => T): T {
 /** Reads the file (if any) and resolves flags over environment over file. */
 async function settingsFrom(configFile: string | undefined, flags: RawSettings): Promise<Resolved> {
   const file = configFile === undefined ? undefined : await readConfigFile(configFile).catch((err: unknown) => asUsageError(() => { throw err; }));
-  return asUsageError(() => resolveSettings({ file, flags, env: process.env }));
+  const resolved = asUsageError(() => resolveSettings({ file, flags, env: process.env }));
+  if (resolved.settings.writeback && !resolved.settings.diskCache) {
+    throw new CliError(EXIT_USAGE, 'ECONFIG', 'writeback needs the disk cache (its stage lives in the cache directory): drop --no-disk-cache or --writeback');
+  }
+  return resolved;
 }
 
 async function startDaemon(args: readonly string[], metaUrl: string, mnt: string, log: string | undefined, json: boolean): Promise<void> {

@@ -8,6 +8,7 @@ import { META_BACKUP_JOB } from '../volume/meta-backup.js';
 import { volumeStatus } from '../volume/volume-status.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
+import type { StagedBacklog } from '../meta/index.js';
 
 /** Locks listed per session in the text output (a lock-heavy database can hold thousands). */
 const MAX_LOCKS_SHOWN = 20;
@@ -53,6 +54,8 @@ export function registerStatus(program: Command, out: Output): void {
           const oldest = st.uploadQueueBlocks > 0 ? `, oldest ${(st.uploadOldestMs / 1000).toFixed(1)} s` : '';
           out.line(`      pending uploads: ${st.uploadQueueBlocks} block(s)${oldest}; write buffer ${formatBytes(st.bufferBytes)} (as of ${new Date(st.at).toISOString()})`);
         }
+        const staged = status.staged.find((b) => b.sid === s.sid);
+        if (staged !== undefined) out.line(`      ${stagedLine(staged)}`);
         if (s.locks.length > 0) out.line(`      locks: ${s.locks.length}`);
         for (const l of s.locks.slice(0, MAX_LOCKS_SHOWN)) {
           const range = l.kind === 'flock' ? 'whole file' : `bytes ${l.start}-${l.end === null ? 'EOF' : l.end - 1}`;
@@ -60,5 +63,13 @@ export function registerStatus(program: Command, out: Output): void {
         }
         if (s.locks.length > MAX_LOCKS_SHOWN) out.line(`        … ${s.locks.length - MAX_LOCKS_SHOWN} more (--json lists all)`);
       }
+      for (const b of status.staged.filter((x) => !status.sessions.some((s) => s.sid === x.sid))) {
+        out.line(`    #${b.sid} ENDED with a write-back backlog: ${stagedLine(b)}; its host uploads it at its next mount with the same cache directory (see fsck)`);
+      }
     });
+}
+
+/** A session's write-back backlog as one line. */
+function stagedLine(b: StagedBacklog): string {
+  return `staged (write-back, not uploaded yet): ${b.slices} slice(s), ${formatBytes(b.bytes)}, oldest since ${new Date(b.oldest).toISOString()}`;
 }

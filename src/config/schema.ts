@@ -30,6 +30,8 @@ export interface MountSettings {
   readonly allowOther: boolean;
   readonly writebackCache: boolean;
   readonly bufferSize: number | undefined;
+  readonly writeback: boolean;
+  readonly writebackLimit: number | undefined;
   readonly cacheDir: string;
   readonly diskCache: boolean;
   readonly cacheSize: number | undefined;
@@ -76,6 +78,8 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   allowOther: { kind: 'bool', live: false, help: 'let other users access the mount (default: yes when mounted by root, as JuiceFS does; the kernel still checks permissions)' },
   writebackCache: { kind: 'bool', live: false, help: "the kernel's writeback cache: write(2) returns once the page cache has the data (see docs/decisions.md)" },
   bufferSize: { kind: 'bytes', live: true, help: 'write buffer bound', min: 1 },
+  writeback: { kind: 'bool', live: false, help: 'write-back: close returns once the data is staged on the local disk and committed; uploads follow in the background (fsync still waits for them; needs the disk cache; see docs/semantics.md)' },
+  writebackLimit: { kind: 'bytes', live: false, help: 'bound of the write-back stage; closes wait while it is full (default a tenth of cache-size)', min: 1 },
   cacheDir: { kind: 'path', live: false, help: 'disk block cache directory' },
   diskCache: { kind: 'bool', live: false, help: 'keep a disk block cache (false: memory only)' },
   cacheSize: { kind: 'bytes', live: true, help: 'disk cache bound' },
@@ -100,7 +104,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
 export const DEFAULTS: MountSettings = Object.freeze({
   logLevel: 'info', log: undefined, metrics: '127.0.0.1:9567', readOnly: false,
   attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: process.getuid?.() === 0, writebackCache: false,
-  bufferSize: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
+  bufferSize: undefined, writeback: false, writebackLimit: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
   downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
   metaRetryTimeout: 60, sessionTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,

@@ -11,7 +11,7 @@ import type { Database } from './schema.js';
 
 /** Every table of the schema, dependents first (file_lock references session). */
 const VOLUME_TABLES = [
-  'quota_delta', 'dir_quota', 'job', 'file_lock', 'sustained', 'session', 'usage_delta', 'delfile', 'pending_slice', 'dropped_chunk', 'slice_ref',
+  'staged_slice', 'quota_delta', 'dir_quota', 'job', 'file_lock', 'sustained', 'session', 'usage_delta', 'delfile', 'pending_slice', 'dropped_chunk', 'slice_ref',
   'chunk', 'xattr', 'symlink', 'edge', 'node', 'counter', 'volume',
 ] as const satisfies readonly (keyof Database)[];
 

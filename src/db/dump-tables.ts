@@ -43,6 +43,9 @@ export const DUMP_ROLES = {
   file_lock: 'runtime',
   // Who claimed a background job when: sessions of the source. The next mount claims afresh.
   job: 'runtime',
+  // Slices whose blocks are on a mount's disk only (write-back): dumped, so that fsck of the
+  // loaded volume names them if that mount never uploads them.
+  staged_slice: 'rows',
 } as const satisfies Record<keyof Database, DumpRole>;
 
 // The other direction: a key above that is not a table of Database fails here.

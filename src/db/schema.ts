@@ -151,6 +151,17 @@ export interface QuotaDeltaTable {
   named: boolean;
 }
 
+/** A committed slice staged on a mount's disk and not yet uploaded (migration 0009, write-back). */
+export interface StagedSliceTable {
+  id: Int8;
+  size: number;
+  /** The session that staged it (the stage is on that session's host, in its cache directory). */
+  sid: Int8;
+  inode: Int8;
+  /** When it was committed (ms since the epoch). */
+  staged_at: Int8;
+}
+
 export interface Database {
   volume: VolumeTable;
   counter: CounterTable;
@@ -170,4 +181,5 @@ export interface Database {
   job: JobTable;
   dir_quota: DirQuotaTable;
   quota_delta: QuotaDeltaTable;
+  staged_slice: StagedSliceTable;
 }

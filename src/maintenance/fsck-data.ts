@@ -5,7 +5,7 @@
  * the database holds the big sets, this process one page of each.
  */
 import { blockKey, decodeBlock, parseBlockKey } from '../chunk/index.js';
-import { SLICE_SOURCE, type ListedBlock, type MaintenanceScan } from '../meta/index.js';
+import { SLICE_SOURCE, type ListedBlock, type MaintenanceScan, type StagedSlice } from '../meta/index.js';
 import { listAll, type ObjectStore } from '../object/index.js';
 import { checkSliceBlocks, neededBlocks, type BlockProblem } from './block-check.js';
 import { MAX_LISTED_PROBLEMS, type FsckCounts, type ProblemLog } from './fsck-report.js';
@@ -74,6 +74,9 @@ export async function checkData(scan: MaintenanceScan, store: ObjectStore, optio
   const snap = progress.phase('snapshotting live slices');
   snap.add(await scan.snapshotLiveSlices());
   snap.end();
+  // Read after the snapshot and before the listing: a snapshotted slice not staged now had its
+  // blocks uploaded already, so only these may be missing from the listing without damage.
+  const staged = new Map((await scan.stagedSlices()).map((s) => [s.id, s]));
   await recordListing(scan, store, progress);
   const phase = progress.phase(options.verify ? 'checking and verifying blocks' : 'checking blocks');
   /** Slice id → what is wrong with it; bounded like the problem list. */
@@ -109,18 +112,34 @@ export async function checkData(scan: MaintenanceScan, store: ObjectStore, optio
     after = last.id;
   }
   phase.end();
-  await reportBrokenFiles(scan, broken, log);
+  await reportBrokenFiles(scan, broken, staged, log);
 }
 
-/** One problem per (file, broken slice), named by path. A slice no file uses any more (released meanwhile) is not a problem. */
-async function reportBrokenFiles(scan: MaintenanceScan, broken: Map<number, BrokenSlice>, log: ProblemLog): Promise<void> {
+/**
+ * One problem per (file, broken slice), named by path. A slice no file uses any more (released
+ * meanwhile) is not a problem. Missing blocks of a staged slice are write-back data that only
+ * its mount holds (decision 90): reported as such, with what brings them to the bucket.
+ */
+async function reportBrokenFiles(scan: MaintenanceScan, broken: Map<number, BrokenSlice>, staged: ReadonlyMap<number, StagedSlice>, log: ProblemLog): Promise<void> {
   const ids = [...broken.keys()];
   for (let i = 0; i < ids.length; i += PAGE) {
     const users = await scan.inodesUsing(ids.slice(i, i + PAGE));
     for (const [id, inodes] of users) {
       const b = broken.get(id);
       if (b === undefined) continue;
-      for (const ino of inodes) log.add({ kind: b.missing ? 'missing-block' : 'corrupt-block', ino, detail: `slice ${id}: ${b.what.join('; ')}` });
+      const s = b.missing ? staged.get(id) : undefined;
+      for (const ino of inodes) {
+        if (s !== undefined) log.add({ kind: 'staged-block', ino, detail: `slice ${id}: ${stagedDetail(s)}; ${b.what.join('; ')}` });
+        else log.add({ kind: b.missing ? 'missing-block' : 'corrupt-block', ino, detail: `slice ${id}: ${b.what.join('; ')}` });
+      }
     }
   }
+}
+
+/** Where a staged slice's data is and what gets it to the bucket. */
+function stagedDetail(s: StagedSlice): string {
+  const since = new Date(s.stagedAt).toISOString();
+  return s.host === undefined
+    ? `staged by write-back on session ${s.sid}, which has ended, since ${since}: its blocks exist only in that host's cache directory; mount the volume there again (same --cache-dir) to upload them, or remove the file if that host is gone for good`
+    : `staged by write-back on session ${s.sid} (host ${s.host}) since ${since}, not uploaded yet: that mount uploads it (if it died, its next mount with the same --cache-dir does)`;
 }

@@ -2,7 +2,7 @@
 
 export const FSCK_PROBLEM_KINDS = [
   'bad-type', 'dangling-edge', 'edge-type', 'parent-not-directory', 'directory-names', 'link-count', 'orphan',
-  'corrupt-chunk', 'orphan-chunk', 'slice-refs', 'pending-referenced', 'usage', 'missing-block', 'corrupt-block', 'quota-usage',
+  'corrupt-chunk', 'orphan-chunk', 'slice-refs', 'pending-referenced', 'usage', 'missing-block', 'corrupt-block', 'staged-block', 'quota-usage',
 ] as const;
 export type FsckProblemKind = (typeof FSCK_PROBLEM_KINDS)[number];
 

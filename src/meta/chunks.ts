@@ -75,7 +75,7 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
     ), r AS (
       INSERT INTO slice_ref (id, size, refs) SELECT ${entry.id}::int8, ${entry.size}::int, 1 FROM n WHERE ${entry.id}::int8 <> 0
       ON CONFLICT (id) DO UPDATE SET refs = slice_ref.refs + 1
-    )
+    )${commit.staged === true ? sql`, s AS (${stagedRow(ctx, entry.id, entry.size, ino)} FROM n)` : sql``}
     SELECT ${NODE_COLUMNS_N} FROM n`.execute(ctx.db)).rows, ctx);
   const row = rows[0];
   if (row === undefined) {
@@ -84,6 +84,15 @@ export async function commitSlice(ctx: MetaContext, commit: SliceCommit): Promis
     throw FsError.EINVAL(`inode ${ino} is not a regular file`);
   }
   return toAttr(row);
+}
+
+/**
+ * The staged_slice row of a slice committed by a write-back mount (staged.ts), as the start of
+ * an INSERT ... SELECT: the caller adds the FROM (or nothing). Needs this client's session.
+ */
+function stagedRow(ctx: MetaContext, id: number, size: number, ino: number) {
+  if (ctx.sid === undefined) throw new Error('a staged slice needs a registered session (write-back is for mounts)');
+  return sql`INSERT INTO staged_slice (id, size, sid, inode, staged_at) SELECT ${id}::int8, ${size}::int, ${ctx.sid}::int8, ${ino}::int8, ${Date.now()}::int8`;
 }
 
 /** An entry to append to chunk `index` of a file (see appendSlices). */
@@ -121,13 +130,14 @@ export interface AppendPlacement {
  * depend on where it sits in the file, so two hosts appending at once both land whole, one after
  * the other, whatever each believed the length to be when it wrote.
  */
-export async function commitAppend(ctx: MetaContext, ino: number, id: number, size: number, mtime: bigint): Promise<AppendPlacement> {
+export async function commitAppend(ctx: MetaContext, ino: number, id: number, size: number, mtime: bigint, staged = false): Promise<AppendPlacement> {
   return inTransaction(ctx, async (tx) => {
     const old = await tx.selectFrom('node').select(['type', 'length']).where('inode', '=', BigInt(ino)).forUpdate().executeTakeFirst();
     if (old === undefined) throw FsError.ENOENT(`no inode ${ino}`);
     if (Number(old.type) !== NODE_TYPE_CODE.file) throw FsError.EINVAL(`inode ${ino} is not a regular file`);
     const at = Number(old.length);
     const row = await appendInTransaction(tx, ino, slicePlacement(at, id, size), at + size, mtime);
+    if (staged) await sql`${stagedRow(ctx, id, size, ino)}`.execute(tx);
     return { at, attr: toAttr(row) };
   });
 }

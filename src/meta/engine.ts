@@ -24,6 +24,7 @@ import type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js'
 import type { Writable } from 'node:stream';
 import type { DumpSummary } from '../db/index.js';
 import type { DirQuota, QuotaCheck, QuotaSnapshot } from './quota.js';
+import type { StagedBacklog, StagedSlice } from './staged.js';
 
 export interface MetaEngine {
   /** The volume record read at open. */
@@ -93,7 +94,15 @@ export interface MetaEngine {
    * Commits slice `id` (all `size` bytes, uploaded) at the end of the file as the database has
    * it, in one transaction: O_APPEND from several hosts at once loses nothing. Returns where it went.
    */
-  commitAppend(ino: number, id: number, size: number, mtime: bigint): Promise<AppendPlacement>;
+  commitAppend(ino: number, id: number, size: number, mtime: bigint, staged?: boolean): Promise<AppendPlacement>;
+  /** Write-back: the staged slices `ids` have every block in the object store now (one statement). */
+  unstageSlices(ids: readonly number[]): Promise<void>;
+  /** Write-back: who staged slice `id` if its blocks are not uploaded yet, else undefined. */
+  stagedSlice(id: number): Promise<StagedSlice | undefined>;
+  /** Write-back: every staged slice (fsck). */
+  stagedSlices(): Promise<StagedSlice[]>;
+  /** Write-back: each session's staged backlog (status). */
+  stagedBacklog(): Promise<StagedBacklog[]>;
   /**
    * copy_file_range in metadata: up to `len` bytes of `src` at `srcOff` appear in `dst` at
    * `dstOff` by reference to the same slices (one transaction; no object is read or written).

@@ -13,6 +13,7 @@ export { buildChunkView, CHUNK_SIZE, decodeSliceEntries, type ChunkSegment } fro
 export * from './maintenance.js';
 export { LOST_FOUND } from './repair.js';
 export { nowNs } from './context.js';
+export type { StagedBacklog, StagedSlice } from './staged.js';
 export { isDot, isDotDot } from './rows.js';
 export type { JobRecord } from './jobs.js';
 export type { ExpiryReport, RestoreOutcome, TrashEntry } from './trash-admin.js';

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { FsError } from '../errors.js';
 import { lookup } from './lookup.js';
+import { stagedSlicesOn, type StagedSlice } from './staged.js';
 import { decodedEntries, referencingEntries } from './slice-sql.js';
 import { NODE_TYPE_CODE, ROOT_INO, type NodeType } from './types.js';
 import type {
@@ -121,6 +122,10 @@ export class PinnedScan implements MaintenanceScan {
     const r = rows[0];
     if (r === undefined) throw new Error('pending audit returned no row');
     return { droppedLists: r.dropped, pendingSlices: r.slices, pendingBytes: Number(r.bytes), deadSessionInodes: r.dead };
+  }
+
+  stagedSlices(): Promise<StagedSlice[]> {
+    return stagedSlicesOn(this.#db);
   }
 
   async snapshotLiveSlices(): Promise<number> {

@@ -9,6 +9,7 @@
  * may differ, which is why repairs re-check and gc re-checks before deleting.
  */
 import type { NodeType } from './types.js';
+import type { StagedSlice } from './staged.js';
 
 /** One inode with the link counts the edges imply (nodePage). */
 export interface NodeAudit {
@@ -126,6 +127,8 @@ export interface MaintenanceScan {
    * any —, dropped lists, pending_slice, slice_ref) into a temporary table; returns its rows.
    */
   snapshotLiveSlices(): Promise<number>;
+  /** Slices staged by write-back mounts and not uploaded yet (staged.ts). */
+  stagedSlices(): Promise<StagedSlice[]>;
   /** Snapshot rows after `afterId` having any of `sources` bits, ascending id. */
   liveSlicePage(afterId: number, limit: number, sources: number): Promise<LiveSlice[]>;
   /** Snapshot rows of the given ids (an id named with two sizes gives two rows). */

@@ -29,6 +29,7 @@ import * as release from './slice-release.js';
 import { statfs } from './statfs.js';
 import { metaRetryPolicy, statement } from './tx.js';
 import * as xattr from './xattr.js';
+import * as staged from './staged.js';
 import type { MetaEngine, MetaOptions } from './engine.js';
 import type { ChunkRecord, MetaLog, SliceCommit } from './types.js';
 import type { SliceEntry } from './slice-list.js';
@@ -137,9 +138,13 @@ export class MetaStore implements MetaEngine {
   appendSlices(ino: number, appends: readonly chunks.ChunkAppend[], length: number): Promise<Attr> {
     return this.#announce(chunks.appendSlices(this.#ctx, ino, appends, length), () => [ino]);
   }
-  commitAppend(ino: number, id: number, size: number, mtime: bigint): Promise<chunks.AppendPlacement> {
-    return this.#announce(chunks.commitAppend(this.#ctx, ino, id, size, mtime), () => [ino]);
+  commitAppend(ino: number, id: number, size: number, mtime: bigint, staged = false): Promise<chunks.AppendPlacement> {
+    return this.#announce(chunks.commitAppend(this.#ctx, ino, id, size, mtime, staged), () => [ino]);
   }
+  unstageSlices(ids: readonly number[]): Promise<void> { return staged.unstageSlices(this.#ctx, ids); }
+  stagedSlice(id: number): Promise<staged.StagedSlice | undefined> { return staged.stagedSlice(this.#ctx, id); }
+  stagedSlices(): Promise<staged.StagedSlice[]> { return staged.stagedSlices(this.#ctx); }
+  stagedBacklog(): Promise<staged.StagedBacklog[]> { return staged.stagedBacklog(this.#ctx); }
   copyRange(src: number, srcOff: number, dst: number, dstOff: number, len: number): Promise<CopyResult> {
     return this.#announce(rangeCopy.copyRange(this.#ctx, src, srcOff, dst, dstOff, len), (r) => (r.copied > 0 ? [dst] : []));
   }

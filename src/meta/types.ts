@@ -228,6 +228,8 @@ export interface SliceCommit {
   readonly length: number;
   /** Modification time to record (default now). */
   readonly mtime?: bigint;
+  /** The slice's blocks are staged on this session's disk, not uploaded yet (write-back): recorded in the same statement. */
+  readonly staged?: boolean;
 }
 
 /** The part of a logger the engine uses. */

@@ -50,7 +50,13 @@ export interface FileWriterDeps {
   /** Commits one slice (MetaEngine.commitSlice, through the owner's attribute tracking). */
   readonly commitSlice: (commit: SliceCommit) => Promise<Attr>;
   /** Commits an append slice at the file's end (MetaEngine.commitAppend); resolves with its offset. */
-  readonly commitAppend: (id: number, size: number, mtime: bigint) => Promise<number>;
+  readonly commitAppend: (id: number, size: number, mtime: bigint, staged: boolean) => Promise<number>;
+  /**
+   * Write-back (decision 90): slices are staged on the local disk, committed as staged, and
+   * `onStaged` is told of each one committed so (the stage uploads it later).
+   */
+  readonly staged: boolean;
+  readonly onStaged: (id: number, size: number) => void;
   /** Called after each committed slice of chunk `index`. */
   readonly onCommit: (index: number) => void;
   /** An append landed elsewhere than this host's kernel placed it: its pages and length are wrong. */
@@ -141,7 +147,7 @@ export class FileWriter {
         if (slice === undefined || slice.writer.length === CHUNK_SIZE) {
           this.#sealAppend();
           const id = await this.#deps.meta.newSliceId();
-          slice = { writer: this.#deps.chunks.newSliceWriter(id), at: Math.max(at, this.#end), sealed: false, startedAt: Date.now() };
+          slice = { writer: this.#deps.chunks.newSliceWriter(id, { staged: this.#deps.staged }), at: Math.max(at, this.#end), sealed: false, startedAt: Date.now() };
           this.#appendOpen = slice;
           this.#pendingSlices++;
           this.#pendingAppends++;
@@ -245,7 +251,7 @@ export class FileWriter {
     if (last !== undefined && !last.sealed && last.pos + last.writer.length === inChunk) return last;
     if (q.open.length >= MAX_OPEN_SLICES_PER_CHUNK) this.#seal(q, q.open.length);
     const id = await this.#deps.meta.newSliceId();
-    const slice: OpenSlice = { index, pos: inChunk, writer: this.#deps.chunks.newSliceWriter(id), sealed: false, startedAt: Date.now() };
+    const slice: OpenSlice = { index, pos: inChunk, writer: this.#deps.chunks.newSliceWriter(id, { staged: this.#deps.staged }), sealed: false, startedAt: Date.now() };
     q.open.push(slice);
     this.#pendingSlices++;
     return slice;
@@ -282,7 +288,8 @@ export class FileWriter {
       await slice.writer.finish();
       const len = slice.writer.length;
       if (len === 0) return;
-      const at = await this.#deps.commitAppend(slice.writer.id, len, this.#writtenAt);
+      const at = await this.#deps.commitAppend(slice.writer.id, len, this.#writtenAt, this.#deps.staged);
+      if (this.#deps.staged) this.#deps.onStaged(slice.writer.id, len);
       for (let index = Math.floor(at / CHUNK_SIZE); index * CHUNK_SIZE < at + len; index++) this.#deps.onCommit(index);
       if (at !== slice.at) this.#deps.onAppendMoved();
     } finally {
@@ -308,7 +315,9 @@ export class FileWriter {
         entry: { pos: slice.pos, id: slice.writer.id, size: len, off: 0, len },
         length: slice.index * CHUNK_SIZE + slice.pos + len,
         mtime: this.#writtenAt,
+        ...(this.#deps.staged ? { staged: true } : {}),
       });
+      if (this.#deps.staged) this.#deps.onStaged(slice.writer.id, len);
       this.#deps.onCommit(slice.index);
     } finally {
       if (--this.#pendingSlices === 0) this.#end = 0;

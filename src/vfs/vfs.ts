@@ -12,8 +12,8 @@
  */
 import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
-import { BlockMissingError, type ChunkStore } from '../chunk/index.js';
-import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
+import { BlockMissingError, parseBlockKey, type ChunkStore } from '../chunk/index.js';
+import { RENAME_EXCHANGE, zeroAppends, type Attr, type AttrChanges, type MetaLog, type Change, type ChunkRecord, type DirEntry, type DirPage, type MetaEngine, type NewEntryAttr, type RenameResult, type StatFs, type UnlinkResult } from '../meta/index.js';
 import { accessOfOpen, checkAccess, checkSetattr, checkXattr, createMode, opensForChange, unchecked, withoutPrivileges, type Caller } from './access.js';
 import { SEEK_DATA, SEEK_HOLE, seekFile } from './seek.js';
 import { compactChunkCounted, COMPACT_THRESHOLD } from './compactor.js';
@@ -24,6 +24,7 @@ import { QuotaGuard } from './quota-guard.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
 import { FreshDirs } from './fresh-dirs.js';
+import { StagedUploads } from './staged-uploads.js';
 import { FileLocks, type LockHolder } from './locks.js';
 import { PermissionChecks } from './permission-checks.js';
 import { refuseTrashTarget } from './trash-rules.js';
@@ -60,12 +61,27 @@ export interface VfsOptions {
   readonly readOnly?: boolean;
   /** Growth admitted against one quota between two quota snapshots (default SYNC_SLACK, 64 MiB; tests make it small). */
   readonly quotaSlackBytes?: number;
+  /**
+   * Write-back (decision 90): close and flush return once the data is staged on the local disk
+   * and committed as staged; fsync still waits for the object store. Needs the chunk store's stage.
+   */
+  readonly writeback?: boolean;
+  /** How long a read waits for a block another host staged and has not uploaded yet (default 60 s), then EIO. */
+  readonly stagedWaitMs?: number;
+  /** Where a read that gave up waiting for another host's staged block says so. */
+  readonly log?: MetaLog;
 }
+
+/** Between two attempts of a read that waits for another host's staged block. */
+const STAGED_POLL_MS = 200;
 
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes' | 'writeback' | 'log'>>]: Required<VfsOptions>[K] };
+  /** Write-back: the staged slices committed here and not uploaded yet; undefined without write-back. */
+  readonly #staged: StagedUploads | undefined;
+  readonly #log: MetaLog | undefined;
   readonly #metrics: Metrics | undefined;
   /** The open-file table (`get(ino)`: the state of an inode open here). */
   readonly #inodes = new OpenFiles();
@@ -86,7 +102,10 @@ export class Vfs {
       readaheadBytes: options.readaheadBytes ?? DEFAULT_READAHEAD,
       deleteDelayMs: options.deleteDelayMs ?? 3_600_000,
       autoCompact: options.autoCompact ?? true,
+      stagedWaitMs: options.stagedWaitMs ?? 60_000,
     };
+    this.#staged = options.writeback === true ? new StagedUploads(meta, chunks) : undefined;
+    this.#log = options.log;
     this.#metrics = options.metrics;
     this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
     this.#xattrs = new Xattrs(meta);
@@ -221,7 +240,34 @@ export class Vfs {
       try {
         return await this.#readOnce(st, again.length, off, len, map);
       } catch (err) {
+        if (err instanceof BlockMissingError) return this.#readStaged(st, off, len, map, err);
         throw readError(err, h.ino, off);
+      }
+    }
+  }
+
+  /**
+   * A block is missing from the object store: if another host's write-back mount staged it and
+   * has not uploaded it yet, wait for the upload (up to stagedWaitMs), else it is an I/O error.
+   */
+  async #readStaged(st: InodeState, off: number, len: number, map: (index: number) => Promise<ChunkRecord>, missing: BlockMissingError): Promise<Buffer> {
+    const deadline = Date.now() + this.#options.stagedWaitMs;
+    let err: unknown = missing;
+    for (;;) {
+      const sliceId = err instanceof BlockMissingError ? parseBlockKey(err.key)?.sliceId : undefined;
+      const staged = sliceId === undefined ? undefined : await this.#meta.stagedSlice(sliceId);
+      if (staged === undefined) throw readError(err, st.ino, off);
+      if (Date.now() >= deadline) {
+        this.#log?.warn(`inode ${st.ino}: block ${(err as BlockMissingError).key} is staged on session ${staged.sid} (host ${staged.host ?? 'unknown: the session ended'}) since ${new Date(staged.stagedAt).toISOString()} and was not uploaded within ${this.#options.stagedWaitMs / 1000} s: read fails with EIO`);
+        throw readError(err, st.ino, off);
+      }
+      await new Promise((resolve) => setTimeout(resolve, STAGED_POLL_MS));
+      try {
+        const now = await this.#stillThere(st.ino, () => st.attr.track(() => this.#meta.getattr(st.ino)));
+        return await this.#readOnce(st, now.length, off, len, map);
+      } catch (next) {
+        if (!(next instanceof BlockMissingError)) throw readError(next, st.ino, off);
+        err = next;
       }
     }
   }
@@ -274,9 +320,22 @@ export class Vfs {
     }
   }
 
+  /** Like flush; with write-back it also waits until the file's staged data is in the object store. */
   async fsync(fh: number): Promise<void> {
-    this.#locks.checkLost(this.#handle(fh).ino);
-    return this.flush(fh);
+    const { ino } = this.#handle(fh);
+    this.#locks.checkLost(ino);
+    await this.flush(fh);
+    await this.#staged?.drained(ino);
+  }
+
+  /** Write-back: resolves once everything staged here so far is uploaded and unstaged. */
+  async stagedDrained(): Promise<void> {
+    await this.#staged?.drainedAll();
+  }
+
+  /** Write-back: slices committed here as staged and not yet uploaded (status, metrics). */
+  get stagedSlices(): number {
+    return this.#staged?.pending ?? 0;
   }
 
   /** The last close of an open file; `flockOwner`: the file held a flock, which ends now. */
@@ -678,10 +737,10 @@ export class Vfs {
       chunks: this.#chunks,
       // A commit changes only its own chunk's map (#committed drops it).
       commitSlice: (commit) => st.attr.track(() => this.#meta.commitSlice(commit), false),
-      commitAppend: async (id, size, mtime) => {
+      commitAppend: async (id, size, mtime, staged) => {
         let at = 0;
         await st.attr.track(async () => {
-          const placed = await this.#meta.commitAppend(st.ino, id, size, mtime);
+          const placed = await this.#meta.commitAppend(st.ino, id, size, mtime, staged);
           at = placed.at;
           return placed.attr;
         }, false);
@@ -689,6 +748,8 @@ export class Vfs {
       },
       onCommit: (index) => this.#committed(st, index),
       onAppendMoved: () => this.#kernelStale(st.ino),
+      staged: this.#staged !== undefined,
+      onStaged: (id, size) => this.#staged?.track(st.ino, id, size),
     });
     return st.writer;
   }

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { DiskCache, MemoryCache, TieredCache, type BlockCache } from '../cache/index.js';
-import { openChunkStore, type ChunkStore } from '../chunk/index.js';
+import { BlockStage, DEFAULT_UPLOAD_CONCURRENCY, openChunkStore, type ChunkStore } from '../chunk/index.js';
+import { recoverStage } from './stage-recovery.js';
 import { openMeta, ROOT_INO, type MetaEngine, type MetaOptions, type SessionInfo } from '../meta/index.js';
 import { MetricsStore, RateLimitedStore, type ObjectStore, type OpenStoreOptions } from '../object/index.js';
 import { Vfs, type VfsOptions } from '../vfs/index.js';
@@ -54,6 +55,13 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly subdir?: string;
   /** Metadata backups into the bucket (mounts; meta-backup.ts). None when absent. */
   readonly metaBackup?: MetaBackupOptions;
+  /**
+   * Bound of the write-back stage in bytes (default a tenth of the disk cache bound). The stage
+   * lives beside the disk cache, so write-back (`writeback`) needs `cacheDir`.
+   */
+  readonly writebackLimitBytes?: number;
+  /** How long close() waits for the write-back stage to upload before leaving the rest for the next mount (default 60 s). */
+  readonly writebackDrainMs?: number;
 }
 
 export interface Volume {
@@ -70,6 +78,8 @@ export interface Volume {
   readonly diskCache: DiskCache | undefined;
   /** The rate limiter in front of the store, for live limits. */
   readonly limits: RateLimitedStore;
+  /** The write-back stage, with `writeback` only. */
+  readonly stage: BlockStage | undefined;
   /** Commits pending writes, stops background jobs, closes everything. */
   close(): Promise<void>;
 }
@@ -109,6 +119,21 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
       cache = new TieredCache(memory, disk);
     }
     closers.push(() => cache.close());
+    let stage: BlockStage | undefined;
+    if (options.writeback === true) {
+      if (options.cacheDir === undefined) throw new Error('write-back needs the disk cache: its stage lives in the cache directory');
+      stage = await BlockStage.open({
+        dir: join(options.cacheDir, `${meta.volume.uuid}.stage`),
+        limitBytes: options.writebackLimitBytes ?? Math.max(meta.volume.blockSize, Math.floor((options.cacheBytes ?? DEFAULT_DISK_CACHE) / 10)),
+        store,
+        concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+        log: options.log === undefined ? undefined : { warn: (m, f) => options.log?.warn(m, f), info: (m, f) => options.log?.info(m, f) },
+      });
+      const opened = stage;
+      closers.push(() => opened.close());
+      // A previous run's acknowledged data goes up before this mount serves anything.
+      await recoverStage(stage, meta, options.log);
+    }
     let vfs: Vfs | undefined;
     const chunks = openChunkStore({
       store,
@@ -120,6 +145,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
       bufferBytes: options.bufferBytes ?? DEFAULT_BUFFER,
       storageClass: options.storageClass ?? meta.volume.storageClass,
       onBufferFull: () => vfs?.relieveBufferPressure(),
+      ...(stage === undefined ? {} : { stage }),
     });
     closers.push(() => chunks.close());
     published = chunks;
@@ -131,7 +157,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     const stopBackups = options.metaBackup === undefined ? async () => undefined : startMetaBackups(meta, store, options.metaBackup);
     let closed = false;
     return {
-      meta, root, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits,
+      meta, root, vfs: theVfs, chunks, store, cache, memoryCache: memory, diskCache: disk, limits, stage,
       async close() {
         if (closed) return;
         closed = true;
@@ -139,6 +165,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
         await stopBackground();
         try {
           await theVfs.flushAll();
+          if (stage !== undefined) await drainStage(theVfs, stage, options.writebackDrainMs ?? 60_000, options.log);
         } finally {
           await closeAll();
         }
@@ -147,6 +174,24 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/**
+ * Unmount with write-back: waits (up to `limitMs`) for the stage to upload what it holds; the
+ * rest stays staged on disk and the next mount with this cache directory uploads it first.
+ */
+async function drainStage(vfs: Vfs, stage: BlockStage, limitMs: number, log: OpenVolumeOptions['log']): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), limitMs); });
+  const drained = vfs.stagedDrained().then(() => false);
+  try {
+    if (await Promise.race([drained, timedOut])) {
+      const left = stage.backlog();
+      log?.warn(`write-back: ${left.blocks} staged block(s) not uploaded within ${limitMs / 1000} s of unmounting; they stay in ${stage.dir} and the next mount with this cache directory uploads them first`);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,7 @@
 /** `objectfs status`: the volume record, live sessions and usage, with every secret masked. */
 import { redactUrl } from '../config/redact.js';
 import { META_BACKUP_JOB, type MetaBackupFailure, type MetaBackupReport } from './meta-backup.js';
-import { LOCK_EOF, openMeta, type DeletionBacklog, type JobRecord, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
+import { LOCK_EOF, openMeta, type DeletionBacklog, type JobRecord, type StagedBacklog, type SessionRow, type StatFs, type VolumeRecord } from '../meta/index.js';
 
 export interface VolumeStatus {
   readonly meta: string;
@@ -17,6 +17,11 @@ export interface VolumeStatus {
    * `{time, error, lastGood}` when the last attempt failed; null when none was made on this database.
    */
   readonly lastBackup: MetaBackupReport | MetaBackupFailure | null;
+  /**
+   * Write-back: per session, the slices it staged and has not uploaded yet. A session listed here
+   * but not among `sessions` has ended with its backlog on its host's disk (docs/maintenance.md).
+   */
+  readonly staged: readonly StagedBacklog[];
 }
 
 /** A lock a session holds: `end` is null for a lock to the end of the file, however long. */
@@ -33,7 +38,7 @@ export interface StatusLock {
 export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
   const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
   try {
-    const [sessions, usage, deletion, locks, jobs] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks(), meta.listJobs()]);
+    const [sessions, usage, deletion, locks, jobs, staged] = await Promise.all([meta.listSessions(), meta.statfs(), meta.deletionBacklog(), meta.listLocks(), meta.listJobs(), meta.stagedBacklog()]);
     const backup = jobs.find((j) => j.name === META_BACKUP_JOB);
     const now = Date.now();
     return {
@@ -47,6 +52,7 @@ export async function volumeStatus(metaUrl: string): Promise<VolumeStatus> {
       deletion,
       jobs,
       lastBackup: (backup?.info ?? null) as VolumeStatus['lastBackup'],
+      staged,
     };
   } finally {
     await meta.close();

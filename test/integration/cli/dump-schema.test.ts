@@ -54,7 +54,7 @@ const ADDED_AFTER_4: Readonly<Record<string, readonly string[]>> = {
   delfile: ['name'], // 0007
 };
 /** Dumped tables that migrations after 0004 created. */
-const TABLES_AFTER_4: readonly string[] = ['dir_quota']; // 0008
+const TABLES_AFTER_4: readonly string[] = ['dir_quota', 'staged_slice']; // 0008, 0009
 
 /** The current dump rewritten as schema 4 would have written it: without what later migrations added. */
 function asSchema4(lines: readonly string[]): string[] {

@@ -1,0 +1,163 @@
+/**
+ * Write-back (decision 90) through the library, on PostgreSQL and the test bed's s3rver, with
+ * the object store taken away by a FaultyStore: close returns with the store down and the data
+ * reads back here from the stage; fsync waits for the store; another client waits for a staged
+ * block instead of failing and then reads the right bytes; a run that ends with a backlog leaves
+ * it on disk and the next open of the same cache directory uploads it before serving; the stage
+ * bound holds writers back without deadlock.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RAW_HEADER_BYTES } from '../../../src/chunk/raw-block.js';
+import { ROOT_INO } from '../../../src/meta/index.js';
+import { FaultyStore, type ObjectStore } from '../../../src/object/index.js';
+import type { Volume } from '../../../src/volume/open-volume.js';
+import { freshDataVolume, KiB, listBlockKeys, ROOT_CALLER, type DataVolume } from '../../support/data-volume.js';
+
+const BLOCK = 64 * KiB;
+const SESSION = { host: 'writeback-test', pid: process.pid, mountPoint: '/test', version: 'test', processName: 'test' };
+
+function bytes(seed: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) b[i] = (i * 131 + seed * 7 + (i >> 11)) & 0xff;
+  return b;
+}
+
+async function writeFile(v: Volume, name: string, data: Buffer): Promise<{ ino: number; fh: number }> {
+  const { fh, attr } = await v.vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from(name), 0o644, constants.O_RDWR);
+  await v.vfs.write(fh, 0, data);
+  await v.vfs.flush(fh);
+  return { ino: attr.ino, fh };
+}
+
+async function readFile(v: Volume, name: string, len: number): Promise<Buffer> {
+  const { ino } = await v.vfs.lookup(ROOT_CALLER, ROOT_INO, Buffer.from(name));
+  const fh = await v.vfs.open(ROOT_CALLER, ino, constants.O_RDONLY);
+  try {
+    return Buffer.from(await v.vfs.read(fh, 0, len));
+  } finally {
+    await v.vfs.release(fh);
+  }
+}
+
+/** Resolves to 'pending' if `p` has not settled after `ms`. */
+async function settledWithin<T>(p: Promise<T>, ms: number): Promise<'settled' | 'pending'> {
+  return Promise.race([p.then(() => 'settled' as const, () => 'settled' as const), sleep(ms).then(() => 'pending' as const)]);
+}
+
+interface Bed {
+  dv: DataVolume;
+  cacheDir: string;
+  faulty: FaultyStore | undefined;
+  /** A write-back client whose object store can go down. */
+  open(options?: { limit?: number; drainMs?: number }): Promise<Volume>;
+}
+
+async function bed(t: { after(fn: () => Promise<void>): void }, label: string): Promise<Bed> {
+  const dv = await freshDataVolume(label, { meta: 'postgres', data: 's3', blockSize: BLOCK });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'objectfs-wb-'));
+  t.after(async () => {
+    await dv.cleanup();
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+  const b: Bed = {
+    dv, cacheDir, faulty: undefined,
+    open: (options = {}) => dv.open({
+      writeback: true, cacheDir, session: SESSION,
+      storeOptions: { maxAttempts: 1 },
+      ...(options.limit === undefined ? {} : { writebackLimitBytes: options.limit }),
+      ...(options.drainMs === undefined ? {} : { writebackDrainMs: options.drainMs }),
+      wrapStore: (s: ObjectStore) => {
+        b.faulty = new FaultyStore(s);
+        return b.faulty;
+      },
+    }),
+  };
+  return b;
+}
+
+describe('write-back', () => {
+  test('close returns with the object store down; the data reads back here, uploads when it returns, and fsync waits for it', async (t) => {
+    const b = await bed(t, 'wb-down');
+    const a = await b.open();
+    const other = await b.dv.open({ storeOptions: { maxAttempts: 1 }, stagedWaitMs: 30_000 });
+    const faulty = b.faulty as FaultyStore;
+    faulty.goDown();
+    const data = bytes(1, 3 * BLOCK + 1000);
+    const { ino, fh } = await writeFile(a, 'f', data);
+    assert.deepEqual(await readFile(a, 'f', data.length), data, 'read back on the writing client, from its stage');
+    assert.deepEqual((await a.meta.stagedSlices()).map((s) => s.inode), [ino], 'the commit recorded the slice as staged');
+    assert.deepEqual(await listBlockKeys(b.dv.objects), [], 'nothing reached the object store');
+    const fsync = a.vfs.fsync(fh);
+    assert.equal(await settledWithin(fsync, 700), 'pending', 'fsync does not return while the data is only staged');
+    // The other client waits for the staged block rather than failing.
+    const otherRead = readFile(other, 'f', data.length);
+    assert.equal(await settledWithin(otherRead, 700), 'pending', 'another client waits for the staged data');
+    faulty.comeBack();
+    await fsync;
+    assert.equal((await listBlockKeys(b.dv.objects)).length, 4, 'after fsync every block is in the object store');
+    assert.deepEqual(await a.meta.stagedSlices(), [], 'and the slice is no longer staged');
+    assert.deepEqual(await otherRead, data, 'the other client reads the uploaded data');
+    await a.vfs.release(fh);
+    assert.deepEqual(await readdir(a.stage?.dir as string), [], 'the stage is empty');
+  });
+
+  test('another client gives up after its wait with EIO when the staged data never comes', async (t) => {
+    const b = await bed(t, 'wb-gives-up');
+    const a = await b.open({ drainMs: 0 });
+    const warnings: string[] = [];
+    const other = await b.dv.open({ stagedWaitMs: 600, log: { info: () => undefined, warn: (m: string) => { warnings.push(m); } } });
+    (b.faulty as FaultyStore).goDown();
+    const { fh } = await writeFile(a, 'g', bytes(2, 1000));
+    await a.vfs.release(fh);
+    const started = Date.now();
+    await assert.rejects(readFile(other, 'g', 1000), (err: NodeJS.ErrnoException) => err.code === 'EIO');
+    assert.ok(Date.now() - started >= 500, 'it waited first');
+    assert.ok(warnings.some((w) => /is staged on session \d+ \(host writeback-test\)/.test(w)), `a clear log line (${warnings.join(' | ')})`);
+  });
+
+  test('a backlog left by a run is uploaded by the next open of the same cache directory before it serves', async (t) => {
+    const b = await bed(t, 'wb-leftovers');
+    const first = await b.open({ drainMs: 0 });
+    (b.faulty as FaultyStore).goDown();
+    const files = Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, data: bytes(10 + i, (i + 1) * 20 * KiB) }));
+    for (const f of files) await first.vfs.release((await writeFile(first, f.name, f.data)).fh);
+    assert.equal((await first.meta.stagedSlices()).length, 12);
+    await first.close(); // gives up draining at once: the stage stays on disk
+    assert.deepEqual(await listBlockKeys(b.dv.objects), []);
+    assert.ok((await readdir(join(b.cacheDir, `${first.meta.volume.uuid}.stage`))).length > 0, 'the backlog is on disk');
+
+    const second = await b.open(); // a healthy store this time
+    assert.deepEqual(await second.meta.stagedSlices(), [], 'opened only after the leftovers were uploaded and unstaged');
+    const reader = await b.dv.open();
+    for (const f of files) assert.deepEqual(await readFile(reader, f.name, f.data.length), f.data, `${f.name} byte-identical on another client`);
+    assert.deepEqual(await readdir(second.stage?.dir as string), []);
+  });
+
+  test('the stage bound holds writers back until uploads make room, without deadlock', async (t) => {
+    const b = await bed(t, 'wb-bound');
+    // Random bytes: lz4 cannot shrink them, so they are stored raw (a small header more) and
+    // two blocks fill the stage.
+    const a = await b.open({ limit: 2 * (BLOCK + RAW_HEADER_BYTES) });
+    const faulty = b.faulty as FaultyStore;
+    faulty.goDown();
+    await writeFile(a, 'one', randomBytes(2 * BLOCK));
+    const second = writeFile(a, 'two', randomBytes(2 * BLOCK));
+    assert.equal(await settledWithin(second, 700), 'pending', 'the stage is full: the next close waits');
+    faulty.comeBack();
+    await second;
+    const many = Array.from({ length: 16 }, (_, i) => writeFile(a, `m${i}`, bytes(20 + i, BLOCK + i)));
+    faulty.setLatency(20);
+    await Promise.all(many);
+    await a.vfs.stagedDrained();
+    assert.ok((a.stage?.backlog().bytes ?? 0) === 0, 'everything uploaded and released');
+    const reader = await b.dv.open();
+    for (let i = 0; i < 16; i++) assert.deepEqual(await readFile(reader, `m${i}`, BLOCK + i), bytes(20 + i, BLOCK + i));
+  });
+});
