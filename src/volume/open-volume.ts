@@ -57,7 +57,7 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly metaBackup?: MetaBackupOptions;
   /**
    * Bound of the write-back stage in bytes (default a tenth of the disk cache bound). The stage
-   * lives beside the disk cache, so write-back (`writeback`) needs `cacheDir`.
+   * lives beside the disk cache, so write-back (`writeback`) needs `cacheDir` (and `session`).
    */
   readonly writebackLimitBytes?: number;
   /** How long close() waits for the write-back stage to upload before leaving the rest for the next mount (default 60 s). */
@@ -122,6 +122,8 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
     let stage: BlockStage | undefined;
     if (options.writeback === true) {
       if (options.cacheDir === undefined) throw new Error('write-back needs the disk cache: its stage lives in the cache directory');
+      // The staged mark names the session, which other hosts and status read.
+      if (options.session === undefined) throw new Error('write-back needs a session (it is for mounts): the staged data is marked with it');
       stage = await BlockStage.open({
         dir: join(options.cacheDir, `${meta.volume.uuid}.stage`),
         limitBytes: options.writebackLimitBytes ?? Math.max(meta.volume.blockSize, Math.floor((options.cacheBytes ?? DEFAULT_DISK_CACHE) / 10)),

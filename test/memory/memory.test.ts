@@ -2,13 +2,17 @@
  * Memory bound of the data path: a child process (test/support/memory-child.ts) writes a
  * large file sequentially through the vfs in 1 MiB requests (default bufferBytes, lz4,
  * PostgreSQL, 4 MiB blocks), then reads and verifies it in 1 MiB requests: on FileStore, and on
- * S3Store against s3rver. Its peak RSS must stay under 1 GiB. OBJECTFS_MEMORY_TEST_GIB sets the
- * FileStore size (default 4; S3 gets half).
+ * S3Store against s3rver, and with write-back (decision 90) on S3Store. Its peak RSS must stay
+ * under 1 GiB. OBJECTFS_MEMORY_TEST_GIB sets the FileStore size (default 4; S3 gets half, S3
+ * with write-back a quarter).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BLOCK_SIZE } from '../../src/chunk/keys.js';
 import { freshDataVolume, mbps, MiB } from '../support/data-volume.js';
@@ -20,13 +24,16 @@ const CHILD = fileURLToPath(new URL('../support/memory-child.js', import.meta.ur
 
 // FileStore with the full size; S3 (s3rver) with half of it, for the response bodies' memory
 // (a reader that kept them in SharedArrayBuffers peaked at 2.2 GiB on 2 GiB).
-for (const [store, gib] of [['file', GIB], ['s3', GIB / 2]] as const) {
-  test(`a ${gib} GiB sequential write and read stays under 1 GiB of RSS (${store === 'file' ? 'FileStore' : 'S3Store on s3rver'} + PostgreSQL)`, async (t) => {
+for (const [store, gib, writeback] of [['file', GIB, false], ['s3', GIB / 2, false], ['s3', GIB / 4, true]] as const) {
+  const where = `${store === 'file' ? 'FileStore' : 'S3Store on s3rver'} + PostgreSQL${writeback ? ', write-back' : ''}`;
+  test(`a ${gib} GiB sequential write and read stays under 1 GiB of RSS (${where})`, async (t) => {
     assert.ok(gib > 0, `OBJECTFS_MEMORY_TEST_GIB=${process.env['OBJECTFS_MEMORY_TEST_GIB']} is not a positive number`);
     const bytes = Math.round(gib * 1024) * MiB;
-    const dv = await freshDataVolume(`memory-${store}`, { meta: 'postgres', data: store, blockSize: DEFAULT_BLOCK_SIZE, compression: 'lz4' });
+    const dv = await freshDataVolume(`memory-${store}${writeback ? '-wb' : ''}`, { meta: 'postgres', data: store, blockSize: DEFAULT_BLOCK_SIZE, compression: 'lz4' });
     try {
-      const child = spawn(process.execPath, [CHILD, dv.metaUrl, String(bytes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const cacheDir = writeback ? await mkdtemp(join(tmpdir(), 'objectfs-memory-wb-')) : undefined;
+      t.after(() => (cacheDir === undefined ? undefined : rm(cacheDir, { recursive: true, force: true })));
+      const child = spawn(process.execPath, [CHILD, dv.metaUrl, String(bytes), ...(cacheDir === undefined ? [] : [cacheDir])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const exited = once(child, 'exit');
       let report: MemoryReport | undefined;
       child.on('message', (m: MemoryReport) => { report = m; });

@@ -1,14 +1,15 @@
 /**
  * The process whose memory test/integration/data/memory.test.ts measures:
  *
- *   node dist/test/support/memory-child.js <metaUrl> <bytes>
+ *   node dist/test/support/memory-child.js <metaUrl> <bytes> [<write-back cache dir>]
  *
  * Opens the (already formatted) volume with default options, writes `bytes` sequentially
  * through the vfs in 1 MiB requests, closes, reopens the file and reads it back in 1 MiB
  * requests, verifying every byte. The data is a 1 MiB random buffer with its file offset
  * stamped into the first 8 bytes of every 4 KiB, so a misplaced block cannot pass. Sends one
  * IPC message with the timings, the peak RSS (process.resourceUsage().maxRSS) and the
- * verification result, then exits.
+ * verification result, then exits. With a cache directory it mounts with write-back (decision
+ * 90) there, and the write phase lasts until the stage has uploaded everything.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -29,7 +30,7 @@ export interface MemoryReport {
   readonly firstMismatch?: string;
 }
 
-const [metaUrl, bytesArg] = process.argv.slice(2);
+const [metaUrl, bytesArg, writebackDir] = process.argv.slice(2);
 if (metaUrl === undefined || bytesArg === undefined || process.send === undefined) {
   process.stderr.write('usage (from a parent with an IPC channel): memory-child.js <metaUrl> <bytes>\n');
   process.exit(2);
@@ -44,12 +45,16 @@ function fill(out: Buffer, off: number): Buffer {
   return out;
 }
 
-const vol = await openVolume(metaUrl, { backgroundMs: 0 });
+const vol = await openVolume(metaUrl, { backgroundMs: 0, ...(writebackDir === undefined ? {} : {
+  writeback: true, cacheDir: writebackDir,
+  session: { host: 'memory-test', pid: process.pid, mountPoint: '/memory-test', version: 'test', processName: 'memory-child' },
+}) });
 const buf = Buffer.allocUnsafe(MiB);
 let t0 = performance.now();
 const { fh, attr } = await vol.vfs.create({ uid: 0, gid: 0 }, ROOT_INO, Buffer.from('big'), 0o644, constants.O_WRONLY);
 for (let off = 0; off < total; off += MiB) await vol.vfs.write(fh, off, fill(buf, off).subarray(0, Math.min(MiB, total - off)));
 await vol.vfs.release(fh);
+await vol.vfs.stagedDrained();
 const writeMs = performance.now() - t0;
 const maxRssAfterWriteKiB = process.resourceUsage().maxRSS;
 
