@@ -48,7 +48,8 @@ const USAGE = `usage: node dist/bench/mount-bench.js [options]
   --files N                 empty files of the metadata workload (default 10000)
   --small-files N           files of 64 KiB written and read back (default 2000)
   --random-reads N          4 KiB random reads (default 2000)
-  --only LIST               filesystems, in this order (default objectfs,s3fs,rclone,local)
+  --only LIST               filesystems, in this order (default objectfs,s3fs,rclone,local;
+                            objectfs-writeback: ObjectFS with --writeback, an extra column)
   --phase-timeout S         cap of every phase per filesystem, seconds (default 300)
   --attr-timeout S          ObjectFS --attr-timeout (default: not passed, the product's default)
   --rclone-cache-mode M     rclone --vfs-cache-mode (default writes)
@@ -98,7 +99,7 @@ function parseConfig(argv: string[]): Config {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const only = (values.only ?? FS_NAMES.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const only = (values.only ?? FS_NAMES.filter((n) => n !== 'objectfs-writeback').join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const fs of only) if (!(FS_NAMES as readonly string[]).includes(fs)) throw new UsageError(`--only: unknown filesystem "${fs}" (${FS_NAMES.join(', ')})`);
   return {
     sizeMiB: positive('size-mib', values['size-mib'], 1024),
@@ -154,17 +155,18 @@ async function main(): Promise<number> {
     let pgInfo: { version: string; settings: Record<string, string> } | undefined;
     const ctx = { root: bed.root, endpoint: s3.endpoint, bucket: BUCKET, log: note };
     for (const name of cfg.only) {
-      if (name === 'objectfs') {
-        pg = await startPrivatePostgres(bed);
-        await withClient(pg.url, (c) => c.query('CREATE DATABASE objectfs_mount_bench'));
-        const metaUrl = pg.url.replace(/\/postgres$/, '/objectfs_mount_bench');
+      if (name === 'objectfs' || name === 'objectfs-writeback') {
+        pg ??= await startPrivatePostgres(bed);
+        const database = name === 'objectfs' ? 'objectfs_mount_bench' : 'objectfs_mount_bench_wb';
+        await withClient(pg.url, (c) => c.query(`CREATE DATABASE ${database}`));
+        const metaUrl = pg.url.replace(/\/postgres$/, `/${database}`);
         pgInfo = await withClient(metaUrl, (c) => serverInfo((t) => c.query(t)));
-        const storage = `s3://${BUCKET}/objectfs?${new URLSearchParams({ endpoint: s3.endpoint, region: 'us-east-1', 'path-style': 'true' }).toString()}`;
+        const storage = `s3://${BUCKET}/${name}?${new URLSearchParams({ endpoint: s3.endpoint, region: 'us-east-1', 'path-style': 'true' }).toString()}`;
         await execFileP(process.execPath, [BIN, 'format', metaUrl, VOLUME, '--storage', storage], {
           env: { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
         });
         if (cfg.cpuProf !== undefined) mkdirSync(cfg.cpuProf, { recursive: true });
-        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout,
+        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout, writeback: name === 'objectfs-writeback',
           ...(cfg.cpuProf === undefined ? {} : { cpuProfDir: cfg.cpuProf }),
           ...(cfg.probe ? { probeScript: join(ROOT, 'dist', 'bench', 'support', 'daemon-probe.js') } : {}),
         }));

@@ -12,16 +12,19 @@
  * is remounted with an empty --cache-dir after its uploads have drained; the local directory
  * only loses the page cache.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS } from './s3rver.js';
 import { freePort } from '../../test/support/pg-tools.js';
 
-export const FS_NAMES = ['objectfs', 's3fs', 'rclone', 'local'] as const;
+const execFileP = promisify(execFile);
+
+export const FS_NAMES = ['objectfs', 'objectfs-writeback', 's3fs', 'rclone', 'local'] as const;
 export type FsName = (typeof FS_NAMES)[number];
 
 export interface BenchFs {
@@ -241,10 +244,13 @@ export interface ObjectFsSettings {
   readonly cpuProfDir?: string;
   /** Preload bench/support/daemon-probe.js (compiled) into the daemon. */
   readonly probeScript?: string;
+  /** Mount with --writeback (the bench's extra column "objectfs-writeback", its own volume). */
+  readonly writeback?: boolean;
 }
 
 export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
-  const dir = join(ctx.root, 'objectfs');
+  const name = s.writeback === true ? 'objectfs-writeback' : 'objectfs';
+  const dir = join(ctx.root, name);
   const mnt = join(dir, 'mnt');
   const cacheDir = join(dir, 'cache');
   mkdirSync(dir, { recursive: true });
@@ -254,7 +260,8 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     ...(s.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', s.cpuProfDir]),
     ...(s.probeScript === undefined ? [] : ['--import', s.probeScript]),
   ];
-  const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, ...(s.attrTimeout === undefined ? [] : ['--attr-timeout', String(s.attrTimeout)]), '--log-level', 'warn'];
+  const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, ...(s.attrTimeout === undefined ? [] : ['--attr-timeout', String(s.attrTimeout)]),
+    ...(s.writeback === true ? ['--writeback'] : []), '--log-level', 'warn'];
   const env = cleanEnv({ ...S3_ENV, OBJECTFS_RUNTIME_DIR: join(dir, 'run'), OBJECTFS_BENCH_PROBE_FILE: probeFile });
   const readProbe = (): ProbeSnapshot | undefined => {
     try {
@@ -267,25 +274,37 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     rmSync(probeFile, { force: true }); // a new daemon counts from 0
     return daemon.start(process.execPath, args, env);
   };
+  /** With --writeback, close returns before the upload: polls `objectfs status` until no slice is staged. */
+  const waitStored = s.writeback !== true ? instant : async (_expect: StoredExpectation, timeoutMs: number): Promise<{ waitedMs: number; complete: boolean }> => {
+    const t0 = Date.now();
+    for (;;) {
+      const { stdout } = await execFileP(process.execPath, [s.bin, 'status', s.metaUrl, '--json'], { env, maxBuffer: 64 * 1024 * 1024 });
+      if ((JSON.parse(stdout) as { staged: unknown[] }).staged.length === 0) return { waitedMs: Date.now() - t0, complete: true };
+      if (Date.now() - t0 > timeoutMs) return { waitedMs: Date.now() - t0, complete: false };
+      await sleep(25);
+    }
+  };
   return {
-    name: 'objectfs',
+    name,
     root: mnt,
-    s3Prefix: 'objectfs/',
+    s3Prefix: `${name}/`,
     description: {
       command: `node ${args.join(' ').replace(s.metaUrl, 'META_URL')}`,
       metadata: 'private PostgreSQL (normal durability: fsync on, synchronous_commit on)',
-      storage: `s3://${ctx.bucket}/objectfs/ on s3rver`,
-      cold: 'remount with an empty --cache-dir',
+      storage: `s3://${ctx.bucket}/${name}/ on s3rver`,
+      cold: s.writeback === true ? 'write-back backlog drained, remount with an empty --cache-dir' : 'remount with an empty --cache-dir',
     },
     daemonPid: () => daemon.pid,
     mount: start,
     unmount: () => daemon.stop(),
     async coldRestart() {
+      // A write-back backlog lives in the cache directory: it must be uploaded before that goes.
+      if ((await waitStored({ path: '', objects: 0, bytes: 0 }, 600_000)).complete !== true) throw new Error(`${name}: the write-back backlog did not drain`);
       await daemon.stop();
       freshDir(cacheDir);
       await start();
     },
-    waitStored: instant,
+    waitStored,
     logTail: (n = 20) => daemon.logTail(n),
     ...(s.probeScript === undefined ? {} : {
       async probe(): Promise<ProbeSnapshot | undefined> {
