@@ -41,6 +41,9 @@ interface StagedRow {
   info: SessionInfo | null;
 }
 
+/** Staged rows with their session's info (null once the session ended). */
+const STAGED_WITH_HOST = sql`SELECT s.id, s.size, s.inode, s.sid, s.staged_at, e.info FROM staged_slice s LEFT JOIN session e ON e.sid = s.sid`;
+
 function toStaged(r: StagedRow): StagedSlice {
   return { id: Number(r.id), size: r.size, inode: Number(r.inode), sid: Number(r.sid), stagedAt: Number(r.staged_at), host: r.info?.host };
 }
@@ -53,9 +56,7 @@ export async function unstageSlices(ctx: MetaContext, ids: readonly number[]): P
 
 /** The staged record of slice `id`, or undefined when its blocks are uploaded (or it never was staged). */
 export async function stagedSlice(ctx: MetaContext, id: number): Promise<StagedSlice | undefined> {
-  const { rows } = await statement(() => sql<StagedRow>`
-    SELECT s.id, s.size, s.inode, s.sid, s.staged_at, e.info FROM staged_slice s LEFT JOIN session e ON e.sid = s.sid
-    WHERE s.id = ${id}`.execute(ctx.db), ctx);
+  const { rows } = await statement(() => sql<StagedRow>`${STAGED_WITH_HOST} WHERE s.id = ${id}`.execute(ctx.db), ctx);
   return rows[0] === undefined ? undefined : toStaged(rows[0]);
 }
 
@@ -66,9 +67,7 @@ export async function stagedSlices(ctx: MetaContext): Promise<StagedSlice[]> {
 
 /** Every staged slice, oldest first, on `db` (a maintenance scan's pinned connection too). */
 export async function stagedSlicesOn(db: Kysely<Database>): Promise<StagedSlice[]> {
-  const { rows } = await sql<StagedRow>`
-    SELECT s.id, s.size, s.inode, s.sid, s.staged_at, e.info FROM staged_slice s LEFT JOIN session e ON e.sid = s.sid
-    ORDER BY s.staged_at, s.id`.execute(db);
+  const { rows } = await sql<StagedRow>`${STAGED_WITH_HOST} ORDER BY s.staged_at, s.id`.execute(db);
   return rows.map(toStaged);
 }
 

@@ -25,13 +25,6 @@ export class StagedUploads {
     this.#chunks = chunks;
   }
 
-  /** Slices committed as staged and not yet unstaged. */
-  get pending(): number {
-    let n = 0;
-    for (const set of this.#byIno.values()) n += set.size;
-    return n;
-  }
-
   /** Follows slice (id, size) of `ino`, just committed as staged. */
   track(ino: number, id: number, size: number): void {
     let set = this.#byIno.get(ino);

@@ -333,11 +333,6 @@ export class Vfs {
     await this.#staged?.drainedAll();
   }
 
-  /** Write-back: slices committed here as staged and not yet uploaded (status, metrics). */
-  get stagedSlices(): number {
-    return this.#staged?.pending ?? 0;
-  }
-
   /** The last close of an open file; `flockOwner`: the file held a flock, which ends now. */
   async release(fh: number, flockOwner?: bigint): Promise<void> {
     const h = this.#inodes.take(fh);
