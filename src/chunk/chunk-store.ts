@@ -4,7 +4,7 @@
  */
 import type { BlockCache } from '../cache/index.js';
 import type { ObjectStore } from '../object/index.js';
-import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, SliceWriter, SliceWriterOptions } from './types.js';
+import type { ChunkStore, ChunkStoreOptions, ChunkStoreStats, ReadSliceOptions, SliceWriter, SliceWriterOptions } from './types.js';
 import type { BlockStage } from './block-stage.js';
 import { BlockUploader } from './block-uploader.js';
 import { COMPRESSIONS, type Compression } from './codec.js';
@@ -104,9 +104,9 @@ class ObjectChunkStore implements ChunkStore {
     await this.#stage?.release(sliceBlockKeys(id, size, this.blockSize));
   }
 
-  readSlice(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer> {
+  readSlice(id: number, size: number, off: number, len: number, options?: ReadSliceOptions): Promise<Buffer> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#reader.read(id, size, off, len, signal);
+    return this.#reader.read(id, size, off, len, options);
   }
 
   prefetch(id: number, size: number, off: number, len: number): void {

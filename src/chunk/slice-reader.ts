@@ -10,18 +10,34 @@
  *
  * A reader's AbortSignal abandons its wait only: the shared download goes on and fills the
  * cache for whoever asks next.
+ *
+ * A random read (the caller says `partial`) of a small part of a block that no tier holds and
+ * no fetch is bringing asks the store for that part alone, a ranged GET, instead of the whole
+ * block: the part's place in the object is known when the block was stored raw (or the volume
+ * is uncompressed), and the object's size in the answer tells whether it was (raw: the block's
+ * length plus the raw header; lz4 objects are always shorter than the block). A part of an
+ * lz4 block is useless: the whole block is fetched then, and its slice remembered, so later
+ * random reads of it go straight to whole blocks. Parts are not cached (the kernel's page
+ * cache keeps what was read) and are not checked against the block's CRC-32, which covers the
+ * whole block; see docs/decisions.md.
  */
 import type { BlockCache } from '../cache/index.js';
 import { ObjectNotFoundError, type ObjectStore } from '../object/index.js';
 import { decodeBlock, type Compression } from './codec.js';
 import { BlockMissingError } from './errors.js';
 import { blockCount, blockKey, blockLength } from './keys.js';
+import { RAW_HEADER_BYTES } from './raw-block.js';
 import { Semaphore } from './semaphore.js';
 import type { BlockStage } from './block-stage.js';
 import type { StatsCounters } from './stats.js';
+import type { ReadSliceOptions } from './types.js';
 
 /** Prefetches that may wait at once, per download slot; beyond that new ones are dropped. */
 const QUEUED_PREFETCHES_PER_SLOT = 8;
+/** A random read fetches a part of a block alone when it is at most 1/PART_SHARE of the block. */
+const PART_SHARE = 4;
+/** Slices remembered as holding lz4 blocks, whose parts cannot be fetched alone. */
+const COMPRESSED_SLICES_KEPT = 4096;
 
 /** What the reader needs from the store's options, already validated and defaulted. */
 export interface SliceReaderOptions {
@@ -62,6 +78,8 @@ export class SliceReader {
   readonly #flights = new Map<string, Flight>();
   /** Prefetches started and not settled (their error counted), for the queue bound and idle(). */
   readonly #prefetches = new Set<Promise<void>>();
+  /** Slices found to hold lz4 blocks, oldest first (insertion order of a Set). */
+  readonly #compressedSlices = new Set<number>();
 
   constructor(options: SliceReaderOptions) {
     this.#o = options;
@@ -74,15 +92,14 @@ export class SliceReader {
    * `len` bytes at `off` of slice (id, size). Read-only: a range inside one block is a view of
    * the cached block itself (no copy), so the caller must not modify it.
    */
-  async read(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer> {
+  async read(id: number, size: number, off: number, len: number, options: ReadSliceOptions = {}): Promise<Buffer> {
     const parts = this.#cover(id, size, off, len);
-    signal?.throwIfAborted();
+    options.signal?.throwIfAborted();
     const only = parts.length === 1 ? parts[0] : undefined;
-    if (only !== undefined) return (await this.#block(only.key, only.len, signal)).subarray(only.from, only.to);
+    if (only !== undefined) return this.#part(id, only, options);
     const out = Buffer.allocUnsafe(len);
     await Promise.all(parts.map(async (p) => {
-      const block = await this.#block(p.key, p.len, signal);
-      block.copy(out, p.start + p.from - off, p.from, p.to);
+      (await this.#part(id, p, options)).copy(out, p.start + p.from - off);
     }));
     return out;
   }
@@ -96,17 +113,19 @@ export class SliceReader {
       this.#o.stats.prefetchErrors++; // a bad range from the caller: nothing to fetch
       return;
     }
-    for (const p of parts) {
-      if (this.#flights.has(p.key)) continue;
-      if (this.#prefetches.size >= this.#maxQueuedPrefetches) {
-        this.#o.stats.prefetchesDropped++;
-        continue;
-      }
-      const task: Promise<void> = this.#prefetchBlock(p.key, p.len)
-        .catch(() => { this.#o.stats.prefetchErrors++; })
-        .finally(() => { this.#prefetches.delete(task); });
-      this.#prefetches.add(task);
+    for (const p of parts) this.#prefetchPart(p);
+  }
+
+  #prefetchPart({ key, len }: BlockPart): void {
+    if (this.#flights.has(key)) return;
+    if (this.#prefetches.size >= this.#maxQueuedPrefetches) {
+      this.#o.stats.prefetchesDropped++;
+      return;
     }
+    const task: Promise<void> = this.#prefetchBlock(key, len)
+      .catch(() => { this.#o.stats.prefetchErrors++; })
+      .finally(() => { this.#prefetches.delete(task); });
+    this.#prefetches.add(task);
   }
 
   /** Resolves when every fetch started so far has settled (so the cache is no longer written). */
@@ -134,6 +153,46 @@ export class SliceReader {
       });
     }
     return parts;
+  }
+
+  /** The bytes of one part for a reader: a view of its whole block, or the part alone. */
+  async #part(id: number, p: BlockPart, { signal, partial = false }: ReadSliceOptions): Promise<Buffer> {
+    const alone = partial && (p.to - p.from) * PART_SHARE <= p.len && !this.#compressedSlices.has(id) &&
+      !this.#flights.has(p.key) && this.#o.stage?.has(p.key) !== true && !(await this.#o.cache.has(p.key));
+    if (alone) {
+      const bytes = await this.#rangedGet(id, p, signal);
+      if (bytes !== undefined) return bytes;
+    }
+    return (await this.#block(p.key, p.len, signal)).subarray(p.from, p.to);
+  }
+
+  /** The part alone from the store, or undefined if its block is not stored raw. */
+  async #rangedGet(id: number, p: BlockPart, signal: AbortSignal | undefined): Promise<Buffer | undefined> {
+    const { store, stats, compression } = this.#o;
+    const header = compression === 'lz4' ? RAW_HEADER_BYTES : 0;
+    let objectSize: number | undefined;
+    let bytes: Buffer;
+    await this.#downloadSlots.acquire(1, signal);
+    try {
+      bytes = await store.get(p.key, {
+        offset: header + p.from, length: p.to - p.from, signal, onObjectSize: (n) => { objectSize = n; },
+      });
+    } catch (err) {
+      throw err instanceof ObjectNotFoundError ? new BlockMissingError(p.key, { cause: err }) : err;
+    } finally {
+      this.#downloadSlots.release(1);
+    }
+    stats.bytesDownloaded += bytes.length;
+    if (objectSize === p.len + header && bytes.length === p.to - p.from) {
+      stats.blockPartsDownloaded++;
+      return bytes;
+    }
+    // An lz4 block (or a store that does not tell the size): read its slice's blocks whole.
+    this.#compressedSlices.add(id);
+    if (this.#compressedSlices.size > COMPRESSED_SLICES_KEPT) {
+      this.#compressedSlices.delete(this.#compressedSlices.values().next().value as number);
+    }
+    return undefined;
   }
 
   /** A block for a reader: joins (and promotes) a fetch in flight or starts one. */

@@ -10,7 +10,7 @@ export type StatsCounters = { -readonly [K in keyof ChunkStoreStats]: ChunkStore
 /** All counters at zero. */
 export function newStatsCounters(): StatsCounters {
   return {
-    blocksUploaded: 0, blocksStaged: 0, bytesUploaded: 0, blocksDownloaded: 0, bytesDownloaded: 0,
+    blocksUploaded: 0, blocksStaged: 0, bytesUploaded: 0, blocksDownloaded: 0, blockPartsDownloaded: 0, bytesDownloaded: 0,
     cacheHits: 0, prefetchErrors: 0, prefetchesDropped: 0,
   };
 }

@@ -77,7 +77,7 @@ export interface ChunkStore {
    * store (then cached). A missing block is BlockMissingError (EIO), never zeros. Read-only:
    * the result may be a view of a cached block.
    */
-  readSlice(id: number, size: number, off: number, len: number, signal?: AbortSignal): Promise<Buffer>;
+  readSlice(id: number, size: number, off: number, len: number, options?: ReadSliceOptions): Promise<Buffer>;
   /** Starts fetching the blocks covering [off, off+len) of a slice into the cache; never rejects. */
   prefetch(id: number, size: number, off: number, len: number): void;
   /** Deletes every block of a slice from the store and the cache (idempotent). */
@@ -102,6 +102,17 @@ export interface ChunkStore {
   close(): Promise<void>;
 }
 
+/** How a slice range is read. */
+export interface ReadSliceOptions {
+  /** Abandons the wait (a shared download goes on). */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * A random read: a small part of a block no cache holds may be fetched alone (a ranged GET
+   * of a raw block) instead of the whole block.
+   */
+  readonly partial?: boolean;
+}
+
 /** Counters of one chunk store since it was opened. */
 export interface ChunkStoreStats {
   /** Block objects stored by writers (staged blocks count once uploaded by the stage, not here). */
@@ -112,6 +123,8 @@ export interface ChunkStoreStats {
   readonly bytesUploaded: number;
   /** Block objects fetched from the object store (read and prefetch cache misses). */
   readonly blocksDownloaded: number;
+  /** Parts of raw blocks fetched alone (ranged GETs of random reads). */
+  readonly blockPartsDownloaded: number;
   /** Bytes fetched from the object store (before decompression). */
   readonly bytesDownloaded: number;
   /** Block fetches answered by the cache. */

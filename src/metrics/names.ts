@@ -50,6 +50,7 @@ export const METRIC_DEFS = Object.freeze({
 
   blocksUploaded: def('objectfs_blocks_uploaded_total', 'counter', [], 'Block objects stored by writers (and compaction).'),
   blocksDownloaded: def('objectfs_blocks_downloaded_total', 'counter', [], 'Block objects fetched from the object store (cache misses of reads and prefetches).'),
+  blockPartsDownloaded: def('objectfs_block_parts_downloaded_total', 'counter', [], 'Parts of raw blocks fetched alone by random reads (ranged GETs), not whole blocks.'),
   writeBufferBytes: def('objectfs_write_buffer_bytes', 'gauge', [], 'Write buffer in use: blocks being filled or uploaded.'),
   writeBufferLimitBytes: def('objectfs_write_buffer_limit_bytes', 'gauge', [], 'Write buffer bound (--buffer-size).'),
   uploadQueueBlocks: def('objectfs_upload_queue_blocks', 'gauge', [], 'Blocks handed to the uploader and not yet stored (waiting or in flight).'),

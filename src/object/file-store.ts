@@ -39,7 +39,7 @@ export class FileStore implements ObjectStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer> {
-    const { offset = 0, length, signal } = options;
+    const { offset = 0, length, signal, onObjectSize } = options;
     checkRange(offset, length);
     const path = this.#path(key, signal);
     let fh: FileHandle;
@@ -51,6 +51,7 @@ export class FileStore implements ObjectStore {
     }
     try {
       const size = (await fh.stat()).size;
+      onObjectSize?.(size);
       const start = Math.min(offset, size);
       const end = length === undefined ? size : Math.min(size, offset + length);
       const buf = Buffer.allocUnsafe(end - start);

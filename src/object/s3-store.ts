@@ -138,12 +138,14 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Buffer> {
-    const { offset = 0, length, signal } = options;
+    const { offset = 0, length, signal, onObjectSize } = options;
     checkRange(offset, length);
     if (length === 0) {
       // "bytes=N-(N-1)" is not a valid range and S3 would answer with the whole object.
-      if (await this.head(key, signal ? { signal } : {})) return Buffer.alloc(0);
-      throw new ObjectNotFoundError(key, this.describe());
+      const info = await this.head(key, signal ? { signal } : {});
+      if (info === undefined) throw new ObjectNotFoundError(key, this.describe());
+      onObjectSize?.(info.size);
+      return Buffer.alloc(0);
     }
     const range = offset > 0 || length !== undefined
       ? `bytes=${offset}-${length !== undefined ? offset + length - 1 : ''}`
@@ -153,6 +155,8 @@ export class S3Store implements ObjectStore {
         new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key), Range: range }),
         { abortSignal: signal },
       );
+      const size = range === undefined ? out.ContentLength : objectSizeOf(out.ContentRange);
+      if (size !== undefined) onObjectSize?.(size);
       if (out.Body === undefined) return Buffer.alloc(0);
       if (out.ContentLength !== undefined) return readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
       const bytes = await out.Body.transformToByteArray();
@@ -299,4 +303,10 @@ function withPayloadHash(sha256: string) {
     if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = sha256;
     return next(args);
   };
+}
+
+/** The whole object's size from a Content-Range header ("bytes 8-4103/4194312"), if it says. */
+function objectSizeOf(contentRange: string | undefined): number | undefined {
+  const total = /\/(\d+)$/.exec(contentRange ?? '')?.[1];
+  return total === undefined ? undefined : Number(total);
 }

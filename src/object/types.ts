@@ -27,6 +27,12 @@ export interface GetOptions {
   /** Number of bytes from offset (default: to the end). */
   readonly length?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Called with the size of the whole object before get resolves, where the backend learns it
+   * (S3: the Content-Range of a ranged answer): a ranged reader can tell what kind of object
+   * it read a part of without a second request.
+   */
+  readonly onObjectSize?: (size: number) => void;
 }
 
 export interface PutOptions {

@@ -60,14 +60,16 @@ export async function mapRange(off: number, end: number, length: number, chunkMa
 
 /**
  * Reads [off, end) of a file (holes are zeros). Read-only: a range that one slice piece covers
- * is returned as readSlice gave it, a view of a cached block.
+ * is returned as readSlice gave it, a view of a cached block. `partial`: a random read (see
+ * ReadSliceOptions).
  */
-export async function readRange(chunks: ChunkStore, off: number, end: number, pieces: readonly SlicePiece[]): Promise<Buffer> {
+export async function readRange(chunks: ChunkStore, off: number, end: number, pieces: readonly SlicePiece[], partial = false): Promise<Buffer> {
+  const options = { partial };
   const only = pieces.length === 1 ? pieces[0] : undefined;
-  if (only !== undefined && only.fileOff === off && only.len === end - off) return chunks.readSlice(only.id, only.size, only.off, only.len);
+  if (only !== undefined && only.fileOff === off && only.len === end - off) return chunks.readSlice(only.id, only.size, only.off, only.len, options);
   const out = Buffer.alloc(Math.max(0, end - off));
   await Promise.all(pieces.map(async (p) => {
-    const data = await chunks.readSlice(p.id, p.size, p.off, p.len);
+    const data = await chunks.readSlice(p.id, p.size, p.off, p.len, options);
     data.copy(out, p.fileOff - off);
   }));
   return out;

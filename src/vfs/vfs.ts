@@ -227,10 +227,10 @@ export class Vfs {
     if (st.writer?.dirty) await st.writer.flush();
     const { length } = await this.#stillThere(h.ino, () => st.attr.fresh(() => this.#meta.getattr(h.ino)));
     const map = (index: number) => this.#chunkMap(st, index);
-    const ahead = h.readahead.onRead(off, Math.min(off + len, length), length);
-    if (ahead !== undefined) void this.#prefetch(ahead.off, ahead.off + ahead.len, length, map);
+    const { sequential, prefetch } = h.readahead.onRead(off, Math.min(off + len, length), length);
+    if (prefetch !== undefined) void this.#prefetch(prefetch.off, prefetch.off + prefetch.len, length, map);
     try {
-      return await this.#stillThere(h.ino, () => this.#readOnce(st, length, off, len, map));
+      return await this.#stillThere(h.ino, () => this.#readOnce(st, length, off, len, map, !sequential));
     } catch (first) {
       // A map loaded before another host compacted the chunk can name slices that are gone by
       // now: reload the maps and attributes once before calling it an I/O error.
@@ -272,7 +272,8 @@ export class Vfs {
     }
   }
 
-  async #readOnce(st: InodeState, length: number, off: number, len: number, map: (index: number) => Promise<ChunkRecord>): Promise<Buffer> {
+  /** `partial`: a random read, which may fetch parts of blocks alone (chunk/slice-reader.ts). */
+  async #readOnce(st: InodeState, length: number, off: number, len: number, map: (index: number) => Promise<ChunkRecord>, partial = false): Promise<Buffer> {
     const want = Math.min(off + len, length);
     if (want <= off) return Buffer.alloc(0);
     let range = await mapRange(off, want, length, map);
@@ -286,7 +287,7 @@ export class Vfs {
       // idea of the length changed meanwhile: have it drop this file's pages and attributes.
       if (range.end < Math.min(off + len, length)) this.#kernelStale(st.ino);
     }
-    return readRange(this.#chunks, off, range.end, range.pieces);
+    return readRange(this.#chunks, off, range.end, range.pieces, partial);
   }
 
   async write(fh: number, off: number, data: Buffer): Promise<number> {

@@ -32,6 +32,7 @@ export function collectVolumeMetrics(metrics: Metrics, parts: VolumeParts): () =
     const chunkStats = parts.chunks.stats();
     metrics.syncCounter(m.blocksUploaded, {}, chunkStats.blocksUploaded);
     metrics.syncCounter(m.blocksDownloaded, {}, chunkStats.blocksDownloaded);
+    metrics.syncCounter(m.blockPartsDownloaded, {}, chunkStats.blockPartsDownloaded);
     m.writeBufferBytes.set(parts.chunks.bufferedBytes());
     m.writeBufferLimitBytes.set(parts.chunks.bufferLimit());
     const queue = parts.chunks.uploadQueue();

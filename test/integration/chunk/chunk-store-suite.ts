@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MemoryCache } from '../../../src/cache/index.js';
 import {
@@ -12,7 +13,7 @@ import {
   type ChunkStore, type ChunkStoreOptions,
 } from '../../../src/chunk/index.js';
 import { toErrno } from '../../../src/errors.js';
-import type { ObjectStore } from '../../../src/object/index.js';
+import { FaultyStore, type ObjectStore } from '../../../src/object/index.js';
 import { makeRng, testSeed } from '../../support/prng.js';
 import { KiB, MiB, blockObjects, checkObjects, checkReads, mbps, testData, writeSlice } from './chunk-fixtures.js';
 
@@ -162,6 +163,59 @@ export function chunkStoreSuite(name: string, open: (hint: string) => Promise<Ba
         cold.prefetch(11, data.length, 0, data.length);
         await cold.close(); // waits for the prefetch
         assert.equal(cold.stats().prefetchErrors, 1);
+      });
+    });
+
+    test('a random (partial) read of a raw block GETs the part alone; of an lz4 block, the whole block, once per slice', async () => {
+      await withBackend('chunk-partial', async (faultless) => {
+        const store = new FaultyStore(faultless); // counts the requests
+        const rng = makeRng(seed + 5);
+        const raw = randomBytes(3 * SMALL_BLOCK + 999); // incompressible: stored raw
+        const text = Buffer.alloc(3 * SMALL_BLOCK, 'compressible slice text '); // stored lz4
+        await writeSlice(chunkStoreOn(store), 31, raw, rng);
+        await writeSlice(chunkStoreOn(store), 32, text, rng);
+        for (const compression of ['lz4', 'none'] as const) {
+          const cold = chunkStoreOn(store, { compression });
+          if (compression === 'none') await writeSlice(cold, 33, raw, rng);
+          const id = compression === 'lz4' ? 31 : 33;
+          await cold.close(); // the writer's cache holds the blocks: read through a fresh one
+          const reader = chunkStoreOn(store, { compression });
+          let gets = store.calls('get');
+          // Within a block, across two blocks (two parts), and the short last block.
+          for (const [off, len] of [[SMALL_BLOCK + 4096, 4096], [2 * SMALL_BLOCK - 100, 200], [3 * SMALL_BLOCK + 10, 200]] as const) {
+            const got = await reader.readSlice(id, raw.length, off, len, { partial: true });
+            assert.ok(got.equals(raw.subarray(off, off + len)), `${compression}: bytes of [${off}, +${len})`);
+          }
+          assert.equal(store.calls('get') - gets, 4, `${compression}: one ranged GET per part`);
+          assert.deepEqual([reader.stats().blockPartsDownloaded, reader.stats().blocksDownloaded], [4, 0]);
+          assert.equal(reader.stats().bytesDownloaded, 4096 + 200 + 200, 'only the parts crossed the wire');
+          // A part of more than a quarter of its block, and any read not called partial, takes the whole block.
+          gets = store.calls('get');
+          const big = await reader.readSlice(id, raw.length, 0, SMALL_BLOCK / 2, { partial: true });
+          assert.ok(big.equals(raw.subarray(0, SMALL_BLOCK / 2)));
+          assert.ok((await reader.readSlice(id, raw.length, SMALL_BLOCK + 8192, 10)).equals(raw.subarray(SMALL_BLOCK + 8192, SMALL_BLOCK + 8202)));
+          assert.equal(store.calls('get') - gets, 2);
+          assert.equal(reader.stats().blocksDownloaded, 2);
+          // A cached block answers a partial read from memory.
+          gets = store.calls('get');
+          assert.ok((await reader.readSlice(id, raw.length, 100, 4096, { partial: true })).equals(raw.subarray(100, 4196)));
+          assert.equal(store.calls('get') - gets, 0, 'the cached block, no request');
+          await reader.close();
+        }
+        // lz4: the first part GET is useless and the whole block follows; the slice is then
+        // known to be compressed and the next partial read goes straight to a whole block.
+        const reader = chunkStoreOn(store);
+        let gets = store.calls('get');
+        assert.ok((await reader.readSlice(32, text.length, 4096, 4096, { partial: true })).equals(text.subarray(4096, 8192)));
+        assert.equal(store.calls('get') - gets, 2, 'a ranged GET, then the whole block');
+        gets = store.calls('get');
+        assert.ok((await reader.readSlice(32, text.length, 2 * SMALL_BLOCK + 7, 4096, { partial: true })).equals(text.subarray(2 * SMALL_BLOCK + 7, 2 * SMALL_BLOCK + 4103)));
+        assert.equal(store.calls('get') - gets, 1, 'the whole block alone');
+        assert.deepEqual([reader.stats().blockPartsDownloaded, reader.stats().blocksDownloaded], [0, 2]);
+        // A missing block is still BlockMissingError when read in part.
+        await store.delete(blockKey(31, 1, SMALL_BLOCK));
+        await assert.rejects(reader.readSlice(31, raw.length, SMALL_BLOCK + 5, 10, { partial: true }), BlockMissingError);
+        await reader.close();
       });
     });
 

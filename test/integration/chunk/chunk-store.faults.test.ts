@@ -230,7 +230,7 @@ describe(`chunk store scheduling (OBJECTFS_SEED=${seed})`, () => {
       await reader.readSlice(50, data.length, 11 * BLOCK, 1);
       assert.ok(performance.now() - t0 < 300, 'the read did not wait behind the prefetch queue');
       const ac = new AbortController();
-      const aborted = reader.readSlice(50, data.length, 10 * BLOCK, 1, ac.signal);
+      const aborted = reader.readSlice(50, data.length, 10 * BLOCK, 1, { signal: ac.signal });
       ac.abort();
       await assert.rejects(aborted, { name: 'AbortError' });
       await reader.close();
