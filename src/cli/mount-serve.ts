@@ -81,6 +81,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     uploadConcurrency: settings.uploadConcurrency,
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
+    prefetchDirs: settings.prefetchDir,
     readOnly: settings.readOnly,
     deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
     ...(settings.ioRetries === undefined ? {} : { storeOptions: { maxAttempts: Math.max(1, settings.ioRetries) } }),

@@ -114,6 +114,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--upload-limit <SIZE>', 'upload rate limit per second (default 0 = none)', byteSizeOption)
     .option('--download-limit <SIZE>', 'download rate limit per second (default 0 = none)', byteSizeOption)
     .option('--readahead <SIZE>', 'largest readahead window (default 32M)', byteSizeOption)
+    .option('--prefetch-dir', 'fetch the small files (one block or less) of every listed directory into the caches in the background (default off)')
     .option('--delete-delay <DURATION>', 'safety delay before released objects are deleted: 30m, 2h, or seconds (default 1h)', durationOption)
     .option('--io-retries <N>', 'attempts per object-store request before it fails with EIO (default 6: at most about 6 s of backoff)', wholeNumberOption)
     .option('--meta-retry-timeout <DURATION>', 'how long a metadata operation retries while PostgreSQL is unreachable before it fails with EIO: 30s, 5m, or seconds (default 60s)', durationOption)

@@ -40,6 +40,7 @@ export interface MountSettings {
   readonly uploadConcurrency: number | undefined;
   readonly downloadConcurrency: number | undefined;
   readonly readahead: number | undefined;
+  readonly prefetchDir: boolean;
   readonly deleteDelay: number | undefined;
   readonly ioRetries: number | undefined;
   readonly metaRetryTimeout: number;
@@ -88,6 +89,7 @@ export const SETTINGS: Readonly<Record<SettingKey, SettingDef>> = Object.freeze(
   uploadConcurrency: { kind: 'count', live: false, help: 'block uploads in flight' },
   downloadConcurrency: { kind: 'count', live: false, help: 'block downloads in flight' },
   readahead: { kind: 'bytes', live: true, help: 'largest readahead window (files opened after a change)' },
+  prefetchDir: { kind: 'bool', live: false, help: 'fetch the small files (one block or less) of every listed directory into the caches in the background' },
   deleteDelay: { kind: 'seconds', live: false, help: 'safety delay before released objects are deleted' },
   ioRetries: { kind: 'count', live: false, help: 'attempts per object-store request before it fails with EIO (default 6: about 6 s of backoff)' },
   metaRetryTimeout: { kind: 'seconds', live: false, help: 'how long a metadata operation keeps retrying while PostgreSQL is unreachable before it fails with EIO (default 60s)' },
@@ -106,7 +108,7 @@ export const DEFAULTS: MountSettings = Object.freeze({
   attrTimeout: 1, entryTimeout: 1, negativeTimeout: 1, allowOther: process.getuid?.() === 0, writebackCache: false,
   bufferSize: undefined, writeback: false, writebackLimit: undefined, cacheDir: '/var/cache/objectfs', diskCache: true, cacheSize: undefined,
   memoryCacheSize: undefined, freeSpaceRatio: undefined, uploadConcurrency: undefined,
-  downloadConcurrency: undefined, readahead: undefined, deleteDelay: undefined, ioRetries: undefined,
+  downloadConcurrency: undefined, readahead: undefined, prefetchDir: false, deleteDelay: undefined, ioRetries: undefined,
   metaRetryTimeout: 60, sessionTimeout: 60, uploadLimit: 0, downloadLimit: 0, storageClass: undefined,
   subdir: undefined, backupMeta: 3600, backupKeep: 7,
 });

@@ -78,6 +78,8 @@ export interface MetaEngine {
 
   /** The slice list of chunk `index` of `ino` (empty when never written). */
   readChunk(ino: number, index: number): Promise<ChunkRecord>;
+  /** The first chunk of each regular file of `inos` (absent ones left out), in one statement. */
+  firstChunks(inos: readonly number[]): Promise<Map<number, ChunkRecord>>;
   /** An open's attributes and the first chunk's slice list, from one snapshot (one statement). */
   openRecord(ino: number): Promise<{ attr: Attr; firstChunk: ChunkRecord }>;
   /** Appends a written slice to its chunk and grows the length: one transaction. */

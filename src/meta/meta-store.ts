@@ -132,6 +132,7 @@ export class MetaStore implements MetaEngine {
   quotaDirsAbove(dir: number): Promise<number[]> { return quota.quotaDirsAbove(this.#ctx, dir); }
 
   readChunk(ino: number, index: number): Promise<ChunkRecord> { return statement(() => chunks.readChunk(this.#ctx, ino, index), this.#ctx); }
+  firstChunks(inos: readonly number[]): Promise<Map<number, ChunkRecord>> { return statement(() => chunks.firstChunks(this.#ctx, inos), this.#ctx); }
   openRecord(ino: number): Promise<{ attr: Attr; firstChunk: ChunkRecord }> { return statement(() => chunks.openRecord(this.#ctx, ino), this.#ctx); }
   commitSlice(commit: SliceCommit): Promise<Attr> { return this.#announce(chunks.commitSlice(this.#ctx, commit), () => [commit.ino]); }
   newSliceId(): Promise<number> { return statement(() => this.#ctx.sliceIds.next(), this.#ctx); }

@@ -29,6 +29,7 @@ import { FileLocks, type LockHolder } from './locks.js';
 import { PermissionChecks } from './permission-checks.js';
 import { refuseTrashTarget } from './trash-rules.js';
 import { Readahead } from './readahead.js';
+import { DirPrefetch } from './dir-prefetch.js';
 import type { Metrics } from '../metrics/index.js';
 
 /** Default largest readahead window. */
@@ -66,6 +67,11 @@ export interface VfsOptions {
    * and committed as staged; fsync still waits for the object store. Needs the chunk store's stage.
    */
   readonly writeback?: boolean;
+  /**
+   * Prefetch the small files of every listed directory into the caches (decision 92; off by
+   * default: it spends downloads and cache space on files that may never be read).
+   */
+  readonly prefetchDirs?: boolean;
   /** How long a read waits for a block another host staged and has not uploaded yet (default 60 s), then EIO. */
   readonly stagedWaitMs?: number;
   /** Where a read that gave up waiting for another host's staged block says so. */
@@ -78,9 +84,11 @@ const STAGED_POLL_MS = 200;
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes' | 'writeback' | 'log'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes' | 'writeback' | 'log' | 'prefetchDirs'>>]: Required<VfsOptions>[K] };
   /** Write-back: the staged slices committed here and not uploaded yet; undefined without write-back. */
   readonly #staged: StagedUploads | undefined;
+  /** `prefetchDirs`: fetches listed small files; undefined when off. */
+  readonly dirPrefetch: DirPrefetch | undefined;
   readonly #log: MetaLog | undefined;
   readonly #metrics: Metrics | undefined;
   /** The open-file table (`get(ino)`: the state of an inode open here). */
@@ -105,6 +113,7 @@ export class Vfs {
       stagedWaitMs: options.stagedWaitMs ?? 60_000,
     };
     this.#staged = options.writeback === true ? new StagedUploads(meta, chunks) : undefined;
+    this.dirPrefetch = options.prefetchDirs === true ? new DirPrefetch(meta, chunks) : undefined;
     this.#log = options.log;
     this.#metrics = options.metrics;
     this.#checks = new PermissionChecks({ getattr: (ino) => this.getattr(ino), lookup: (parent, name) => this.#meta.lookup(parent, name) }, options.readOnly ?? false);
@@ -555,6 +564,7 @@ export class Vfs {
    */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
     const page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
+    this.dirPrefetch?.listed(page.entries);
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
 
@@ -632,6 +642,7 @@ export class Vfs {
     let after: Buffer | undefined;
     do {
       const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
+      this.dirPrefetch?.listed(page.entries);
       yield* page.entries;
       after = page.next;
     } while (after !== undefined);
@@ -663,6 +674,7 @@ export class Vfs {
   /** Commits every file's pending writes and waits for background work. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.#inodes.values()].map((st) => st.writer?.flush()));
+    await this.dirPrefetch?.stop();
     await this.#background;
   }
 

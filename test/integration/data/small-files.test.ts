@@ -65,3 +65,55 @@ describe('small files', () => {
     assert.equal(sample(parseMetrics(await metrics2.text()), 'objectfs_object_requests_total{method="get"}'), sizes.length, 'one GET per file with all its requests at once');
   });
 });
+
+describe('directory prefetch (prefetchDirs)', () => {
+  test('listing a directory fetches its small files in the background; reading them then costs no GET', async (t) => {
+    const dv = await freshDataVolume('dir-prefetch', { meta: 'postgres', data: 's3', blockSize: DEFAULT_BLOCK_SIZE });
+    t.after(() => dv.cleanup());
+    const writer = await dv.open();
+    const dir = await writer.vfs.mkdir(ROOT_CALLER, ROOT_INO, Buffer.from('d'), 0o755);
+    const sizes = [...Array.from({ length: 100 }, (_, i) => 1 + i * 997), DEFAULT_BLOCK_SIZE];
+    for (const [i, size] of sizes.entries()) {
+      const { fh } = await writer.vfs.create(ROOT_CALLER, dir.ino, Buffer.from(`f${i}`), 0o644, constants.O_WRONLY);
+      await writer.vfs.write(fh, 0, bytes(i, size));
+      await writer.vfs.release(fh);
+    }
+    // Not prefetched: an empty file, a file of two blocks, a directory.
+    for (const [name, size] of [['empty', 0], ['big', DEFAULT_BLOCK_SIZE + 1]] as const) {
+      const { fh } = await writer.vfs.create(ROOT_CALLER, dir.ino, Buffer.from(name), 0o644, constants.O_WRONLY);
+      if (size > 0) await writer.vfs.write(fh, 0, bytes(7, size));
+      await writer.vfs.release(fh);
+    }
+    await writer.vfs.mkdir(ROOT_CALLER, dir.ino, Buffer.from('sub'), 0o755);
+
+    const metrics = new Metrics({ processMetrics: false });
+    const reader = await dv.open({ metrics, prefetchDirs: true });
+    const gets = async () => sample(parseMetrics(await metrics.text()), 'objectfs_object_requests_total{method="get"}');
+    const listed: string[] = [];
+    for await (const e of reader.vfs.readdir(ROOT_CALLER, dir.ino)) listed.push(e.name.toString());
+    assert.equal(listed.length, sizes.length + 3);
+    const prefetch = reader.vfs.dirPrefetch;
+    assert.ok(prefetch !== undefined);
+    await prefetch.idle();
+    assert.deepEqual(prefetch.stats(), { files: sizes.length, dropped: 0, errors: 0 });
+    assert.equal(await gets(), sizes.length, 'one GET per small file, none for the others');
+    for (const [i, size] of sizes.entries()) {
+      const { ino } = await reader.vfs.lookup(ROOT_CALLER, dir.ino, Buffer.from(`f${i}`));
+      const fh = await reader.vfs.open(ROOT_CALLER, ino, constants.O_RDONLY);
+      const got = Buffer.from(await reader.vfs.read(fh, 0, size));
+      await reader.vfs.release(fh);
+      assert.ok(got.equals(bytes(i, size)), `f${i} reads back`);
+    }
+    assert.equal(await gets(), sizes.length, 'every small file read from the cache');
+    // Listing again queues the same files; they are found in the cache.
+    for await (const e of reader.vfs.readdir(ROOT_CALLER, dir.ino)) void e;
+    await prefetch.idle();
+    assert.equal(await gets(), sizes.length);
+    // A mount without the option fetches nothing on a listing.
+    const metrics2 = new Metrics({ processMetrics: false });
+    const plain = await dv.open({ metrics: metrics2 });
+    assert.equal(plain.vfs.dirPrefetch, undefined);
+    for await (const e of plain.vfs.readdir(ROOT_CALLER, dir.ino)) void e;
+    assert.equal(sample(parseMetrics(await metrics2.text()), 'objectfs_object_requests_total{method="get"}'), 0);
+  });
+});
