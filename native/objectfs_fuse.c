@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -1333,6 +1334,25 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* tuneAllocator(mmapThreshold, trimThreshold) → whether glibc took both. The daemon allocates and
+ * frees block buffers (4 MiB) all the time. Above glibc's mmap threshold each one is a fresh
+ * mmap whose every page faults in, and below it the heap's free top is handed back to the
+ * kernel past the trim threshold: in a VM those faults were a quarter of a cold read's main
+ * thread. Raising both keeps the pages for the next block (decision 93). */
+static napi_value js_tune_allocator(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "tuneAllocator(mmapThreshold, trimThreshold)");
+    return NULL;
+  }
+  int took = mallopt(M_MMAP_THRESHOLD, (int)num_arg(env, argv[0])) == 1;
+  took = (mallopt(M_TRIM_THRESHOLD, (int)num_arg(env, argv[1])) == 1) && took;
+  napi_get_boolean(env, took, &result);
+  return result;
+}
+
 /* The exports are ordinary writable properties (not napi_default's read-only ones) so that a
  * diagnostic preload (bench/support/daemon-probe.ts) can wrap them without touching src/. */
 #define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_jsproperty, NULL}
@@ -1343,6 +1363,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
     EXPORT("unmount", js_unmount),
     EXPORT("notify", js_notify),
     EXPORT("stats", js_stats),
+    EXPORT("tuneAllocator", js_tune_allocator),
     EXPORT("replyErr", reply_err),
     EXPORT("replyErrAfterInval", reply_err_after_inval),
     EXPORT("replyOpenAfterInval", reply_open_after_inval),

@@ -7,7 +7,7 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CliError, errnoName } from '../errors.js';
-import { forgetDaemon, isMounted, mountFuse, opTimeouts, recordDaemon, type MountedFs } from '../fuse/index.js';
+import { forgetDaemon, isMounted, mountFuse, opTimeouts, recordDaemon, tuneAllocator, type MountedFs } from '../fuse/index.js';
 import { Metrics } from '../metrics/index.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { LogFile } from '../util/log-file.js';
@@ -66,6 +66,7 @@ export async function serve(req: ServeRequest): Promise<void> {
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigterm);
   const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  if (!tuneAllocator()) log.warn('glibc did not take the allocator settings: block buffers will be mapped afresh each time');
   const volume = await openVolume(metaUrl, {
     session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount', ...(settings.subdir === undefined ? {} : { subdir: settings.subdir }) },
     // A sub-directory that is missing or not a directory fails here (SubdirError, exit 1),

@@ -8,6 +8,7 @@ import type { FuseMountOptions, MountedFs } from './mount.js';
 export type { FuseMountOptions, MountedFs } from './mount.js';
 export type { ReplyLog } from './session.js';
 export { opTimeouts } from './deadlines.js';
+export { tuneAllocator } from './native.js';
 export { clearStaleMount, lazyUnmount } from './unmount.js';
 export { checkFuseOptions } from './fuse-options.js';
 export { recordDaemon, forgetDaemon, daemonOf, isMounted, mountsAt, OBJECTFS_FS_TYPE, runtimeDir, runtimeFileOf, type MountEntry } from './mount-table.js';

@@ -96,6 +96,8 @@ export interface Binding {
   unmount(session: NativeSession): Promise<void>;
   notify(session: NativeSession, kind: number, parent: number, child: number, name: Buffer | null, off: number, len: number): void;
   stats(session?: NativeSession): { outstanding?: number; noticesWaiting?: number; noticesSent?: number; live: number };
+  /** glibc's mallopt of M_MMAP_THRESHOLD and M_TRIM_THRESHOLD; whether both were taken. */
+  tuneAllocator(mmapThreshold: number, trimThreshold: number): boolean;
   /** Every reply returns 0, a negative errno from libfuse, or 1 when the request was answered already. */
   replyErr(req: NativeReq, errno: number): number;
   /** replyErr, sent only after the kernel dropped its caches of `ino` (attributes and pages). */
@@ -143,4 +145,17 @@ export function loadBinding(): Binding {
     }
   }
   return binding;
+}
+
+/** Allocations of up to 32 MiB (glibc's largest mmap threshold on 64-bit) come from the heap. */
+const MMAP_THRESHOLD = 32 << 20;
+/** Free heap pages stay mapped up to this much. */
+const TRIM_THRESHOLD = 64 << 20;
+
+/**
+ * Keeps block buffers' pages in the process between blocks (decision 93): the mount daemon
+ * calls it before it opens the volume. Returns whether glibc took the settings.
+ */
+export function tuneAllocator(): boolean {
+  return loadBinding().tuneAllocator(MMAP_THRESHOLD, TRIM_THRESHOLD);
 }

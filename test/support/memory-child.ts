@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { ROOT_INO } from '../../src/meta/index.js';
 import { openVolume } from '../../src/volume/open-volume.js';
+import { tuneAllocator } from '../../src/fuse/index.js';
 
 const MiB = 1024 * 1024;
 const STAMP_EVERY = 4096;
@@ -45,6 +46,8 @@ function fill(out: Buffer, off: number): Buffer {
   return out;
 }
 
+// As the mount daemon does (decision 93): the bound holds with the allocator as users get it.
+if (!tuneAllocator()) throw new Error('glibc did not take the allocator settings');
 const vol = await openVolume(metaUrl, { backgroundMs: 0, ...(writebackDir === undefined ? {} : {
   writeback: true, cacheDir: writebackDir,
   session: { host: 'memory-test', pid: process.pid, mountPoint: '/memory-test', version: 'test', processName: 'memory-child' },
