@@ -24,7 +24,7 @@ import { createBed } from './support/bed.js';
 import { DataPattern, KiB, MiB } from './support/data-pattern.js';
 import {
   META_DIR, metaCreate, metaDelete, metaList, metaRename, metaStat, metaStatListed, MetaState, listBeforeStat, MountRunner, randRead, SEQ_FILE, seqRead, seqWrite,
-  SMALL_DIR, smallRead, smallWrite, type DataConfig, type MeasureId, type MountResult, type PhaseOutcome,
+  SMALL_DIR, smallRead, smallReadListed, smallWrite, type DataConfig, type MeasureId, type MountResult, type PhaseOutcome,
 } from './support/mount-workload.js';
 import { cpuTable, markdownTable, tableRows } from './support/mount-report.js';
 import { FS_NAMES, killAllDaemons, local, objectfs, rclone, s3fs, s3fsOptions, toolVersion, type BenchFs, type FsName, type StoredExpectation } from './support/mounts.js';
@@ -49,7 +49,8 @@ const USAGE = `usage: node dist/bench/mount-bench.js [options]
   --small-files N           files of 64 KiB written and read back (default 2000)
   --random-reads N          4 KiB random reads (default 2000)
   --only LIST               filesystems, in this order (default objectfs,s3fs,rclone,local;
-                            objectfs-writeback: ObjectFS with --writeback, an extra column)
+                            objectfs-writeback: ObjectFS with --writeback, an extra column;
+                            objectfs-prefetch-dir: ObjectFS with --prefetch-dir, another)
   --phase-timeout S         cap of every phase per filesystem, seconds (default 300)
   --attr-timeout S          ObjectFS --attr-timeout (default: not passed, the product's default)
   --rclone-cache-mode M     rclone --vfs-cache-mode (default writes)
@@ -99,7 +100,7 @@ function parseConfig(argv: string[]): Config {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const only = (values.only ?? FS_NAMES.filter((n) => n !== 'objectfs-writeback').join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const only = (values.only ?? FS_NAMES.filter((n) => n !== 'objectfs-writeback' && n !== 'objectfs-prefetch-dir').join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const fs of only) if (!(FS_NAMES as readonly string[]).includes(fs)) throw new UsageError(`--only: unknown filesystem "${fs}" (${FS_NAMES.join(', ')})`);
   return {
     sizeMiB: positive('size-mib', values['size-mib'], 1024),
@@ -155,9 +156,9 @@ async function main(): Promise<number> {
     let pgInfo: { version: string; settings: Record<string, string> } | undefined;
     const ctx = { root: bed.root, endpoint: s3.endpoint, bucket: BUCKET, log: note };
     for (const name of cfg.only) {
-      if (name === 'objectfs' || name === 'objectfs-writeback') {
+      if (name === 'objectfs' || name === 'objectfs-writeback' || name === 'objectfs-prefetch-dir') {
         pg ??= await startPrivatePostgres(bed);
-        const database = name === 'objectfs' ? 'objectfs_mount_bench' : 'objectfs_mount_bench_wb';
+        const database = { objectfs: 'objectfs_mount_bench', 'objectfs-writeback': 'objectfs_mount_bench_wb', 'objectfs-prefetch-dir': 'objectfs_mount_bench_pd' }[name];
         await withClient(pg.url, (c) => c.query(`CREATE DATABASE ${database}`));
         const metaUrl = pg.url.replace(/\/postgres$/, `/${database}`);
         pgInfo = await withClient(metaUrl, (c) => serverInfo((t) => c.query(t)));
@@ -166,7 +167,7 @@ async function main(): Promise<number> {
           env: { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
         });
         if (cfg.cpuProf !== undefined) mkdirSync(cfg.cpuProf, { recursive: true });
-        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout, writeback: name === 'objectfs-writeback',
+        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout, writeback: name === 'objectfs-writeback', prefetchDir: name === 'objectfs-prefetch-dir',
           ...(cfg.cpuProf === undefined ? {} : { cpuProfDir: cfg.cpuProf }),
           ...(cfg.probe ? { probeScript: join(ROOT, 'dist', 'bench', 'support', 'daemon-probe.js') } : {}),
         }));
@@ -261,6 +262,10 @@ async function main(): Promise<number> {
     for (const fs of fss) {
       const files = smallDone.get(fs.name) ?? 0;
       if (files > 0) await phase(fs, 'small-read', true, () => smallRead(fs.root, pattern, data, files));
+    }
+    for (const fs of fss) {
+      const files = smallDone.get(fs.name) ?? 0;
+      if (files > 0) await phase(fs, 'small-read-listed', true, () => smallReadListed(fs.root, pattern, data, files));
     }
 
     note('unmounting');

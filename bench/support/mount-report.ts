@@ -42,6 +42,7 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'small-write', kind: 'files', metadata: false, label: (c) => `write ${n(c.smallFiles)} files of ${c.smallFileKiB} KiB, files/s (MiB/s)` },
   { id: 'small-write-stored', kind: 'files', metadata: false, label: () => '… until stored in S3, files/s (MiB/s)' },
   { id: 'small-read', kind: 'files', metadata: false, label: () => 'read them back, cold, files/s (MiB/s)' },
+  { id: 'small-read-listed', kind: 'files', metadata: false, label: () => 'list their directory, then read them back, cold, files/s (MiB/s)' },
 ];
 
 const fmt = (v: number | undefined, digits = 0): string =>

@@ -18,7 +18,7 @@ import { round, summarize, type LatencySummary } from './stats.js';
 export const MEASURES = [
   'seq-write', 'seq-write-stored', 'seq-read', 'rand-read',
   'create', 'create-stored', 'stat', 'stat-listed', 'list', 'list-cold', 'rename', 'delete',
-  'small-write', 'small-write-stored', 'small-read',
+  'small-write', 'small-write-stored', 'small-read', 'small-read-listed',
 ] as const;
 export type MeasureId = (typeof MEASURES)[number];
 
@@ -402,6 +402,15 @@ export async function smallRead(dir: string, pattern: DataPattern, cfg: DataConf
     }
   }, t0);
   return { unit: 'file', run, bytes: run.done * cfg.smallFileBytes };
+}
+
+/**
+ * smallRead after listing the directory, the listing timed too: how cp -r, tar or a dataset
+ * loader reads (and what lets `--prefetch-dir` start fetching).
+ */
+export async function smallReadListed(dir: string, pattern: DataPattern, cfg: DataConfig, files: number): Promise<PhaseOutcome> {
+  await readdir(join(dir, SMALL_DIR));
+  return smallRead(dir, pattern, cfg, files);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import { freePort } from '../../test/support/pg-tools.js';
 
 const execFileP = promisify(execFile);
 
-export const FS_NAMES = ['objectfs', 'objectfs-writeback', 's3fs', 'rclone', 'local'] as const;
+export const FS_NAMES = ['objectfs', 'objectfs-writeback', 'objectfs-prefetch-dir', 's3fs', 'rclone', 'local'] as const;
 export type FsName = (typeof FS_NAMES)[number];
 
 export interface BenchFs {
@@ -246,10 +246,12 @@ export interface ObjectFsSettings {
   readonly probeScript?: string;
   /** Mount with --writeback (the bench's extra column "objectfs-writeback", its own volume). */
   readonly writeback?: boolean;
+  /** Mount with --prefetch-dir (the extra column "objectfs-prefetch-dir", its own volume). */
+  readonly prefetchDir?: boolean;
 }
 
 export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
-  const name = s.writeback === true ? 'objectfs-writeback' : 'objectfs';
+  const name = s.writeback === true ? 'objectfs-writeback' : s.prefetchDir === true ? 'objectfs-prefetch-dir' : 'objectfs';
   const dir = join(ctx.root, name);
   const mnt = join(dir, 'mnt');
   const cacheDir = join(dir, 'cache');
@@ -261,7 +263,7 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     ...(s.probeScript === undefined ? [] : ['--import', s.probeScript]),
   ];
   const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, ...(s.attrTimeout === undefined ? [] : ['--attr-timeout', String(s.attrTimeout)]),
-    ...(s.writeback === true ? ['--writeback'] : []), '--log-level', 'warn'];
+    ...(s.writeback === true ? ['--writeback'] : []), ...(s.prefetchDir === true ? ['--prefetch-dir'] : []), '--log-level', 'warn'];
   const env = cleanEnv({ ...S3_ENV, OBJECTFS_RUNTIME_DIR: join(dir, 'run'), OBJECTFS_BENCH_PROBE_FILE: probeFile });
   const readProbe = (): ProbeSnapshot | undefined => {
     try {
