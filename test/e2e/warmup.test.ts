@@ -2,13 +2,17 @@
  * `objectfs warmup` (PostgreSQL + a private S3 server that the test stops): after warming a
  * file into a fresh cache, it reads back with the object store gone, from the running mount
  * and from a new mount over the same disk cache; a file that was not warmed cannot be read.
- * `objectfs info` shows the warmed objects in the disk cache.
+ * `objectfs info` shows the warmed objects in the disk cache. With `--prefetch-dir`, `ls -l` of
+ * a directory on a mount with a fresh cache fetches its small files in the background; once
+ * `objectfs info` shows them in the disk cache they read back with S3 stopped, while a file of
+ * a directory never listed cannot be read, and a file of two blocks is not fetched.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, startDaemon, OBJECTFS_BIN, type Daemon } from '../support/e2e-daemon.js';
 import { bash, ok, run, sha256File } from '../support/e2e-sh.js';
 import { freshPgDatabase, type FreshDatabase } from '../support/pg.js';
@@ -65,4 +69,44 @@ test('warmup fills the cache: the file reads back with S3 stopped, from this mou
   const third = await startDaemon(db.url, mnt, cache, ['--no-metrics'], env);
   assert.equal(await sha256File(join(mnt, 'warm')), sum, 'read from the disk cache by a new mount');
   await stop(third);
+});
+
+const FILES = 30;
+
+test('--prefetch-dir: ls -l fetches the small files; they read back with S3 stopped', async (t) => {
+  // After the warmup test, which stopped S3; a volume of its own.
+  await s3.start();
+  const pdb = await freshPgDatabase('prefetch_dir');
+  t.after(() => pdb.drop().catch(() => undefined));
+  const env = { OBJECTFS_RUNTIME_DIR: join(dir, 'run') };
+  await ok(process.execPath, [OBJECTFS_BIN, 'format', pdb.url, 'pre', '--storage', s3.storageUrl('pre'), '--block-size', '1M']);
+  const mnt = join(dir, 'mnt');
+  const first = await startDaemon(pdb.url, mnt, join(dir, 'cache-pre-first'), ['--no-metrics'], env);
+  await bash(`mkdir listed other && for i in $(seq 1 ${FILES}); do head -c $((i * 1000)) /dev/urandom > listed/f$i; done && head -c 2000000 /dev/urandom > listed/big && head -c 5000 /dev/urandom > other/g`, mnt);
+  const sums = new Map<string, string>();
+  for (let i = 1; i <= FILES; i++) sums.set(`f${i}`, await sha256File(join(mnt, 'listed', `f${i}`)));
+  await stop(first);
+
+  const second = await startDaemon(pdb.url, mnt, join(dir, 'cache-pre-second'), ['--no-metrics', '--prefetch-dir'], env);
+  await ok('ls', ['-l', join(mnt, 'listed')]);
+  const paths = [...sums.keys()].map((name) => join(mnt, 'listed', name));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const info = await run(process.execPath, [OBJECTFS_BIN, 'info', '--json', ...paths, join(mnt, 'listed', 'big')], { env, timeoutMs: 60_000 });
+    assert.equal(info.code, 0, info.stderr);
+    const text = info.stdout;
+    const cached = (text.match(/"cachedObjects":\s*1\b/g) ?? []).length;
+    if (cached >= FILES) {
+      assert.match(text, /"cachedObjects":\s*0\b/, 'the file of two blocks is not prefetched');
+      break;
+    }
+    assert.ok(Date.now() < deadline, `after 60 s only ${cached} of ${FILES} files are in the disk cache:\n${text}`);
+    await sleep(200);
+  }
+
+  await s3.kill();
+  for (const [name, sum] of sums) assert.equal(await sha256File(join(mnt, 'listed', name)), sum, `${name} from the cache`);
+  const cold = await run('cat', [join(mnt, 'other', 'g')], { timeoutMs: 120_000 });
+  assert.notEqual(cold.code, 0, 'a file of a directory never listed was not fetched');
+  await stop(second);
 });
