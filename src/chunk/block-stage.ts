@@ -46,7 +46,7 @@ interface Entry {
   readonly size: number;
   readonly sha256: string | undefined;
   state: EntryState;
-  /** The slice was deleted while this block uploaded: remove the object again afterwards. */
+  /** The slice was deleted while this block uploaded: remove the object again afterwards, or stop retrying. */
   discarded: boolean;
   /** Resolved when the block is in the object store (or discarded). */
   readonly stored: Promise<void>;
@@ -269,6 +269,12 @@ export class BlockStage {
         }
         if (this.#failing++ === 0) this.#o.log?.warn('uploading staged blocks fails; retrying', { key, err });
         await sleep(wait, undefined, { signal: this.#closing.signal, ref: false }).catch(() => undefined);
+        // Its slice was deleted meanwhile: no more attempts. Should a failed attempt have
+        // stored it after all, gc finds the object unreferenced.
+        if (entry.discarded) {
+          await this.#remove(key, entry).catch(() => undefined);
+          return;
+        }
       }
     }
     if (this.#failing > 0) {

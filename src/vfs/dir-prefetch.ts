@@ -35,8 +35,8 @@ export class DirPrefetch {
   readonly #chunks: ChunkStore;
   readonly #concurrency: number;
   readonly #maxQueued: number;
-  /** Queued inodes and their lengths as listed, in listing order. */
-  readonly #queue = new Map<number, number>();
+  /** Queued inodes, in listing order. */
+  readonly #queue = new Set<number>();
   #pump: Promise<void> | undefined;
   readonly #stats = { files: 0, dropped: 0, errors: 0 };
 
@@ -55,9 +55,18 @@ export class DirPrefetch {
         this.#stats.dropped++;
         continue;
       }
-      this.#queue.set(e.ino, e.attr.length);
+      this.#queue.add(e.ino);
     }
-    if (this.#queue.size > 0) this.#pump ??= this.#drain().finally(() => { this.#pump = undefined; });
+    this.#kick();
+  }
+
+  /** Starts the pump if files wait and it is not running (again after it ends: a listing may come in between). */
+  #kick(): void {
+    if (this.#pump !== undefined || this.#queue.size === 0) return;
+    this.#pump = this.#drain().finally(() => {
+      this.#pump = undefined;
+      this.#kick();
+    });
   }
 
   stats(): DirPrefetchStats {
@@ -77,7 +86,11 @@ export class DirPrefetch {
 
   async #drain(): Promise<void> {
     while (this.#queue.size > 0) {
-      const batch = [...this.#queue.keys()].slice(0, BATCH);
+      const batch: number[] = [];
+      for (const ino of this.#queue) {
+        batch.push(ino);
+        if (batch.length === BATCH) break;
+      }
       let maps: Map<number, ChunkRecord>;
       try {
         maps = await this.#meta.firstChunks(batch);

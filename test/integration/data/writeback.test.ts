@@ -3,8 +3,9 @@
  * the object store taken away by a FaultyStore: close returns with the store down and the data
  * reads back here from the stage; fsync waits for the store; another client waits for a staged
  * block instead of failing and then reads the right bytes; a run that ends with a backlog leaves
- * it on disk and the next open of the same cache directory uploads it before serving; the stage
- * bound holds writers back without deadlock.
+ * it on disk and the next open of the same cache directory uploads it before serving; a staged
+ * file deleted before its upload leaves the stage without being uploaded; the stage bound holds
+ * writers back without deadlock.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,6 +139,31 @@ describe('write-back', () => {
     const reader = await b.dv.open();
     for (const f of files) assert.deepEqual(await readFile(reader, f.name, f.data.length), f.data, `${f.name} byte-identical on another client`);
     assert.deepEqual(await readdir(second.stage?.dir as string), []);
+  });
+
+  test('a staged file deleted before its upload: deferred deletion discards its blocks from the stage, nothing is uploaded', async (t) => {
+    const b = await bed(t, 'wb-discard');
+    const a = await b.open();
+    const faulty = b.faulty as FaultyStore;
+    faulty.failAlways(['put']); // uploads fail, deletes work
+    const kept = bytes(30, BLOCK + 5);
+    await a.vfs.release((await writeFile(a, 'gone', bytes(31, 3 * BLOCK))).fh);
+    await a.vfs.release((await writeFile(a, 'kept', kept)).fh);
+    assert.equal((await a.meta.stagedSlices()).length, 2);
+    assert.equal(a.stage?.backlog().blocks, 5);
+    await a.vfs.unlink(ROOT_CALLER, ROOT_INO, Buffer.from('gone'));
+    const report = await a.vfs.runDeletion(0); // no safety delay: the released slice goes now
+    assert.equal(report.deletedSlices, 1, `the deletion job took the slice (${JSON.stringify(report)})`);
+    // A block caught in a failing upload leaves at its next retry (backoff up to 15 s).
+    for (const until = Date.now() + 20_000; (a.stage?.backlog().blocks ?? 0) > 2 && Date.now() < until;) await sleep(50);
+    assert.equal(a.stage?.backlog().blocks, 2, 'the deleted file\'s three blocks left the stage, the other file\'s stay');
+    faulty.heal();
+    await a.vfs.stagedDrained();
+    assert.deepEqual(await a.meta.stagedSlices(), [], 'no slice is still marked staged');
+    assert.equal((await listBlockKeys(b.dv.objects)).length, 2, 'only the kept file\'s blocks were uploaded');
+    assert.deepEqual(await readdir(a.stage?.dir as string), [], 'the stage is empty');
+    const reader = await b.dv.open();
+    assert.deepEqual(await readFile(reader, 'kept', kept.length), kept);
   });
 
   test('the stage bound holds writers back until uploads make room, without deadlock', async (t) => {
