@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { DEFAULT_BLOCK_SIZE } from '../../../src/chunk/keys.js';
 import { ROOT_INO } from '../../../src/meta/index.js';
 import { Metrics } from '../../../src/metrics/index.js';
+import { DirPrefetch } from '../../../src/vfs/dir-prefetch.js';
 import { freshDataVolume, KiB, ROOT_CALLER } from '../../support/data-volume.js';
 import { parseMetrics, sample } from '../../support/metrics-text.js';
 
@@ -109,6 +110,20 @@ describe('directory prefetch (prefetchDirs)', () => {
     for await (const e of reader.vfs.readdir(ROOT_CALLER, dir.ino)) void e;
     await prefetch.idle();
     assert.equal(await gets(), sizes.length);
+    // The queue's bound: beyond it files are counted as dropped, not fetched.
+    const entries = [];
+    for await (const e of reader.vfs.readdir(ROOT_CALLER, dir.ino)) entries.push(e);
+    const bounded = new DirPrefetch(reader.meta, reader.chunks, { maxQueued: 10 });
+    bounded.listed(entries);
+    await bounded.idle();
+    assert.deepEqual(bounded.stats(), { files: 10, dropped: sizes.length - 10, errors: 0 });
+    // stop() (unmount) drops what is queued: a fresh client's prefetch ends early, having
+    // fetched at most the batch in progress.
+    const early = await dv.open({ metrics: new Metrics({ processMetrics: false }) });
+    const stopped = new DirPrefetch(early.meta, early.chunks, { concurrency: 1 });
+    stopped.listed(entries);
+    await stopped.stop();
+    assert.ok(stopped.stats().files < sizes.length, `stopped after ${stopped.stats().files} of ${sizes.length}`);
     // A mount without the option fetches nothing on a listing.
     const metrics2 = new Metrics({ processMetrics: false });
     const plain = await dv.open({ metrics: metrics2 });
