@@ -27,7 +27,7 @@ import {
   SMALL_DIR, smallRead, smallReadListed, smallWrite, type DataConfig, type MeasureId, type MountResult, type PhaseOutcome,
 } from './support/mount-workload.js';
 import { cpuTable, markdownTable, tableRows } from './support/mount-report.js';
-import { FS_NAMES, killAllDaemons, local, objectfs, rclone, s3fs, s3fsOptions, toolVersion, type BenchFs, type FsName, type StoredExpectation } from './support/mounts.js';
+import { FS_NAMES, isObjectFsColumn, killAllDaemons, local, objectfs, rclone, s3fs, s3fsOptions, toolVersion, type BenchFs, type FsName, type StoredExpectation } from './support/mounts.js';
 import { CpuProbe } from './support/os-probes.js';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-pg.js';
 import { configFromArgs, packageVersion, UsageError } from './support/cli.js';
@@ -100,7 +100,7 @@ function parseConfig(argv: string[]): Config {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const only = (values.only ?? FS_NAMES.filter((n) => n !== 'objectfs-writeback' && n !== 'objectfs-prefetch-dir').join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const only = (values.only ?? FS_NAMES.filter((n) => !isObjectFsColumn(n) || n === 'objectfs').join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const fs of only) if (!(FS_NAMES as readonly string[]).includes(fs)) throw new UsageError(`--only: unknown filesystem "${fs}" (${FS_NAMES.join(', ')})`);
   return {
     sizeMiB: positive('size-mib', values['size-mib'], 1024),
@@ -156,9 +156,9 @@ async function main(): Promise<number> {
     let pgInfo: { version: string; settings: Record<string, string> } | undefined;
     const ctx = { root: bed.root, endpoint: s3.endpoint, bucket: BUCKET, log: note };
     for (const name of cfg.only) {
-      if (name === 'objectfs' || name === 'objectfs-writeback' || name === 'objectfs-prefetch-dir') {
+      if (isObjectFsColumn(name)) {
         pg ??= await startPrivatePostgres(bed);
-        const database = { objectfs: 'objectfs_mount_bench', 'objectfs-writeback': 'objectfs_mount_bench_wb', 'objectfs-prefetch-dir': 'objectfs_mount_bench_pd' }[name];
+        const database = `objectfs_mount_bench${name.slice('objectfs'.length).replaceAll('-', '_')}`;
         await withClient(pg.url, (c) => c.query(`CREATE DATABASE ${database}`));
         const metaUrl = pg.url.replace(/\/postgres$/, `/${database}`);
         pgInfo = await withClient(metaUrl, (c) => serverInfo((t) => c.query(t)));
@@ -167,7 +167,7 @@ async function main(): Promise<number> {
           env: { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
         });
         if (cfg.cpuProf !== undefined) mkdirSync(cfg.cpuProf, { recursive: true });
-        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout, writeback: name === 'objectfs-writeback', prefetchDir: name === 'objectfs-prefetch-dir',
+        fss.push(objectfs(ctx, { bin: BIN, metaUrl, attrTimeout: cfg.attrTimeout, column: name,
           ...(cfg.cpuProf === undefined ? {} : { cpuProfDir: cfg.cpuProf }),
           ...(cfg.probe ? { probeScript: join(ROOT, 'dist', 'bench', 'support', 'daemon-probe.js') } : {}),
         }));

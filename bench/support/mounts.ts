@@ -25,6 +25,22 @@ import { freePort } from '../../test/support/pg-tools.js';
 const execFileP = promisify(execFile);
 
 export const FS_NAMES = ['objectfs', 'objectfs-writeback', 'objectfs-prefetch-dir', 's3fs', 'rclone', 'local'] as const;
+
+/**
+ * The ObjectFS columns and the flags each adds to the product's defaults: "objectfs" (the
+ * headline) adds none; the others are extra columns, each on its own volume, run only when
+ * named in --only.
+ */
+export const OBJECTFS_COLUMNS = {
+  objectfs: [],
+  'objectfs-writeback': ['--writeback'],
+  'objectfs-prefetch-dir': ['--prefetch-dir'],
+} as const satisfies Partial<Record<(typeof FS_NAMES)[number], readonly string[]>>;
+export type ObjectFsColumn = keyof typeof OBJECTFS_COLUMNS;
+
+export function isObjectFsColumn(name: string): name is ObjectFsColumn {
+  return Object.hasOwn(OBJECTFS_COLUMNS, name);
+}
 export type FsName = (typeof FS_NAMES)[number];
 
 export interface BenchFs {
@@ -244,14 +260,13 @@ export interface ObjectFsSettings {
   readonly cpuProfDir?: string;
   /** Preload bench/support/daemon-probe.js (compiled) into the daemon. */
   readonly probeScript?: string;
-  /** Mount with --writeback (the bench's extra column "objectfs-writeback", its own volume). */
-  readonly writeback?: boolean;
-  /** Mount with --prefetch-dir (the extra column "objectfs-prefetch-dir", its own volume). */
-  readonly prefetchDir?: boolean;
+  /** Which column: its flags are added to the defaults (OBJECTFS_COLUMNS). */
+  readonly column: ObjectFsColumn;
 }
 
 export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
-  const name = s.writeback === true ? 'objectfs-writeback' : s.prefetchDir === true ? 'objectfs-prefetch-dir' : 'objectfs';
+  const name = s.column;
+  const writeback = name === 'objectfs-writeback';
   const dir = join(ctx.root, name);
   const mnt = join(dir, 'mnt');
   const cacheDir = join(dir, 'cache');
@@ -263,7 +278,7 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     ...(s.probeScript === undefined ? [] : ['--import', s.probeScript]),
   ];
   const args = [...nodeArgs, s.bin, 'mount', s.metaUrl, mnt, '--cache-dir', cacheDir, ...(s.attrTimeout === undefined ? [] : ['--attr-timeout', String(s.attrTimeout)]),
-    ...(s.writeback === true ? ['--writeback'] : []), ...(s.prefetchDir === true ? ['--prefetch-dir'] : []), '--log-level', 'warn'];
+    ...OBJECTFS_COLUMNS[name], '--log-level', 'warn'];
   const env = cleanEnv({ ...S3_ENV, OBJECTFS_RUNTIME_DIR: join(dir, 'run'), OBJECTFS_BENCH_PROBE_FILE: probeFile });
   const readProbe = (): ProbeSnapshot | undefined => {
     try {
@@ -277,7 +292,7 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
     return daemon.start(process.execPath, args, env);
   };
   /** With --writeback, close returns before the upload: polls `objectfs status` until no slice is staged. */
-  const waitStored = s.writeback !== true ? instant : async (_expect: StoredExpectation, timeoutMs: number): Promise<{ waitedMs: number; complete: boolean }> => {
+  const waitStored = !writeback ? instant : async (_expect: StoredExpectation, timeoutMs: number): Promise<{ waitedMs: number; complete: boolean }> => {
     const t0 = Date.now();
     for (;;) {
       const { stdout } = await execFileP(process.execPath, [s.bin, 'status', s.metaUrl, '--json'], { env, maxBuffer: 64 * 1024 * 1024 });
@@ -294,7 +309,7 @@ export function objectfs(ctx: FsContext, s: ObjectFsSettings): BenchFs {
       command: `node ${args.join(' ').replace(s.metaUrl, 'META_URL')}`,
       metadata: 'private PostgreSQL (normal durability: fsync on, synchronous_commit on)',
       storage: `s3://${ctx.bucket}/${name}/ on s3rver`,
-      cold: s.writeback === true ? 'write-back backlog drained, remount with an empty --cache-dir' : 'remount with an empty --cache-dir',
+      cold: writeback ? 'write-back backlog drained, remount with an empty --cache-dir' : 'remount with an empty --cache-dir',
     },
     daemonPid: () => daemon.pid,
     mount: start,
