@@ -90,7 +90,9 @@ export function chunkStoreSuite(name: string, open: (hint: string) => Promise<Ba
         let writeMs = Infinity, p99 = Infinity, max = Infinity;
         for (let attempt = 0; attempt < 2 && p99 >= maxLoopDelayMs; attempt++) {
           if (attempt > 0) await writer.deleteSlice(1_234_567, CHUNK_SIZE);
-          const delay = monitorEventLoopDelay({ resolution: 5 });
+          // Sampled every millisecond: at 5 ms a write of half a second gave about 90 samples,
+          // whose p99 was the single longest stall (one GC pause failed a slow machine's run).
+          const delay = monitorEventLoopDelay({ resolution: 1 });
           delay.enable();
           const t0 = performance.now();
           await writeSlice(writer, 1_234_567, data, rng, MiB);
