@@ -29,11 +29,17 @@ export class FsError extends Error {
   override readonly name = 'FsError';
   readonly errno: number;
   readonly code: ErrnoCode;
+  /**
+   * Set on an ENOENT raised because directory `goneIno` itself is gone (removed, or never
+   * there), not because a name is missing in it: the vfs answers ESTALE for an inode it holds.
+   */
+  readonly goneIno: number | undefined;
 
-  constructor(code: ErrnoCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrnoCode, message: string, options?: { cause?: unknown; goneIno?: number }) {
     super(`${code}: ${message}`, options);
     this.code = code;
     this.errno = errnoOf(code);
+    this.goneIno = options?.goneIno;
     Error.captureStackTrace?.(this, FsError);
   }
 
@@ -41,6 +47,8 @@ export class FsError extends Error {
     return new FsError(code, message, cause === undefined ? undefined : { cause });
   }
   static ENOENT(message: string): FsError { return new FsError('ENOENT', message); }
+  /** ENOENT because directory `ino` is gone: see goneIno. */
+  static goneDirectory(ino: number, message = `no directory ${ino}`): FsError { return new FsError('ENOENT', message, { goneIno: ino }); }
   static EEXIST(message: string): FsError { return new FsError('EEXIST', message); }
   static ENOTDIR(message: string): FsError { return new FsError('ENOTDIR', message); }
   static EISDIR(message: string): FsError { return new FsError('EISDIR', message); }

@@ -93,9 +93,9 @@ export async function link(ctx: MetaContext, ino: number, parent: number, name: 
       const node = locked.get(ino);
       const dir = locked.get(parent);
       if (node === undefined) throw FsError.ENOENT(`no inode ${ino}`);
-      if (dir === undefined) throw FsError.ENOENT(`no directory ${parent}`);
+      if (dir === undefined) throw FsError.goneDirectory(parent);
       if (dir.type !== NODE_TYPE_CODE.directory) throw FsError.ENOTDIR(`inode ${parent} is not a directory`);
-      if (dir.nlink === 0) throw FsError.ENOENT(`directory ${parent} was removed`);
+      if (dir.nlink === 0) throw FsError.goneDirectory(parent, `directory ${parent} was removed`);
       if (node.type === NODE_TYPE_CODE.directory) throw FsError.EPERM('hard links to directories are not allowed');
       if (node.nlink === 0) throw FsError.ENOENT(`inode ${ino} has been unlinked`);
       const now = ctx.now();

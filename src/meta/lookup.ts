@@ -28,12 +28,14 @@ export async function getDirectory(db: Db, ino: number): Promise<Attr> {
 
 /**
  * Why a name in `parent` could not be used: ENOTDIR when the parent is not a directory,
- * ENOENT otherwise. Called only on error paths, so the fast paths pay nothing for it.
+ * ENOENT otherwise (FsError.goneDirectory when the parent itself is gone). Called only on
+ * error paths, so the fast paths pay nothing for it.
  */
 export async function missingNameError(db: Db, parent: number, name: Buffer): Promise<FsError> {
   const row = await nodeRow(db, parent);
-  if (row === undefined) return FsError.ENOENT(`no directory ${parent}`);
+  if (row === undefined) return FsError.goneDirectory(parent);
   if (row.type !== DIR) return FsError.ENOTDIR(`inode ${parent} is not a directory`);
+  if (row.nlink === 0) return FsError.goneDirectory(parent, `directory ${parent} was removed`);
   return FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
 }
 
@@ -69,7 +71,7 @@ export async function lookup(db: Db, parent: number, name: Buffer): Promise<Attr
     LEFT JOIN node n ON n.inode = e.inode
     WHERE p.inode = ${parent}`.execute(db);
   const row = rows[0];
-  if (row === undefined) throw FsError.ENOENT(`no directory ${parent}`);
+  if (row === undefined) throw FsError.goneDirectory(parent);
   if (row.parent_type !== DIR) throw FsError.ENOTDIR(`inode ${parent} is not a directory`);
   if (row.inode === null) throw FsError.ENOENT(`no entry ${showName(name)} in ${parent}`);
   return toAttr(row as NodeRow); // a node row was found: none of its columns is NULL

@@ -111,10 +111,10 @@ export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: numbe
     const spRow = locked.get(sp);
     const dpRow = locked.get(dp);
     // A parent that is gone was removed (or never existed): the names cannot be resolved.
-    if (spRow === undefined) throw FsError.ENOENT(`no directory ${sp}`);
-    if (dpRow === undefined) throw FsError.ENOENT(`no directory ${dp}`);
+    if (spRow === undefined) throw FsError.goneDirectory(sp);
+    if (dpRow === undefined) throw FsError.goneDirectory(dp);
     if (dpRow.type !== DIR) throw FsError.ENOTDIR(`inode ${dp} is not a directory`);
-    if (dpRow.nlink === 0) throw FsError.ENOENT(`directory ${dp} was removed`);
+    if (dpRow.nlink === 0) throw FsError.goneDirectory(dp, `directory ${dp} was removed`);
     const srcRow = locked.get(src.ino) ?? await vanished(tx, sp, sn, src);
 
     if (movesDir) {

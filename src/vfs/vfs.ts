@@ -81,6 +81,23 @@ export interface VfsOptions {
 /** Between two attempts of a read that waits for another host's staged block. */
 const STAGED_POLL_MS = 200;
 
+/**
+ * A namespace step on directories the caller holds (the kernel's node ids): a directory gone
+ * underneath it (removed by another host) is ESTALE, as on NFS and as for any held inode that
+ * is gone (see #stillThere), not ENOENT, which says the name is missing. Through FUSE, a
+ * directory removed on this host never gets here: the kernel refuses names in it itself.
+ */
+async function parentsThere<T>(step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    if (err instanceof FsError && err.code === 'ENOENT' && err.goneIno !== undefined) {
+      throw FsError.of('ESTALE', `directory ${err.goneIno} was removed by another client`, err);
+    }
+    throw err;
+  }
+}
+
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
@@ -219,7 +236,7 @@ export class Vfs {
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const epoch = this.#xattrs.epoch;
     this.#freshDirs.mayExist(parent, name);
-    const attr = await this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode));
+    const attr = await parentsThere(this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode)));
     this.#xattrs.created(attr.ino, epoch);
     this.#quota.created(attr.ino, parent);
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
@@ -469,14 +486,14 @@ export class Vfs {
   async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
     await this.#checks.accessible(caller, parent, constants.X_OK);
     if (this.#freshDirs.absent(parent, name)) throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
-    return this.withLocalWrites(await this.#meta.lookup(parent, name));
+    return this.withLocalWrites(await parentsThere(this.#meta.lookup(parent, name)));
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     this.#freshDirs.mayExist(parent, name);
-    return this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev);
+    return parentsThere(this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev));
   }
   async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
     this.#checks.writable();
@@ -486,7 +503,7 @@ export class Vfs {
     const watch = this.#freshDirs.watchMkdir();
     let made: NewEntryAttr | undefined;
     try {
-      made = await this.#meta.mkdir(caller, parent, name, mode);
+      made = await parentsThere(this.#meta.mkdir(caller, parent, name, mode));
       return made;
     } finally {
       this.#freshDirs.made(watch, made?.ino);
@@ -497,20 +514,20 @@ export class Vfs {
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     this.#freshDirs.mayExist(parent, name);
-    return this.#meta.symlink(caller, parent, name, target);
+    return parentsThere(this.#meta.symlink(caller, parent, name, target));
   }
   async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     this.#freshDirs.mayExist(parent, name);
-    return this.#meta.link(ino, parent, name);
+    return parentsThere(this.#meta.link(ino, parent, name));
   }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
   async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
     this.#checks.writable();
-    await this.#checks.removable(caller, parent, name);
-    await this.#meta.rmdir(parent, name);
+    await parentsThere(this.#checks.removable(caller, parent, name));
+    await parentsThere(this.#meta.rmdir(parent, name));
   }
   /** The volume's figures, or for directory `ino` those of the nearest directory quota at or above it. */
   statfs(ino?: number): Promise<StatFs> { return this.#meta.statfs(ino); }
@@ -539,8 +556,8 @@ export class Vfs {
   /** An unlinked file that is open here stays readable and writable until its last close. */
   async unlink(caller: Caller, parent: number, name: Buffer): Promise<UnlinkResult> {
     this.#checks.writable();
-    await this.#checks.removable(caller, parent, name);
-    const result = await this.#meta.unlink(parent, name);
+    await parentsThere(this.#checks.removable(caller, parent, name));
+    const result = await parentsThere(this.#meta.unlink(parent, name));
     if (result.gone) this.#forgetIfClosed(result.ino);
     return result;
   }
@@ -549,9 +566,9 @@ export class Vfs {
     this.#checks.writable();
     refuseTrashTarget(dstParent, dstName);
     if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
-    await this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName);
+    await parentsThere(this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName));
     this.#freshDirs.mayExist(dstParent, dstName);
-    const result = await this.#meta.rename(srcParent, srcName, dstParent, dstName, flags);
+    const result = await parentsThere(this.#meta.rename(srcParent, srcName, dstParent, dstName, flags));
     if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;

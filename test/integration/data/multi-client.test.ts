@@ -160,4 +160,46 @@ describe('two clients of one volume', () => {
     await missing(dir, 'still-missing');
     assert.equal(lookups, before + 1, 'once another client changed the directory, missing names are asked for');
   });
+
+  test('a directory removed by another client is ESTALE to every name operation in it here, never ENOENT', async (t) => {
+    const dv = await freshDataVolume('gone-parent', { meta: 'postgres', data: 's3', blockSize: BLOCK });
+    t.after(() => dv.cleanup());
+    const a = await dv.open();
+    const b = await dv.open();
+    t.after(async () => { await a.close(); await b.close(); });
+    const name = (s: string) => Buffer.from(s);
+    // Made by B (a directory made here would answer missing names itself until B's announcement).
+    await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('held'), 0o755);
+    const dir = (await a.vfs.lookup(ROOT_CALLER, ROOT_INO, name('held'))).ino;
+    const other = (await a.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('other'), 0o755)).ino;
+    const { fh, attr: file } = await a.vfs.create(ROOT_CALLER, other, name('f'), 0o644, constants.O_WRONLY);
+    await a.vfs.release(fh);
+    await b.vfs.rmdir(ROOT_CALLER, ROOT_INO, name('held'));
+
+    const stale = (err: NodeJS.ErrnoException) => err.code === 'ESTALE';
+    // Through FUSE the kernel has checked permissions (no getattr of the directory first); a
+    // library caller is checked by the vfs, which reads the directory's attributes.
+    for (const caller of [{ ...ROOT_CALLER, kernelChecked: true }, ROOT_CALLER]) {
+      const ops: [string, () => Promise<unknown>][] = [
+        ['lookup', () => a.vfs.lookup(caller, dir, name('x'))],
+        ['create', () => a.vfs.create(caller, dir, name('x'), 0o644, constants.O_WRONLY)],
+        ['mknod', () => a.vfs.mknod(caller, dir, name('x'), 'fifo', 0o644)],
+        ['mkdir', () => a.vfs.mkdir(caller, dir, name('x'), 0o755)],
+        ['symlink', () => a.vfs.symlink(caller, dir, name('x'), name('target'))],
+        ['link', () => a.vfs.link(caller, file.ino, dir, name('x'))],
+        ['unlink', () => a.vfs.unlink(caller, dir, name('x'))],
+        ['rmdir', () => a.vfs.rmdir(caller, dir, name('x'))],
+        ['rename out of it', () => a.vfs.rename(caller, dir, name('x'), other, name('y'))],
+        ['rename into it', () => a.vfs.rename(caller, other, name('f'), dir, name('f'))],
+        ['getattr', () => a.vfs.getattr(dir)],
+      ];
+      for (const [what, op] of ops) await assert.rejects(op(), stale, `${what}, ${caller === ROOT_CALLER ? 'library' : 'kernel-checked'} caller`);
+    }
+    // A missing name in a directory that is there is still ENOENT, and nothing was made.
+    await assert.rejects(a.vfs.lookup(ROOT_CALLER, other, name('x')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    const names: string[] = [];
+    for await (const e of a.vfs.readdir(ROOT_CALLER, ROOT_INO)) names.push(e.name.toString());
+    assert.deepEqual(names.sort(), ['other']);
+    assert.equal((await a.vfs.lookup(ROOT_CALLER, other, name('f'))).ino, file.ino, 'the file that failed to move stayed');
+  });
 });
