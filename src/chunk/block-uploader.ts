@@ -102,7 +102,8 @@ export class BlockUploader {
    * Uploads one block in the background: waits for an upload slot, compresses, puts, then
    * offers the uncompressed block to the cache (not awaited: a slow cache must not hold the
    * write path). `reserved` bytes of budget are returned when it settles, success or not.
-   * `block` must not change afterwards: the cache keeps it. `staged`: to the stage, not the store.
+   * `block` is given up: it must not be used afterwards (it may be handed to the codec worker,
+   * and the cache keeps its bytes). `staged`: to the stage, not the store.
    */
   upload(key: string, block: Buffer, reserved: number, signal: AbortSignal, staged = false): Promise<void> {
     const seq = this.#nextSeq++;
@@ -124,10 +125,14 @@ export class BlockUploader {
 
   async #upload(key: string, block: Buffer, signal: AbortSignal, staged: boolean): Promise<void> {
     const { store, cache, compression, storageClass, codecSlots, stats, stage } = this.#o;
+    let data = block;
     await this.#slots.acquire(1, signal);
     try {
       signal.throwIfAborted();
-      const { bytes, sha256 } = await codecSlots.use(() => encodeBlockForUpload(block, compression));
+      // The block goes to the codec worker without a copy; `data` is where it is afterwards.
+      const encoded = await codecSlots.use(() => encodeBlockForUpload(block, compression, true));
+      const { bytes, sha256 } = encoded;
+      data = encoded.data;
       signal.throwIfAborted();
       if (staged) {
         await (stage as BlockStage).put(key, bytes, sha256);
@@ -144,7 +149,7 @@ export class BlockUploader {
     }
     // BlockCache.put never throws by contract; the catch only keeps a broken cache from
     // becoming an unhandled rejection. The block is safely stored either way.
-    cache.put(key, block).catch(() => undefined);
+    cache.put(key, data).catch(() => undefined);
   }
 
   #notifyFull(): void {

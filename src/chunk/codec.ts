@@ -38,20 +38,28 @@ export type Compression = (typeof COMPRESSIONS)[number];
 /** Bytes of the lz4 length prefix. */
 export const LZ4_PREFIX_BYTES = 4;
 
-/** A block's object bytes, with their SHA-256 (hex) when it was computed off the main thread. */
+/**
+ * A block's object bytes, with their SHA-256 (hex) when it was computed off the main thread,
+ * and the block's own bytes (`data`: the input, or where a consumed input's memory went).
+ */
 export interface EncodedBlock {
   readonly bytes: Buffer;
   readonly sha256: string | undefined;
+  readonly data: Buffer;
 }
 
 /**
  * The object bytes for one block. With 'none' the result IS `data` (no copy), so the caller
  * must not change `data` until the put has completed. With lz4 the worker also hashes the
  * result, which S3 needs for signing (it would otherwise be hashed on the main thread).
+ * `consume`: the caller gives `data` up; a block allocated with header room
+ * (allocBlockWithHeaderRoom) then goes to the worker without a copy and is detached here: use
+ * the result's `data` instead.
  */
-export async function encodeBlockForUpload(data: Buffer, compression: Compression): Promise<EncodedBlock> {
-  if (compression === 'none') return { bytes: data, sha256: undefined };
-  return lz4Compress(data);
+export async function encodeBlockForUpload(data: Buffer, compression: Compression, consume = false): Promise<EncodedBlock> {
+  if (compression === 'none') return { bytes: data, sha256: undefined, data };
+  const encoded = await lz4Compress(data, consume);
+  return { bytes: encoded.bytes, sha256: encoded.sha256, data: encoded.data as Buffer };
 }
 
 /** encodeBlockForUpload without the hash. */

@@ -2,22 +2,29 @@
  * lz4 off the main thread, on one worker thread started on first use (lz4-worker.ts explains
  * why not lz4-napi's own async calls). Inputs are copied into a transferred ArrayBuffer (behind
  * free bytes for the raw-block header when compressing), so the caller's buffer is never
- * shared with the worker; outputs come back transferred, no copy.
+ * shared with the worker, except a block to compress that its caller gives up (`consume`) and
+ * that already sits behind header room alone in its ArrayBuffer (raw-block.ts): that memory
+ * is transferred as it is, and comes back as the block's bytes for the caller to keep.
+ * Outputs come back transferred, no copy.
  * The worker does not keep the process alive while idle, and a worker that dies fails the calls
  * in flight and is started again by the next call.
  */
 import { Worker } from 'node:worker_threads';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
-import { RAW_HEADER_BYTES } from './raw-block.js';
+import { hasHeaderRoom, RAW_HEADER_BYTES } from './raw-block.js';
 import { tellCrc32 } from '../util/known-crc.js';
 
 interface Result {
   readonly bytes: Buffer;
   readonly sha256: string | undefined;
   readonly crc: number | undefined;
+  /** compress of a block whose memory was taken: the block's bytes, where they are now. */
+  readonly data?: Buffer;
 }
 
 interface Pending {
+  /** The input was the caller's own memory, transferred. */
+  readonly taken: boolean;
   resolve(result: Result): void;
   reject(err: Error): void;
 }
@@ -27,16 +34,14 @@ class Lz4Thread {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
 
-  run(op: Lz4Request['op'], data: Uint8Array): Promise<Result> {
+  run(op: Lz4Request['op'], data: Uint8Array, consume = false): Promise<Result> {
     const worker = this.#worker ?? this.#start();
-    const at = op === 'compress' ? RAW_HEADER_BYTES : 0;
-    // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
-    const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
-    new Uint8Array(input, at).set(data);
+    const taken = op === 'compress' && consume && hasHeaderRoom(data);
+    const input = taken ? data.buffer as ArrayBuffer : copyIn(data, op === 'compress' ? RAW_HEADER_BYTES : 0);
     const id = this.#nextId++;
     return new Promise<Result>((resolve, reject) => {
       if (this.#pending.size === 0) worker.ref();
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { taken, resolve, reject });
       const request: Lz4Request = { id, op, input };
       worker.postMessage(request, [input]);
     });
@@ -50,8 +55,16 @@ class Lz4Thread {
       if (p === undefined) return;
       this.#pending.delete(reply.id);
       if (this.#pending.size === 0) worker.unref();
-      if ('output' in reply) p.resolve({ bytes: Buffer.from(reply.output), sha256: reply.sha256, crc: reply.crc });
-      else p.reject(new Error(reply.error));
+      if (!('output' in reply)) p.reject(new Error(reply.error));
+      else {
+        const bytes = Buffer.from(reply.output);
+        // The block's memory came back: as the raw object itself, or handed back beside lz4's output.
+        if (!p.taken) p.resolve({ bytes, sha256: reply.sha256, crc: reply.crc });
+        else {
+          const data = reply.input === undefined ? bytes.subarray(RAW_HEADER_BYTES) : Buffer.from(reply.input, RAW_HEADER_BYTES);
+          p.resolve({ bytes, sha256: reply.sha256, crc: reply.crc, data });
+        }
+      }
     });
     const fail = (err: Error) => {
       if (this.#worker === worker) this.#worker = undefined;
@@ -65,17 +78,27 @@ class Lz4Thread {
   }
 }
 
+/** `data` copied into an ArrayBuffer of its own, behind `at` free bytes. */
+function copyIn(data: Uint8Array, at: number): ArrayBuffer {
+  // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
+  const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
+  new Uint8Array(input, at).set(data);
+  return input;
+}
+
 const thread = new Lz4Thread();
 
 /**
  * lz4-napi's `compress` format (4-byte little-endian length, then one LZ4 block), or the data
  * behind the raw-block header when lz4 would not shrink it; with the SHA-256 of that result.
  */
-export async function lz4Compress(data: Uint8Array): Promise<{ bytes: Buffer; sha256: string }> {
-  const { bytes, sha256, crc } = await thread.run('compress', data);
-  // Summed on the worker: the disk cache's header for `data` needs no sum here (util/known-crc.ts).
-  if (crc !== undefined) tellCrc32(data, crc);
-  return { bytes, sha256: sha256 as string };
+export async function lz4Compress<T extends Uint8Array>(data: T, consume = false): Promise<{ bytes: Buffer; sha256: string; data: T | Buffer }> {
+  const result = await thread.run('compress', data, consume);
+  // A consumed block's memory moved: its bytes are where the worker handed them back.
+  const kept = result.data ?? data;
+  // Summed on the worker: the disk cache's header for the block needs no sum here (util/known-crc.ts).
+  if (result.crc !== undefined) tellCrc32(kept, result.crc);
+  return { bytes: result.bytes, sha256: result.sha256 as string, data: kept };
 }
 
 /** The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts. */

@@ -29,7 +29,11 @@ export interface Lz4Request {
  * cache's file header (util/known-crc.ts).
  */
 export type Lz4Reply =
-  | { readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined; readonly crc?: number }
+  | {
+    readonly id: number; readonly output: ArrayBuffer; readonly sha256: string | undefined; readonly crc?: number;
+    /** compress, when `output` is not the input itself: the input, handed back (the caller's block may live in it). */
+    readonly input?: ArrayBuffer;
+  }
   | { readonly id: number; readonly error: string };
 
 const SAMPLE = 32 << 10;
@@ -77,8 +81,9 @@ port.on('message', ({ id, op, input }: Lz4Request) => {
   let reply: Lz4Reply;
   try {
     if (op === 'compress') {
-      const { output, crc } = compressInto(input as ArrayBuffer);
-      reply = { id, output, sha256: createHash('sha256').update(new Uint8Array(output)).digest('hex'), crc };
+      const { output, crc } = compressInto(input);
+      const sha256 = createHash('sha256').update(new Uint8Array(output)).digest('hex');
+      reply = output === input ? { id, output, sha256, crc } : { id, output, sha256, crc, input };
     } else {
       const output = uncompress(input);
       reply = { id, output, sha256: undefined, crc: crc32(new Uint8Array(output)) };
@@ -86,5 +91,5 @@ port.on('message', ({ id, op, input }: Lz4Request) => {
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err) };
   }
-  port.postMessage(reply, 'output' in reply ? [reply.output] : []);
+  port.postMessage(reply, !('output' in reply) ? [] : reply.input === undefined ? [reply.output] : [reply.output, reply.input]);
 });

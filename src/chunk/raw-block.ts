@@ -10,6 +10,21 @@ export const RAW_BLOCK_MARK = 0xffffffff;
 /** Mark and CRC-32, both unsigned little-endian. */
 export const RAW_HEADER_BYTES = 8;
 
+/**
+ * A block buffer of `size` bytes behind RAW_HEADER_BYTES of free room, alone in its
+ * ArrayBuffer: the codec worker can then take it without a copy (lz4Compress's `consume`) and,
+ * for a block lz4 does not shrink, write the header in front of it in place.
+ */
+export function allocBlockWithHeaderRoom(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(RAW_HEADER_BYTES + size).subarray(RAW_HEADER_BYTES);
+}
+
+/** Whether `data` is what allocBlockWithHeaderRoom makes (its whole ArrayBuffer but the room). */
+export function hasHeaderRoom(data: Uint8Array): boolean {
+  return data.buffer instanceof ArrayBuffer && data.byteOffset === RAW_HEADER_BYTES
+    && data.buffer.byteLength === RAW_HEADER_BYTES + data.byteLength;
+}
+
 /** Writes the raw-block header into the first RAW_HEADER_BYTES of `object`, whose rest is the data. */
 export function writeRawHeader(object: Buffer): void {
   object.writeUInt32LE(RAW_BLOCK_MARK, 0);

@@ -15,6 +15,7 @@ import { setMaxListeners } from 'node:events';
 import type { SliceWriter } from './types.js';
 import type { BlockUploader } from './block-uploader.js';
 import { CHUNK_SIZE, blockKey } from './keys.js';
+import { allocBlockWithHeaderRoom } from './raw-block.js';
 
 /** First allocation of the first block of a slice: small slices do not cost a whole block of RAM. */
 const INITIAL_BLOCK_BYTES = 64 * 1024;
@@ -118,7 +119,7 @@ export class BufferedSliceWriter implements SliceWriter {
     }
     // After the first block the writer is streaming: allocate whole blocks, no regrowth.
     const size = this.#blockIndex > 0 ? this.#blockSize : Math.min(this.#blockSize, Math.max(INITIAL_BLOCK_BYTES, want));
-    this.#block = Buffer.allocUnsafe(size);
+    this.#block = allocBlockWithHeaderRoom(size);
     this.#fill = 0;
   }
 
@@ -126,7 +127,7 @@ export class BufferedSliceWriter implements SliceWriter {
   #growTo(need: number): Buffer {
     const block = this.#block as Buffer;
     if (block.length >= need) return block;
-    const grown = Buffer.allocUnsafe(Math.min(this.#blockSize, Math.max(need, block.length * 2)));
+    const grown = allocBlockWithHeaderRoom(Math.min(this.#blockSize, Math.max(need, block.length * 2)));
     block.copy(grown, 0, 0, this.#fill);
     this.#block = grown;
     return grown;
@@ -136,8 +137,9 @@ export class BufferedSliceWriter implements SliceWriter {
   #dispatch(): void {
     const buf = this.#block as Buffer;
     const len = this.#fill;
-    // The cache keeps the buffer: give it one of exactly the block's size.
-    const block = buf.length === len ? buf : Buffer.from(buf.subarray(0, len));
+    // The cache keeps the buffer: give it one of exactly the block's size (with the header
+    // room that lets the codec worker take it without a copy).
+    const block = buf.length === len ? buf : withHeaderRoom(buf.subarray(0, len));
     const key = blockKey(this.id, this.#blockIndex, len);
     this.#block = undefined;
     this.#fill = 0;
@@ -169,4 +171,11 @@ export class BufferedSliceWriter implements SliceWriter {
     if (this.#error !== undefined) return this.#error;
     return new Error(`cannot ${what} slice ${this.id}: it is already ${this.#state}`);
   }
+}
+
+/** A copy of `bytes` in a buffer of its own behind header room. */
+function withHeaderRoom(bytes: Buffer): Buffer {
+  const copy = allocBlockWithHeaderRoom(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

@@ -4,6 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { decodeBlock, encodeBlock, encodeBlockForUpload } from '../../../src/chunk/codec.js';
 import { BlockCorruptError } from '../../../src/chunk/errors.js';
+import { allocBlockWithHeaderRoom, hasHeaderRoom } from '../../../src/chunk/raw-block.js';
+import { crc32Of } from '../../../src/util/known-crc.js';
 import { toErrno } from '../../../src/errors.js';
 
 const MiB = 1024 * 1024;
@@ -31,6 +33,32 @@ describe('block codec round trips', () => {
       });
     }
   }
+
+  test('a consumed block behind header room goes to the worker without a copy and comes back as the block', async () => {
+    const cases: Array<[string, Buffer]> = [
+      ['incompressible (stored raw, in place)', randomBytes(4 * MiB)],
+      ['compressible (handed back beside lz4\'s output)', Buffer.from('abcdefgh'.repeat(MiB / 2))],
+      ['empty', Buffer.alloc(0)],
+    ];
+    for (const [name, content] of cases) {
+      const block = allocBlockWithHeaderRoom(content.length);
+      content.copy(block);
+      const encoded = await encodeBlockForUpload(block, 'lz4', true);
+      assert.equal(block.buffer.byteLength, 0, `${name}: the block's memory was transferred, not copied`);
+      assert.ok(encoded.data.equals(content), `${name}: the block's bytes come back`);
+      assert.ok(hasHeaderRoom(encoded.data), `${name}: in the same kind of memory`);
+      assert.equal(crc32Of(encoded.data), crc32(content), `${name}: its CRC-32 is known`);
+      assert.ok((await decodeBlock(encoded.bytes, 'lz4', content.length)).equals(content), `${name}: the object decodes to it`);
+      assert.equal(encoded.sha256, createHash('sha256').update(encoded.bytes).digest('hex'));
+    }
+    // Not consumed, or not behind header room: the caller's buffer is copied and stays usable.
+    for (const [input, consume] of [[allocBlockWithHeaderRoom(MiB).fill(7), false], [Buffer.alloc(MiB, 7), true]] as const) {
+      const encoded = await encodeBlockForUpload(input, 'lz4', consume);
+      assert.equal(input.length, MiB);
+      assert.ok(input.equals(Buffer.alloc(MiB, 7)));
+      assert.equal(encoded.data, input, 'the block is the caller\'s own buffer');
+    }
+  });
 
   test('lz4 format: little-endian uncompressed length, then the lz4 block', async () => {
     const data = Buffer.alloc(4 * MiB);
