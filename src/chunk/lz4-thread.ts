@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
-import { hasHeaderRoom, RAW_HEADER_BYTES } from './raw-block.js';
+import { copyBehindHeaderRoom, hasHeaderRoom, RAW_HEADER_BYTES } from './raw-block.js';
 import { tellCrc32 } from '../util/known-crc.js';
 
 interface Result {
@@ -37,7 +37,8 @@ class Lz4Thread {
   run(op: Lz4Request['op'], data: Uint8Array, consume = false): Promise<Result> {
     const worker = this.#worker ?? this.#start();
     const taken = op === 'compress' && consume && hasHeaderRoom(data);
-    const input = taken ? data.buffer as ArrayBuffer : copyIn(data, op === 'compress' ? RAW_HEADER_BYTES : 0);
+    const input = taken ? data.buffer as ArrayBuffer
+      : (op === 'compress' ? copyBehindHeaderRoom(data) : ownCopy(data)).buffer as ArrayBuffer;
     const id = this.#nextId++;
     return new Promise<Result>((resolve, reject) => {
       if (this.#pending.size === 0) worker.ref();
@@ -58,9 +59,9 @@ class Lz4Thread {
       if (!('output' in reply)) p.reject(new Error(reply.error));
       else {
         const bytes = Buffer.from(reply.output);
-        // The block's memory came back: as the raw object itself, or handed back beside lz4's output.
         if (!p.taken) p.resolve({ bytes, sha256: reply.sha256, crc: reply.crc });
         else {
+          // The block's memory came back: as the raw object itself, or handed back beside lz4's output.
           const data = reply.input === undefined ? bytes.subarray(RAW_HEADER_BYTES) : Buffer.from(reply.input, RAW_HEADER_BYTES);
           p.resolve({ bytes, sha256: reply.sha256, crc: reply.crc, data });
         }
@@ -78,12 +79,11 @@ class Lz4Thread {
   }
 }
 
-/** `data` copied into an ArrayBuffer of its own, behind `at` free bytes. */
-function copyIn(data: Uint8Array, at: number): ArrayBuffer {
-  // allocUnsafeSlow: an unpooled ArrayBuffer of exactly this size, not zero-filled first.
-  const input = Buffer.allocUnsafeSlow(at + data.byteLength).buffer;
-  new Uint8Array(input, at).set(data);
-  return input;
+/** `data` copied into an unpooled ArrayBuffer of exactly its size (allocUnsafeSlow: not zero-filled first). */
+function ownCopy(data: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.byteLength);
+  copy.set(data);
+  return copy;
 }
 
 const thread = new Lz4Thread();

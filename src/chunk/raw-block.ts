@@ -19,6 +19,13 @@ export function allocBlockWithHeaderRoom(size: number): Buffer {
   return Buffer.allocUnsafeSlow(RAW_HEADER_BYTES + size).subarray(RAW_HEADER_BYTES);
 }
 
+/** A copy of `bytes` in a buffer of allocBlockWithHeaderRoom's kind. */
+export function copyBehindHeaderRoom(bytes: Uint8Array): Buffer {
+  const copy = allocBlockWithHeaderRoom(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
 /** Whether `data` is what allocBlockWithHeaderRoom makes (its whole ArrayBuffer but the room). */
 export function hasHeaderRoom(data: Uint8Array): boolean {
   return data.buffer instanceof ArrayBuffer && data.byteOffset === RAW_HEADER_BYTES

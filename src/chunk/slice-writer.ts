@@ -15,7 +15,7 @@ import { setMaxListeners } from 'node:events';
 import type { SliceWriter } from './types.js';
 import type { BlockUploader } from './block-uploader.js';
 import { CHUNK_SIZE, blockKey } from './keys.js';
-import { allocBlockWithHeaderRoom } from './raw-block.js';
+import { allocBlockWithHeaderRoom, copyBehindHeaderRoom } from './raw-block.js';
 
 /** First allocation of the first block of a slice: small slices do not cost a whole block of RAM. */
 const INITIAL_BLOCK_BYTES = 64 * 1024;
@@ -139,7 +139,7 @@ export class BufferedSliceWriter implements SliceWriter {
     const len = this.#fill;
     // The cache keeps the buffer: give it one of exactly the block's size (with the header
     // room that lets the codec worker take it without a copy).
-    const block = buf.length === len ? buf : withHeaderRoom(buf.subarray(0, len));
+    const block = buf.length === len ? buf : copyBehindHeaderRoom(buf.subarray(0, len));
     const key = blockKey(this.id, this.#blockIndex, len);
     this.#block = undefined;
     this.#fill = 0;
@@ -171,11 +171,4 @@ export class BufferedSliceWriter implements SliceWriter {
     if (this.#error !== undefined) return this.#error;
     return new Error(`cannot ${what} slice ${this.id}: it is already ${this.#state}`);
   }
-}
-
-/** A copy of `bytes` in a buffer of its own behind header room. */
-function withHeaderRoom(bytes: Buffer): Buffer {
-  const copy = allocBlockWithHeaderRoom(bytes.length);
-  bytes.copy(copy);
-  return copy;
 }

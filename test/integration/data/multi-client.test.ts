@@ -4,12 +4,13 @@
  * the chunk and deleted the replaced slices is never read as freed data, and a file deleted by
  * another client while open here reads as ESTALE, not zeros.
  */
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_INO, type Change } from '../../../src/meta/index.js';
 import { freshDataVolume, KiB, ROOT_CALLER } from '../../support/data-volume.js';
+import type { Volume } from '../../../src/volume/open-volume.js';
 
 const BLOCK = 64 * KiB;
 
@@ -22,6 +23,16 @@ function bytes(seed: number, len: number): Buffer {
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) if (cond()) return true;
   return cond();
+}
+
+/** Clients A and B of a fresh volume, closed and removed after the test. */
+async function twoClients(t: TestContext, label: string): Promise<{ a: Volume; b: Volume }> {
+  const dv = await freshDataVolume(label, { meta: 'postgres', data: 's3', blockSize: BLOCK });
+  t.after(() => dv.cleanup());
+  const a = await dv.open();
+  const b = await dv.open();
+  t.after(async () => { await a.close(); await b.close(); });
+  return { a, b };
 }
 
 describe('two clients of one volume', () => {
@@ -124,11 +135,7 @@ describe('two clients of one volume', () => {
   });
 
   test('a directory made here answers missing names without the database, and another client\'s names show', async (t) => {
-    const dv = await freshDataVolume('fresh-dirs', { meta: 'postgres', data: 's3', blockSize: BLOCK });
-    t.after(() => dv.cleanup());
-    const a = await dv.open();
-    const b = await dv.open();
-    t.after(async () => { await a.close(); await b.close(); });
+    const { a, b } = await twoClients(t, 'fresh-dirs');
     let lookups = 0;
     const lookup = a.meta.lookup.bind(a.meta);
     a.meta.lookup = (parent, name) => { lookups++; return lookup(parent, name); };
@@ -162,11 +169,7 @@ describe('two clients of one volume', () => {
   });
 
   test('a directory removed by another client is ESTALE to every name operation in it here, never ENOENT', async (t) => {
-    const dv = await freshDataVolume('gone-parent', { meta: 'postgres', data: 's3', blockSize: BLOCK });
-    t.after(() => dv.cleanup());
-    const a = await dv.open();
-    const b = await dv.open();
-    t.after(async () => { await a.close(); await b.close(); });
+    const { a, b } = await twoClients(t, 'gone-parent');
     const name = (s: string) => Buffer.from(s);
     // Made by B (a directory made here would answer missing names itself until B's announcement).
     await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('held'), 0o755);
