@@ -1,7 +1,7 @@
 /**
- * ObjectStore over any S3-compatible endpoint, through AWS SDK v3. The only file that imports
- * the SDK: everything it throws is classified here (classify-s3-error.ts) into the typed
- * errors of errors.ts.
+ * ObjectStore over any S3-compatible endpoint, through AWS SDK v3 (GETs and PUTs through
+ * s3-requests.ts, which uses the SDK's client for endpoint, credentials and signer only). Everything a request
+ * throws is classified here (classify-s3-error.ts) into the typed errors of errors.ts.
  *
  * Retries are ours, not the SDK's (maxAttempts: 1 on the client): one policy, visible in one
  * place, honouring the caller's AbortSignal between attempts and producing
@@ -11,17 +11,17 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { inspect } from 'node:util';
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 import {
   BucketNotFoundError, ObjectNotFoundError, ObjectStoreError, StorageAuthError, StorageUnavailableError,
 } from './errors.js';
 import { classifyS3Error, httpStatusOf } from './classify-s3-error.js';
-import { readBody } from './read-body.js';
+import { S3Requests, type S3RequestTimeouts } from './s3-requests.js';
 import { credentialSource } from './credential-source.js';
 import { checkRange } from './check-range.js';
 import { withRetry, type RetryPolicy } from '../util/retry.js';
@@ -70,6 +70,8 @@ interface Fallbacks<T> {
 /** An ObjectStore on one bucket (and key prefix) of an S3-compatible service. */
 export class S3Store implements ObjectStore {
   readonly #client: S3Client;
+  /** GETs and PUTs, the data path, without the SDK's per-request stack (s3-requests.ts). */
+  readonly #requests: S3Requests;
   readonly #agents: readonly [HttpAgent, HttpsAgent];
   readonly #bucket: string;
   readonly #prefix: string;
@@ -95,6 +97,11 @@ export class S3Store implements ObjectStore {
     });
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
     this.#agents = [new HttpAgent(agentOptions), new HttpsAgent(agentOptions)];
+    const timeouts: S3RequestTimeouts = {
+      connectMs: options.connectTimeoutMs ?? 5_000,
+      responseMs: options.requestTimeoutMs ?? 60_000,
+      idleMs: options.idleTimeoutMs ?? 30_000,
+    };
     const config: S3ClientConfig = {
       region,
       forcePathStyle: options.forcePathStyle ?? false,
@@ -106,10 +113,10 @@ export class S3Store implements ObjectStore {
       requestHandler: new NodeHttpHandler({
         httpAgent: this.#agents[0],
         httpsAgent: this.#agents[1],
-        connectionTimeout: options.connectTimeoutMs ?? 5_000,
-        requestTimeout: options.requestTimeoutMs ?? 60_000,
+        connectionTimeout: timeouts.connectMs,
+        requestTimeout: timeouts.responseMs,
         throwOnRequestTimeout: true,
-        socketTimeout: options.idleTimeoutMs ?? 30_000,
+        socketTimeout: timeouts.idleMs,
       }),
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
@@ -122,6 +129,7 @@ export class S3Store implements ObjectStore {
       };
     }
     this.#client = new S3Client(config);
+    this.#requests = new S3Requests(this.#client, this.#bucket, { http: this.#agents[0], https: this.#agents[1] }, timeouts);
   }
 
   describe(): string {
@@ -151,34 +159,16 @@ export class S3Store implements ObjectStore {
       ? `bytes=${offset}-${length !== undefined ? offset + length - 1 : ''}`
       : undefined;
     return this.#send('get', key, signal, async () => {
-      const out = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key), Range: range }),
-        { abortSignal: signal },
-      );
-      const size = range === undefined ? out.ContentLength : objectSizeOf(out.ContentRange);
+      const { body, contentRange } = await this.#requests.get(this.#key(key), range, signal);
+      const size = range === undefined ? body.length : objectSizeOf(contentRange);
       if (size !== undefined) onObjectSize?.(size);
-      if (out.Body === undefined) return Buffer.alloc(0);
-      if (out.ContentLength !== undefined) return readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
-      const bytes = await out.Body.transformToByteArray();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return body;
     }, { invalidRange: () => Buffer.alloc(0) }); // offset at or past the end: nothing to read
   }
 
   async put(key: string, data: Buffer, options: PutOptions = {}): Promise<void> {
     const { signal, storageClass, sha256 } = options;
-    await this.#send('put', key, signal, async () => {
-      const command = new PutObjectCommand({
-        Bucket: this.#bucket,
-        Key: this.#key(key),
-        Body: data,
-        ContentLength: data.byteLength,
-        ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
-      });
-      // The SigV4 signer takes a payload hash already in the headers instead of hashing the
-      // body itself on the main thread.
-      if (sha256 !== undefined) command.middlewareStack.add(withPayloadHash(sha256), { step: 'build', name: 'objectfsPayloadHash' });
-      await this.#client.send(command, { abortSignal: signal });
-    });
+    await this.#send('put', key, signal, () => this.#requests.put(this.#key(key), data, sha256, storageClass, signal));
   }
 
   async delete(key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -294,15 +284,6 @@ function summary(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const label = typeof code === 'string' && code !== err.name ? `${err.name} ${code}` : err.name;
   return `${label}${status !== undefined ? ` (HTTP ${status})` : ''}: ${err.message}`;
-}
-
-/** A build-step middleware setting x-amz-content-sha256 to a hash computed elsewhere. */
-function withPayloadHash(sha256: string) {
-  return <Args extends { request: unknown }, Output>(next: (args: Args) => Promise<Output>) => (args: Args): Promise<Output> => {
-    const request = args.request as { headers?: Record<string, string> };
-    if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = sha256;
-    return next(args);
-  };
 }
 
 /** The whole object's size from a Content-Range header ("bytes 8-4103/4194312"), if it says. */
