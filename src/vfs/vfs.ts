@@ -226,6 +226,12 @@ export class Vfs {
     // Read with these very attributes; `observe` kept them (or dropped the maps, before this).
     if (firstChunk !== undefined && !truncates && st.attr.current === attr && !st.attr.stale) st.chunkMaps.set(0, Promise.resolve(firstChunk));
     if (truncates) await this.#setattr(ino, { length: 0 });
+    // A file that fits in one block is fetched whole at open for reading: its GET runs while
+    // the open's answer and the kernel's first READ are on their way (a block already in the
+    // memory cache, or being fetched, costs nothing more).
+    else if (handle.readable && attr.length > 0 && attr.length <= this.#chunks.blockSize && st.chunkMaps.has(0) && st.writer?.dirty !== true) {
+      void this.#prefetch(0, attr.length, attr.length, (index) => this.#chunkMap(st, index));
+    }
     return fh;
   }
 

@@ -2,7 +2,8 @@
  * Small files cost one GET (PostgreSQL + s3rver, 4 MiB blocks): a file that fits in one block,
  * read cold on another client in 128 KiB requests, one after the other or all at once, is
  * fetched with one request, counted by the object store's own metrics
- * (objectfs_object_requests_total{method="get"}); later reads are served from memory.
+ * (objectfs_object_requests_total{method="get"}); later reads are served from memory. That GET
+ * starts when the file is opened for reading.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,48 @@ describe('small files', () => {
       assert.deepEqual(Buffer.concat(parts), bytes(i, size));
     }
     assert.equal(sample(parseMetrics(await metrics2.text()), 'objectfs_object_requests_total{method="get"}'), sizes.length, 'one GET per file with all its requests at once');
+  });
+});
+
+describe('small files fetched at open', () => {
+  test('a one-block file opened for reading has its GET started before the first read, and the read joins it', async (t) => {
+    const dv = await freshDataVolume('small-files-open', { meta: 'postgres', data: 's3', blockSize: DEFAULT_BLOCK_SIZE });
+    t.after(() => dv.cleanup());
+    const writer = await dv.open();
+    const files = [['small', 100 * KiB], ['whole-block', DEFAULT_BLOCK_SIZE], ['two-blocks', DEFAULT_BLOCK_SIZE + 1], ['empty', 0]] as const;
+    for (const [i, [name, size]] of files.entries()) {
+      const { fh } = await writer.vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from(name), 0o644, constants.O_WRONLY);
+      if (size > 0) await writer.vfs.write(fh, 0, bytes(i, size));
+      await writer.vfs.release(fh);
+    }
+    const metrics = new Metrics({ processMetrics: false });
+    const reader = await dv.open({ metrics });
+    const gets = async () => sample(parseMetrics(await metrics.text()), 'objectfs_object_requests_total{method="get"}');
+    const inoOf = async (name: string) => (await reader.vfs.lookup(ROOT_CALLER, ROOT_INO, Buffer.from(name))).ino;
+    /** GETs made within 0.5 s of `fh` being opened, nothing read. */
+    const getsAfterOpen = async (before: number) => {
+      const until = Date.now() + 500;
+      while (await gets() === before && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      return await gets() - before;
+    };
+
+    // Opened write-only, or a file of more than one block, or an empty one: nothing is fetched.
+    for (const [name, flags] of [['small', constants.O_WRONLY], ['two-blocks', constants.O_RDONLY], ['empty', constants.O_RDONLY]] as const) {
+      const before = await gets();
+      const fh = await reader.vfs.open(ROOT_CALLER, await inoOf(name), flags);
+      assert.equal(await getsAfterOpen(before), 0, `${name} opened with flags ${flags}: no GET`);
+      await reader.vfs.release(fh);
+    }
+    // Opened for reading (read-only or read-write): one GET at open; the reads add none.
+    for (const [i, [name, size]] of files.slice(0, 2).entries()) {
+      const before = await gets();
+      const fh = await reader.vfs.open(ROOT_CALLER, await inoOf(name), i === 0 ? constants.O_RDONLY : constants.O_RDWR);
+      assert.equal(await getsAfterOpen(before), 1, `${name}: its GET started at open`);
+      const got = Buffer.from(await reader.vfs.read(fh, 0, size));
+      await reader.vfs.release(fh);
+      assert.ok(got.equals(bytes(i, size)), `${name} reads back`);
+      assert.equal(await gets() - before, 1, `${name}: the read was served by the open's GET`);
+    }
   });
 });
 
