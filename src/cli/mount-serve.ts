@@ -83,6 +83,8 @@ export async function serve(req: ServeRequest): Promise<void> {
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
     prefetchDirs: settings.prefetchDir,
+    // With the kernel keeping no missing names, neither does the vfs (decision 99).
+    knowsMissingNames: settings.negativeTimeout > 0,
     readOnly: settings.readOnly,
     deleteDelayMs: settings.deleteDelay === undefined ? undefined : settings.deleteDelay * 1000,
     ...(settings.ioRetries === undefined ? {} : { storeOptions: { maxAttempts: Math.max(1, settings.ioRetries) } }),

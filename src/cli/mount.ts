@@ -95,7 +95,7 @@ export function registerMount(program: Command, argv: readonly string[]): void {
     .option('--read-only', 'mount read-only')
     .option('--attr-timeout <DURATION>', 'kernel attribute cache timeout: 500ms, 2s, or seconds (default 1s; changes from other hosts are pushed into the kernel sooner)', durationOption)
     .option('--entry-timeout <DURATION>', 'kernel name cache timeout (default 1s)', durationOption)
-    .option('--negative-timeout <DURATION>', 'kernel cache of missing names (default 1s)', durationOption)
+    .option('--negative-timeout <DURATION>', 'kernel cache of missing names (default 1s; 0 also stops the daemon answering missing names of directories made or listed here)', durationOption)
     .option('--allow-other', 'let other users access the mount (the default as root; non-root mounts need user_allow_other)')
     .option('--no-allow-other', 'only the mounting user may access the mount')
     .option('--writeback-cache', "the kernel's writeback cache (default off: see docs/decisions.md)")

@@ -76,6 +76,11 @@ export interface VfsOptions {
   readonly stagedWaitMs?: number;
   /** Where a read that gave up waiting for another host's staged block says so. */
   readonly log?: MetaLog;
+  /**
+   * Answer missing names of directories made or listed here from memory (decisions 89, 99;
+   * default true). A mount turns it off with the kernel's missing-name cache (negative timeout 0).
+   */
+  readonly knowsMissingNames?: boolean;
 }
 
 /** Between two attempts of a read that waits for another host's staged block. */
@@ -101,7 +106,7 @@ async function parentsThere<T>(step: Promise<T>): Promise<T> {
 export class Vfs {
   readonly #meta: MetaEngine;
   readonly #chunks: ChunkStore;
-  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes' | 'writeback' | 'log' | 'prefetchDirs'>>]: Required<VfsOptions>[K] };
+  readonly #options: { -readonly [K in keyof Required<Omit<VfsOptions, 'metrics' | 'readOnly' | 'quotaSlackBytes' | 'writeback' | 'log' | 'prefetchDirs' | 'knowsMissingNames'>>]: Required<VfsOptions>[K] };
   /** Write-back: the staged slices committed here and not uploaded yet; undefined without write-back. */
   readonly #staged: StagedUploads | undefined;
   /** `prefetchDirs`: fetches listed small files; undefined when off. */
@@ -113,8 +118,8 @@ export class Vfs {
   #background: Promise<unknown> = Promise.resolve();
   readonly #remoteListeners: ((change: Change | undefined) => void)[] = [];
   readonly #xattrs: Xattrs;
-  /** Directories made here whose names this host knows: missing names need no round trip. */
-  readonly #freshDirs = new FreshDirs();
+  /** Directories made or listed here whose names this host knows: missing names need no round trip. */
+  readonly #freshDirs: FreshDirs;
   readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
   /** Space quotas checked at write(2), truncate and fallocate (the volume's and directories'). */
@@ -129,6 +134,7 @@ export class Vfs {
       autoCompact: options.autoCompact ?? true,
       stagedWaitMs: options.stagedWaitMs ?? 60_000,
     };
+    this.#freshDirs = new FreshDirs(options.knowsMissingNames ?? true);
     this.#staged = options.writeback === true ? new StagedUploads(meta, chunks) : undefined;
     this.dirPrefetch = options.prefetchDirs === true ? new DirPrefetch(meta, chunks) : undefined;
     this.#log = options.log;
@@ -241,12 +247,24 @@ export class Vfs {
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
     const epoch = this.#xattrs.epoch;
-    this.#freshDirs.mayExist(parent, name);
-    const attr = await parentsThere(this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode)));
+    const attr = await this.#adding(parent, name, () => parentsThere(this.#meta.mknod(caller, parent, name, 'file', dir === undefined ? mode : createMode(caller, dir, false, mode))));
     this.#xattrs.created(attr.ino, epoch);
     this.#quota.created(attr.ino, parent);
     const fh = await this.#open(caller, attr.ino, flags & ~constants.O_TRUNC, attr, false);
     return { fh, attr };
+  }
+
+  /**
+   * Runs this host's change that may add `name` to `parent`: the name may exist from before it
+   * starts, and no listing running meanwhile makes `parent` known (fresh-dirs.ts).
+   */
+  async #adding<T>(parent: number, name: Buffer, change: () => Promise<T>): Promise<T> {
+    this.#freshDirs.mayExist(parent, name);
+    try {
+      return await change();
+    } finally {
+      this.#freshDirs.settled(parent);
+    }
   }
 
   /** Read-only result: it may be a view of a cached block (do not modify it). */
@@ -498,36 +516,34 @@ export class Vfs {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     const dir = await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
-    this.#freshDirs.mayExist(parent, name);
-    return parentsThere(this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev));
+    return this.#adding(parent, name, () => parentsThere(this.#meta.mknod(caller, parent, name, type, dir === undefined ? mode : createMode(caller, dir, false, mode), rdev)));
   }
   async mkdir(caller: Caller, parent: number, name: Buffer, mode: number): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
-    this.#freshDirs.mayExist(parent, name);
-    const watch = this.#freshDirs.watchMkdir();
-    let made: NewEntryAttr | undefined;
-    try {
-      made = await parentsThere(this.#meta.mkdir(caller, parent, name, mode));
-      return made;
-    } finally {
-      this.#freshDirs.made(watch, made?.ino);
-    }
+    return this.#adding(parent, name, async () => {
+      const watch = this.#freshDirs.watchMkdir();
+      let made: NewEntryAttr | undefined;
+      try {
+        made = await parentsThere(this.#meta.mkdir(caller, parent, name, mode));
+        return made;
+      } finally {
+        this.#freshDirs.made(watch, made?.ino);
+      }
+    });
   }
   async symlink(caller: Caller, parent: number, name: Buffer, target: Buffer): Promise<NewEntryAttr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
-    this.#freshDirs.mayExist(parent, name);
-    return parentsThere(this.#meta.symlink(caller, parent, name, target));
+    return this.#adding(parent, name, () => parentsThere(this.#meta.symlink(caller, parent, name, target)));
   }
   async link(caller: Caller, ino: number, parent: number, name: Buffer): Promise<Attr> {
     this.#checks.writable();
     refuseTrashTarget(parent, name);
     await this.#checks.accessible(caller, parent, constants.W_OK | constants.X_OK);
-    this.#freshDirs.mayExist(parent, name);
-    return parentsThere(this.#meta.link(ino, parent, name));
+    return this.#adding(parent, name, () => parentsThere(this.#meta.link(ino, parent, name)));
   }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
   async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
@@ -573,8 +589,7 @@ export class Vfs {
     refuseTrashTarget(dstParent, dstName);
     if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
     await parentsThere(this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName));
-    this.#freshDirs.mayExist(dstParent, dstName);
-    const result = await parentsThere(this.#meta.rename(srcParent, srcName, dstParent, dstName, flags));
+    const result = await this.#adding(dstParent, dstName, () => parentsThere(this.#meta.rename(srcParent, srcName, dstParent, dstName, flags)));
     if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
@@ -586,7 +601,15 @@ export class Vfs {
    * (the kernel's opendir, or readdir below).
    */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
-    const page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
+    const listing = this.#freshDirs.beforePage(ino, after);
+    let page: DirPage;
+    try {
+      page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
+    } catch (err) {
+      if (listing !== undefined) this.#freshDirs.abandon(listing);
+      throw err;
+    }
+    if (listing !== undefined) this.#freshDirs.afterPage(listing, page.entries.map((e) => e.name), page.next);
     this.dirPrefetch?.listed(page.entries);
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
@@ -662,13 +685,23 @@ export class Vfs {
   /** Every entry of a directory, page by page (the caller may stop early); listing needs read permission. */
   async *readdir(caller: Caller, ino: number): AsyncGenerator<DirEntry> {
     await this.#checks.accessible(caller, ino, constants.R_OK);
-    let after: Buffer | undefined;
-    do {
-      const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
-      this.dirPrefetch?.listed(page.entries);
-      yield* page.entries;
-      after = page.next;
-    } while (after !== undefined);
+    const listing = this.#freshDirs.beforePage(ino, undefined);
+    let ended = false;
+    try {
+      let after: Buffer | undefined;
+      do {
+        const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
+        after = page.next;
+        if (after === undefined && listing !== undefined) {
+          this.#freshDirs.afterPage(listing, page.entries.map((e) => e.name), undefined);
+          ended = true;
+        } else if (listing !== undefined) for (const e of page.entries) listing.names.add(e.name.toString('latin1'));
+        this.dirPrefetch?.listed(page.entries);
+        yield* page.entries;
+      } while (after !== undefined);
+    } finally {
+      if (listing !== undefined && !ended) this.#freshDirs.abandon(listing);
+    }
   }
 
   /** Commits every slice started more than `maxAgeMs` ago, flushed or not (see FileWriter). */

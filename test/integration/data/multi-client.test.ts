@@ -168,6 +168,70 @@ describe('two clients of one volume', () => {
     assert.equal(lookups, before + 1, 'once another client changed the directory, missing names are asked for');
   });
 
+  test('a directory listed here answers missing names without the database, and another client\'s names show', async (t) => {
+    const { a, b } = await twoClients(t, 'listed-dirs');
+    let lookups = 0;
+    const lookup = a.meta.lookup.bind(a.meta);
+    a.meta.lookup = (parent, name) => { lookups++; return lookup(parent, name); };
+    const name = (s: string) => Buffer.from(s);
+    const missing = async (parent: number, s: string) =>
+      a.vfs.lookup(ROOT_CALLER, parent, name(s)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    const listAll = async (ino: number) => { const out: string[] = []; for await (const e of a.vfs.readdir(ROOT_CALLER, ino)) out.push(e.name.toString()); return out; };
+    const listPages = async (ino: number) => {
+      let after: Buffer | undefined;
+      do after = (await a.vfs.readdirPage(ino, after, 7)).next; while (after !== undefined);
+    };
+
+    // Made by B, so A knows nothing of it until A lists it.
+    const dir = (await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('shared'), 0o755)).ino;
+    for (let i = 0; i < 30; i++) await b.vfs.release((await b.vfs.create(ROOT_CALLER, dir, name(`f${i}`), 0o644, constants.O_WRONLY)).fh);
+    const before = lookups;
+    assert.ok(await missing(dir, 'nothing'));
+    assert.equal(lookups, before + 1, 'not listed yet: asked for');
+    // B's notices of its creates may still arrive: a listing they overlap learns nothing, so
+    // list until one ran with none arriving (the next lookup of a missing name stays here).
+    const learn = async (ino: number, list: () => Promise<unknown>) => {
+      for (const end = Date.now() + 5000; Date.now() < end; await sleep(10)) {
+        await list();
+        const probe = lookups;
+        assert.ok(await missing(ino, 'probe'));
+        if (lookups === probe) return;
+      }
+      assert.fail('a listing run to its end with no change meanwhile teaches the missing names');
+    };
+    await learn(dir, async () => assert.equal((await listAll(dir)).length, 30));
+    const listed = lookups;
+    for (let i = 0; i < 20; i++) assert.ok(await missing(dir, `absent${i}`));
+    assert.equal(lookups, listed, 'listed to its end: twenty missing names answered here');
+    assert.ok(listed > before, 'before the listing, missing names were asked for');
+    assert.equal((await a.vfs.lookup(ROOT_CALLER, dir, name('f3'))).type, 'file', 'a listed name is asked for, and found');
+    // A rename's new name, after a listing read page by page (as the kernel does).
+    const other = (await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('paged'), 0o755)).ino;
+    for (let i = 0; i < 20; i++) await b.vfs.release((await b.vfs.create(ROOT_CALLER, other, name(`g${i}`), 0o644, constants.O_WRONLY)).fh);
+    await learn(other, () => listPages(other));
+    const paged = lookups;
+    assert.ok(await missing(other, 'r0'));
+    assert.equal(lookups, paged, 'a missing name of a directory listed page by page (a rename\'s new name): no round trip');
+    await a.vfs.rename(ROOT_CALLER, other, name('g0'), other, name('r0'));
+    assert.ok(!(await missing(other, 'r0')), 'the rename target is asked for, and found');
+
+    // Another client adds a name to the listed directory: after its announcement it shows here.
+    await b.vfs.release((await b.vfs.create(ROOT_CALLER, dir, name('theirs'), 0o644, constants.O_WRONLY)).fh);
+    await assert.rejects(a.vfs.create(ROOT_CALLER, dir, name('theirs'), 0o644, constants.O_WRONLY | constants.O_EXCL), (err: NodeJS.ErrnoException) => err.code === 'EEXIST');
+    let shown = false;
+    for (const end = Date.now() + 5000; !shown && Date.now() < end; await sleep(10)) shown = !(await missing(dir, 'theirs'));
+    assert.ok(shown, 'the other client\'s name shows here after its announcement');
+
+    // Creates here while listings run: no name this host made is ever answered missing.
+    const busy = (await a.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('busy'), 0o755)).ino;
+    await Promise.all([
+      (async () => { for (let i = 0; i < 40; i++) await a.vfs.release((await a.vfs.create(ROOT_CALLER, busy, name(`c${i}`), 0o644, constants.O_WRONLY)).fh); })(),
+      (async () => { for (let i = 0; i < 40; i++) await listAll(busy); })(),
+    ]);
+    await listAll(busy);
+    for (let i = 0; i < 40; i++) assert.ok(!(await missing(busy, `c${i}`)), `c${i} made here during listings is found`);
+  });
+
   test('a directory removed by another client is ESTALE to every name operation in it here, never ENOENT', async (t) => {
     const { a, b } = await twoClients(t, 'gone-parent');
     const name = (s: string) => Buffer.from(s);
