@@ -25,6 +25,17 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
+/** Counts A's lookups that reach the metadata engine; `missing` asks A's vfs whether a name is absent. */
+function countedLookups(a: Volume): { lookups: () => number; missing: (parent: number, name: string) => Promise<boolean> } {
+  let count = 0;
+  const lookup = a.meta.lookup.bind(a.meta);
+  a.meta.lookup = (parent, name) => { count++; return lookup(parent, name); };
+  return {
+    lookups: () => count,
+    missing: (parent, name) => a.vfs.lookup(ROOT_CALLER, parent, Buffer.from(name)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT'),
+  };
+}
+
 /** Clients A and B of a fresh volume, closed and removed after the test. */
 async function twoClients(t: TestContext, label: string): Promise<{ a: Volume; b: Volume }> {
   const dv = await freshDataVolume(label, { meta: 'postgres', data: 's3', blockSize: BLOCK });
@@ -136,12 +147,8 @@ describe('two clients of one volume', () => {
 
   test('a directory made here answers missing names without the database, and another client\'s names show', async (t) => {
     const { a, b } = await twoClients(t, 'fresh-dirs');
-    let lookups = 0;
-    const lookup = a.meta.lookup.bind(a.meta);
-    a.meta.lookup = (parent, name) => { lookups++; return lookup(parent, name); };
+    const { lookups, missing } = countedLookups(a);
     const name = (s: string) => Buffer.from(s);
-    const missing = async (parent: number, s: string) =>
-      a.vfs.lookup(ROOT_CALLER, parent, name(s)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
 
     const dir = (await a.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('fresh'), 0o755)).ino;
     for (let i = 0; i < 20; i++) {
@@ -149,7 +156,7 @@ describe('two clients of one volume', () => {
       const { fh } = await a.vfs.create(ROOT_CALLER, dir, name(`f${i}`), 0o644, constants.O_WRONLY);
       await a.vfs.release(fh);
     }
-    assert.equal(lookups, 0, 'twenty creates in a directory made here: no lookup reached the database');
+    assert.equal(lookups(), 0, 'twenty creates in a directory made here: no lookup reached the database');
     assert.equal((await a.vfs.lookup(ROOT_CALLER, dir, name('f7'))).type, 'file', 'a name made here is asked for, and found');
     await a.vfs.rename(ROOT_CALLER, dir, name('f8'), dir, name('moved'));
     assert.ok(!(await missing(dir, 'moved')), 'a rename target is asked for, and found');
@@ -163,19 +170,15 @@ describe('two clients of one volume', () => {
     let shown = false;
     for (const end = Date.now() + 5000; !shown && Date.now() < end; await sleep(10)) shown = !(await missing(dir, 'theirs'));
     assert.ok(shown, 'the other client\'s name shows here after its announcement');
-    const before = lookups;
+    const before = lookups();
     await missing(dir, 'still-missing');
-    assert.equal(lookups, before + 1, 'once another client changed the directory, missing names are asked for');
+    assert.equal(lookups(), before + 1, 'once another client changed the directory, missing names are asked for');
   });
 
   test('a directory listed here answers missing names without the database, and another client\'s names show', async (t) => {
     const { a, b } = await twoClients(t, 'listed-dirs');
-    let lookups = 0;
-    const lookup = a.meta.lookup.bind(a.meta);
-    a.meta.lookup = (parent, name) => { lookups++; return lookup(parent, name); };
+    const { lookups, missing } = countedLookups(a);
     const name = (s: string) => Buffer.from(s);
-    const missing = async (parent: number, s: string) =>
-      a.vfs.lookup(ROOT_CALLER, parent, name(s)).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
     const listAll = async (ino: number) => { const out: string[] = []; for await (const e of a.vfs.readdir(ROOT_CALLER, ino)) out.push(e.name.toString()); return out; };
     const listPages = async (ino: number) => {
       let after: Buffer | undefined;
@@ -185,33 +188,33 @@ describe('two clients of one volume', () => {
     // Made by B, so A knows nothing of it until A lists it.
     const dir = (await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('shared'), 0o755)).ino;
     for (let i = 0; i < 30; i++) await b.vfs.release((await b.vfs.create(ROOT_CALLER, dir, name(`f${i}`), 0o644, constants.O_WRONLY)).fh);
-    const before = lookups;
+    const before = lookups();
     assert.ok(await missing(dir, 'nothing'));
-    assert.equal(lookups, before + 1, 'not listed yet: asked for');
+    assert.equal(lookups(), before + 1, 'not listed yet: asked for');
     // B's notices of its creates may still arrive: a listing they overlap learns nothing, so
     // list until one ran with none arriving (the next lookup of a missing name stays here).
     const learn = async (ino: number, list: () => Promise<unknown>) => {
       for (const end = Date.now() + 5000; Date.now() < end; await sleep(10)) {
         await list();
-        const probe = lookups;
+        const asked = lookups();
         assert.ok(await missing(ino, 'probe'));
-        if (lookups === probe) return;
+        if (lookups() === asked) return;
       }
       assert.fail('a listing run to its end with no change meanwhile teaches the missing names');
     };
     await learn(dir, async () => assert.equal((await listAll(dir)).length, 30));
-    const listed = lookups;
+    const listed = lookups();
     for (let i = 0; i < 20; i++) assert.ok(await missing(dir, `absent${i}`));
-    assert.equal(lookups, listed, 'listed to its end: twenty missing names answered here');
+    assert.equal(lookups(), listed, 'listed to its end: twenty missing names answered here');
     assert.ok(listed > before, 'before the listing, missing names were asked for');
     assert.equal((await a.vfs.lookup(ROOT_CALLER, dir, name('f3'))).type, 'file', 'a listed name is asked for, and found');
     // A rename's new name, after a listing read page by page (as the kernel does).
     const other = (await b.vfs.mkdir(ROOT_CALLER, ROOT_INO, name('paged'), 0o755)).ino;
     for (let i = 0; i < 20; i++) await b.vfs.release((await b.vfs.create(ROOT_CALLER, other, name(`g${i}`), 0o644, constants.O_WRONLY)).fh);
     await learn(other, () => listPages(other));
-    const paged = lookups;
+    const paged = lookups();
     assert.ok(await missing(other, 'r0'));
-    assert.equal(lookups, paged, 'a missing name of a directory listed page by page (a rename\'s new name): no round trip');
+    assert.equal(lookups(), paged, 'a missing name of a directory listed page by page (a rename\'s new name): no round trip');
     await a.vfs.rename(ROOT_CALLER, other, name('g0'), other, name('r0'));
     assert.ok(!(await missing(other, 'r0')), 'the rename target is asked for, and found');
 

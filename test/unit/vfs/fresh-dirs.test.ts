@@ -132,3 +132,11 @@ test('listings kept between pages are bounded; the oldest stops learning', () =>
   assert.ok(dirs.absent(started[MAX_LISTINGS]!, n('q')));
   assert.ok(!dirs.absent(started[MAX_LISTINGS]!, n('b')));
 });
+
+test('with missing names not answered (a mount with --negative-timeout 0), nothing is ever absent', () => {
+  const dirs = new FreshDirs(false);
+  freshDir(dirs, 60);
+  list(dirs, 61, ['a']);
+  assert.ok(!dirs.absent(60, n('x')));
+  assert.ok(!dirs.absent(61, n('x')));
+});
