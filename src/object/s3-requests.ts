@@ -24,8 +24,8 @@ import { INCOMPLETE_BODY } from './classify-s3-error.js';
 
 /** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
 const EMPTY_PAYLOAD_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-/** An error body worth reading for its code; anything longer is cut. */
-const MAX_ERROR_BODY = 64 * 1024;
+/** An error (or PUT) answer's body worth reading; anything longer is cut. */
+const MAX_SMALL_BODY = 64 * 1024;
 /** The SDK's threshold of a skewed clock: 5 minutes. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 const CLOCK_SKEW_CODES = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFuture', 'SignatureDoesNotMatch']);
@@ -123,7 +123,9 @@ export class S3Requests {
     if (storageClass !== undefined) headers['x-amz-storage-class'] = storageClass;
     const hash = sha256 ?? createHash('sha256').update(data).digest('hex');
     const response = await this.#request('PUT', key, headers, hash, data, signal);
-    response.resume(); // an empty body (or an ETag in XML): read to free the connection
+    // An empty body (or a little XML): read, so that the connection is free again and a reset
+    // during it is an error here, not an unheard one.
+    await readResponse(response, this.#timeouts.idleMs, signal, MAX_SMALL_BODY);
   }
 
   /** Signs and sends one request; resolves with a 2xx response, or throws the error it stands for. */
@@ -207,11 +209,11 @@ export class S3Requests {
     });
   }
 
-  /** The error an answer other than 200/206 stands for; a skewed clock is corrected on the way. */
+  /** The error an answer other than 2xx stands for; a skewed clock is corrected on the way. */
   async #failure(response: IncomingMessage, status: number): Promise<Error> {
     let text = '';
     try {
-      text = (await readResponse(response, this.#timeouts.idleMs, undefined, MAX_ERROR_BODY)).toString('utf8');
+      text = (await readResponse(response, this.#timeouts.idleMs, undefined, MAX_SMALL_BODY)).toString('utf8');
     } catch { /* the status alone still says what failed */ }
     const { code, message } = parseErrorBody(text);
     const name = code !== '' ? code : nameOfStatus(status);

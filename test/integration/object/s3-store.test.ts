@@ -334,6 +334,30 @@ describe('S3Store errors', () => {
     }
   });
 
+  test('a PUT answer cut off after its headers is retried, never an unheard error', async () => {
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': '100' });
+        if (requests === 1) res.write('<partial', () => res.socket?.destroy());
+        else res.end('x'.repeat(100));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 5 });
+    try {
+      await store.put('k', Buffer.from('payload'));
+      assert.equal(requests, 2, 'the cut answer was an error, and the PUT was sent again');
+    } finally {
+      await store.close();
+      server.close();
+    }
+  });
+
   test('a GET whose body stalls is cut after the idle timeout and retried; the whole body comes back', async () => {
     const body = randomBytes(64 << 10);
     let requests = 0;
