@@ -58,7 +58,12 @@ export function emptyState(): DirState {
   return { certain: [], maybe: [], pairs: [], partial: [], next: 0, picked: 0 };
 }
 
+/** Calls after which a loop counts as working (the parent starts its fault once all do). */
+export const WORKING_CALLS = 3;
+
 class DirLoop {
+  /** Called once, when the loop has made WORKING_CALLS calls. */
+  onWorking: (() => void) | undefined;
   readonly certain: Map<string, Content>;
   readonly maybe: Map<string, Content>;
   readonly partial: Map<string, Content>;
@@ -91,7 +96,7 @@ class DirLoop {
     const started = performance.now();
     const result = await outcome(op);
     const ms = performance.now() - started;
-    this.calls++;
+    if (++this.calls === WORKING_CALLS) this.onWorking?.();
     if (ms > this.slowestMs) { this.slowestMs = ms; this.slowestCall = `${what} (${result})`; }
     if (result !== 'ok') this.errors[result] = (this.errors[result] ?? 0) + 1;
     return result;
@@ -177,6 +182,8 @@ if (process.send !== undefined) {
       return;
     }
     loops = msg.dirs.map((d) => new DirLoop(join(msg.mnt, d.dir), d.dir, d.label, d.state));
+    let waiting = loops.length;
+    for (const l of loops) l.onWorking = () => { if (--waiting === 0) process.send!('working'); };
     done = Promise.all(loops.map((l) => l.run(() => running))).then(() => undefined);
   });
 }

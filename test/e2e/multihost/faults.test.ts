@@ -79,20 +79,23 @@ interface Dir { readonly mount: Mount; readonly dir: string; state: DirState; re
 const dirs: Dir[] = [];
 
 /** Starts the workload of every live mount in a child process (see fault-workload.ts for why). */
-function startWorkload(): { stop(): Promise<void> } {
+function startWorkload(): { working: Promise<unknown>; stop(): Promise<void> } {
   const children = liveMounts().map((m) => {
     const child = fork(WORKLOAD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const mine = dirs.filter((d) => d.mount === m);
     const start: WorkloadStart = { mnt: m.daemon.mnt, dirs: mine.map((d) => ({ dir: d.dir, label: m.label, state: d.state })) };
     child.send(start);
+    let working = (): void => undefined;
+    const isWorking = new Promise<void>((resolve) => { working = resolve; });
     const reports = new Promise<DirReport[]>((resolve, reject) => {
-      child.once('message', (r: DirReport[]) => resolve(r));
+      child.on('message', (r: DirReport[] | 'working') => (r === 'working' ? working() : resolve(r)));
       child.once('exit', (code) => reject(new Error(`the workload of ${m.label} exited (${code}) without a report`)));
     });
     reports.catch(() => undefined);
-    return { child, mine, reports };
+    return { child, mine, reports, isWorking };
   });
   return {
+    working: Promise.all(children.map((c) => c.isWorking)),
     async stop() {
       for (const c of children) c.child.send('stop');
       for (const c of children) {
@@ -176,6 +179,8 @@ async function runPhase(t: { diagnostic(msg: string): void }, phase: Phase): Pro
   const active = dirs.filter((d) => !killed.has(d.mount.daemon.pid));
   for (const d of dirs) delete d.report;
   const workload = startWorkload();
+  // Every loop has made a few calls (a child starts slowly on a busy machine), then a while more.
+  await Promise.race([workload.working, sleep(20_000)]);
   await sleep(1_500);
   const faultStarted = Date.now();
   await phase.fault();
