@@ -34,7 +34,7 @@ export interface S3RequestTimeouts {
   readonly connectMs: number;
   /** From sending the request to its response headers. */
   readonly responseMs: number;
-  /** Socket inactivity while the body streams. */
+  /** Socket inactivity, sending or receiving. */
   readonly idleMs: number;
 }
 
@@ -110,7 +110,7 @@ export class S3Requests {
   /** GETs `key` (the full object key), with `range` ("bytes=a-b") when given. */
   async get(key: string, range: string | undefined, signal: AbortSignal | undefined): Promise<S3GetAnswer> {
     const response = await this.#request('GET', key, range !== undefined ? { range } : {}, EMPTY_PAYLOAD_SHA256, undefined, signal);
-    const body = await readResponse(response, this.#timeouts.idleMs, signal);
+    const body = await readResponse(response, signal);
     return { body, contentRange: response.headers['content-range'] };
   }
 
@@ -125,7 +125,7 @@ export class S3Requests {
     const response = await this.#request('PUT', key, headers, hash, data, signal);
     // An empty body (or a little XML): read, so that the connection is free again and a reset
     // during it is an error here, not an unheard one.
-    await readResponse(response, this.#timeouts.idleMs, signal, MAX_SMALL_BODY);
+    await readResponse(response, signal, MAX_SMALL_BODY);
   }
 
   /** Signs and sends one request; resolves with a 2xx response, or throws the error it stands for. */
@@ -188,7 +188,8 @@ export class S3Requests {
       });
       const timeout = (what: string, ms: number) => () => req.destroy(s3Error('TimeoutError', `${what} took over ${ms} ms`, undefined));
       const responseTimer = setTimeout(timeout('response headers', responseMs), responseMs);
-      req.setTimeout(idleMs, timeout('socket idle', idleMs)); // e.g. a PUT body the server stopped reading
+      // Sending or receiving, headers or body: the socket idle too long ends the request.
+      req.setTimeout(idleMs, timeout('socket idle', idleMs));
       let connectTimer: NodeJS.Timeout | undefined;
       req.once('socket', (socket) => {
         if (!socket.connecting) return;
@@ -213,7 +214,7 @@ export class S3Requests {
   async #failure(response: IncomingMessage, status: number): Promise<Error> {
     let text = '';
     try {
-      text = (await readResponse(response, this.#timeouts.idleMs, undefined, MAX_SMALL_BODY)).toString('utf8');
+      text = (await readResponse(response, undefined, MAX_SMALL_BODY)).toString('utf8');
     } catch { /* the status alone still says what failed */ }
     const { code, message } = parseErrorBody(text);
     const name = code !== '' ? code : nameOfStatus(status);
@@ -234,11 +235,12 @@ export class S3Requests {
  * A response body in one buffer: of its Content-Length when announced (allocated once, not
  * cleared, filled as it arrives), else gathered. Not a SharedArrayBuffer, which would let the
  * codec worker read a block in place: V8 reclaims those too late (a 2 GiB cold read through S3
- * peaked at 2.2 GiB of RSS, against 0.9 GiB with plain memory). A body that ends short, or a connection cut
- * mid-body, is an IncompleteBody error (retried), never a short buffer; an abort of `signal` is
- * an AbortError. `limit` caps an unannounced body.
+ * peaked at 2.2 GiB of RSS, against 0.9 GiB with plain memory). A body that ends short, or a
+ * connection cut mid-body (a stall past the idle timeout cuts it: #send), is an IncompleteBody
+ * error (retried), never a short buffer; an abort of `signal` is an AbortError. `limit` caps an
+ * unannounced body.
  */
-function readResponse(response: IncomingMessage, idleMs: number, signal: AbortSignal | undefined, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
+function readResponse(response: IncomingMessage, signal: AbortSignal | undefined, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
   const announced = Number(response.headers['content-length']);
   const known = response.headers['content-length'] !== undefined && Number.isSafeInteger(announced) && announced <= limit;
   return new Promise((resolve, reject) => {
@@ -251,7 +253,6 @@ function readResponse(response: IncomingMessage, idleMs: number, signal: AbortSi
       response.destroy();
       reject(signal?.aborted === true ? s3Error('AbortError', 'the request was aborted', undefined, { cause: signal.reason }) : err);
     };
-    response.setTimeout(idleMs, () => fail(s3Error('TimeoutError', `no body data for ${idleMs} ms`, undefined)));
     response.on('data', (chunk: Buffer) => {
       if (out !== undefined) {
         if (at + chunk.length > out.length) return fail(s3Error(INCOMPLETE_BODY, `body longer than its announced ${out.length} bytes`, undefined));

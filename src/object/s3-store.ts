@@ -1,7 +1,8 @@
 /**
  * ObjectStore over any S3-compatible endpoint, through AWS SDK v3 (GETs and PUTs through
- * s3-requests.ts, which uses the SDK's client for endpoint, credentials and signer only). Everything a request
- * throws is classified here (classify-s3-error.ts) into the typed errors of errors.ts.
+ * s3-requests.ts, which takes only endpoint, credentials and signer from the SDK's client).
+ * Everything a request throws is classified here (classify-s3-error.ts) into the typed errors
+ * of errors.ts.
  *
  * Retries are ours, not the SDK's (maxAttempts: 1 on the client): one policy, visible in one
  * place, honouring the caller's AbortSignal between attempts and producing
