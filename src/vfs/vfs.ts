@@ -601,15 +601,7 @@ export class Vfs {
    * (the kernel's opendir, or readdir below).
    */
   async readdirPage(ino: number, after: Buffer | undefined, limit?: number): Promise<DirPage> {
-    const listing = this.#freshDirs.beforePage(ino, after);
-    let page: DirPage;
-    try {
-      page = await this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) }));
-    } catch (err) {
-      if (listing !== undefined) this.#freshDirs.abandon(listing);
-      throw err;
-    }
-    if (listing !== undefined) this.#freshDirs.afterPage(listing, page.entries.map((e) => e.name), page.next);
+    const page = await this.#listingPage(ino, after, () => this.#xattrs.listing(() => this.#meta.readdir(ino, { ...(after === undefined ? {} : { after }), ...(limit === undefined ? {} : { limit }) })));
     this.dirPrefetch?.listed(page.entries);
     return { ...page, entries: page.entries.map((e) => (this.#inodes.has(e.ino) ? { ...e, attr: this.withLocalWrites(e.attr) } : e)) };
   }
@@ -685,23 +677,31 @@ export class Vfs {
   /** Every entry of a directory, page by page (the caller may stop early); listing needs read permission. */
   async *readdir(caller: Caller, ino: number): AsyncGenerator<DirEntry> {
     await this.#checks.accessible(caller, ino, constants.R_OK);
-    const listing = this.#freshDirs.beforePage(ino, undefined);
-    let ended = false;
+    let after: Buffer | undefined;
+    do {
+      const start = after;
+      const page = await this.#listingPage(ino, start, () => this.#meta.readdir(ino, start === undefined ? {} : { after: start }));
+      this.dirPrefetch?.listed(page.entries);
+      yield* page.entries;
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  /**
+   * Reads one page of a listing with `read`, and tells FreshDirs (a listing read to its end
+   * teaches the directory's missing names; one that stops is dropped among the 64 it keeps).
+   */
+  async #listingPage(ino: number, after: Buffer | undefined, read: () => Promise<DirPage>): Promise<DirPage> {
+    const listing = this.#freshDirs.beforePage(ino, after);
+    let page: DirPage;
     try {
-      let after: Buffer | undefined;
-      do {
-        const page = await this.#meta.readdir(ino, after === undefined ? {} : { after });
-        after = page.next;
-        if (after === undefined && listing !== undefined) {
-          this.#freshDirs.afterPage(listing, page.entries.map((e) => e.name), undefined);
-          ended = true;
-        } else if (listing !== undefined) for (const e of page.entries) listing.names.add(e.name.toString('latin1'));
-        this.dirPrefetch?.listed(page.entries);
-        yield* page.entries;
-      } while (after !== undefined);
-    } finally {
-      if (listing !== undefined && !ended) this.#freshDirs.abandon(listing);
+      page = await read();
+    } catch (err) {
+      if (listing !== undefined) this.#freshDirs.abandon(listing);
+      throw err;
     }
+    if (listing !== undefined) this.#freshDirs.afterPage(listing, page.entries.map((e) => e.name), page.next);
+    return page;
   }
 
   /** Commits every slice started more than `maxAgeMs` ago, flushed or not (see FileWriter). */
