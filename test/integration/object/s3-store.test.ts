@@ -6,7 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type RequestListener } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { inspect } from 'node:util';
@@ -32,6 +32,26 @@ async function wipe(url: string): Promise<void> {
     for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k) => store.delete(k)));
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Runs `body` with an S3Store (bucket "b", path style, credentials x/y unless `options` say
+ * otherwise) on a local HTTP server answering with `handler`; both are closed after.
+ */
+async function withLocalServer(handler: RequestListener, options: Partial<S3StoreOptions>,
+  body: (store: S3Store, port: number) => Promise<void>): Promise<void> {
+  const server = createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+    accessKeyId: 'x', secretAccessKey: 'y', ...options });
+  try {
+    await body(store, port);
+  } finally {
+    await store.close();
+    server.closeAllConnections();
+    server.close();
   }
 }
 
@@ -138,51 +158,35 @@ describe('S3Store addressing', () => {
 describe('S3Store payload hash', () => {
   test('a put signs with the SHA-256 it is given (computed off the main thread), else with its own', async () => {
     const seen: (string | undefined)[] = [];
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       seen.push(req.headers['x-amz-content-sha256'] as string | undefined);
       req.resume();
       req.on('end', () => { res.writeHead(200); res.end(); });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 1 });
-    try {
+    }, { maxAttempts: 1 }, async (store) => {
       const body = Buffer.from('payload');
       const given = 'ab'.repeat(32);
       await store.put('with-hash', body, { sha256: given });
       await store.put('without', body);
       assert.deepEqual(seen, [given, createHash('sha256').update(body).digest('hex')]);
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 });
 
 describe('S3Store list requests', () => {
   test('no limit sends no max-keys (the server pages by its own size); a limit is sent, capped at 1000', async () => {
     const seen: (string | null)[] = [];
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       seen.push(new URL(req.url ?? '/', 'http://x').searchParams.get('max-keys'));
       req.resume();
       res.writeHead(200, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 1 });
-    try {
+    }, { maxAttempts: 1 }, async (store) => {
       await store.list();
       await store.list({ limit: 5 });
       await store.list({ limit: 5000 });
       assert.deepEqual(seen, [null, '5', '1000']);
       await assert.rejects(store.list({ limit: 0 }), RangeError);
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 });
 
@@ -208,20 +212,15 @@ describe('S3Store errors', () => {
 
   test('SignatureDoesNotMatch (wrong secret) → StorageAuthError at once, not retried', async () => {
     // s3rver does not verify V4 signatures, so a wrong secret is only caught by a server that
-    // answers like S3 does; this one is real HTTP on 127.0.0.1, the SDK parses its reply.
+    // answers like S3 does; this one is real HTTP on 127.0.0.1, S3Store parses its reply.
     let requests = 0;
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       requests++;
       req.resume();
       res.writeHead(403, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we '
         + 'calculated does not match the signature you provided.</Message></Error>');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'S3RVER', secretAccessKey: secret, maxAttempts: 5, retryBaseDelayMs: 2000 });
-    try {
+    }, { accessKeyId: 'S3RVER', secretAccessKey: secret, maxAttempts: 5, retryBaseDelayMs: 2000 }, async (store, port) => {
       for (const op of [() => store.get('k'), () => store.put('k', Buffer.from('x')), () => store.list()]) {
         await assert.rejects(op(), (err: unknown) => {
           assert.ok(err instanceof StorageAuthError, `got ${inspect(err)}`);
@@ -231,10 +230,7 @@ describe('S3Store errors', () => {
         });
       }
       assert.equal(requests, 3, 'an auth error was retried');
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 
   test('util.inspect and JSON.stringify of a store show describe() only', async () => {
@@ -302,7 +298,7 @@ describe('S3Store errors', () => {
   test('a GET body cut short is never returned: it is retried, and the whole body comes back', async () => {
     const body = randomBytes(256 << 10);
     let requests = 0;
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       req.resume();
       if (req.url?.startsWith('/b/small')) {
         res.writeHead(200, { 'content-length': '1000', 'content-type': 'application/octet-stream' });
@@ -316,27 +312,19 @@ describe('S3Store errors', () => {
       } else {
         res.end(body);
       }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 5 });
-    try {
+    }, { maxAttempts: 3, retryBaseDelayMs: 5 }, async (store) => {
       const got = await store.get('k');
       assert.equal(requests, 2, 'the cut body was fetched again');
       assert.ok(got.equals(body));
       // Not shared memory, which V8 reclaims too late (object/s3-requests.ts).
       assert.ok(!(got.buffer instanceof SharedArrayBuffer));
       assert.ok((await store.get('small')).equals(body.subarray(0, 1000)));
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 
   test('a PUT answer cut off after its headers is retried, never an unheard error', async () => {
     let requests = 0;
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       requests++;
       req.resume();
       req.on('end', () => {
@@ -344,50 +332,33 @@ describe('S3Store errors', () => {
         if (requests === 1) res.write('<partial', () => res.socket?.destroy());
         else res.end('x'.repeat(100));
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 5 });
-    try {
+    }, { maxAttempts: 3, retryBaseDelayMs: 5 }, async (store) => {
       await store.put('k', Buffer.from('payload'));
       assert.equal(requests, 2, 'the cut answer was an error, and the PUT was sent again');
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 
   test('a GET whose body stalls is cut after the idle timeout and retried; the whole body comes back', async () => {
     const body = randomBytes(64 << 10);
     let requests = 0;
-    const server = createHttpServer((_req, res) => {
+    await withLocalServer((_req, res) => {
       requests++;
       res.writeHead(200, { 'content-length': String(body.length) });
       if (requests === 1) res.write(body.subarray(0, 1000)); // then nothing more
       else res.end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 5, idleTimeoutMs: 200 });
-    try {
+    }, { maxAttempts: 3, retryBaseDelayMs: 5, idleTimeoutMs: 200 }, async (store) => {
       const started = Date.now();
       const got = await store.get('k');
       assert.ok(got.equals(body));
       assert.equal(requests, 2);
       assert.ok(Date.now() - started >= 190, 'the stalled body was waited for up to the idle timeout');
-    } finally {
-      await store.close();
-      server.closeAllConnections();
-      server.close();
-    }
+    });
   });
 
   test('a GET refused for a skewed clock is signed again at the server\'s time, as the SDK does', async () => {
     const serverClock = Date.now() + 3_600_000; // the server is an hour ahead
     const signedAt: string[] = [];
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       const amzDate = String(req.headers['x-amz-date']);
       signedAt.push(amzDate);
       const at = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
@@ -398,20 +369,12 @@ describe('S3Store errors', () => {
       }
       res.writeHead(200, { 'content-length': '2' });
       res.end('ok');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 3, retryBaseDelayMs: 5 });
-    try {
+    }, { maxAttempts: 3, retryBaseDelayMs: 5 }, async (store) => {
       assert.equal((await store.get('k')).toString(), 'ok');
       assert.equal(signedAt.length, 2, 'one refusal, then one request at the corrected clock');
       assert.equal((await store.get('k')).toString(), 'ok');
       assert.equal(signedAt.length, 3, 'the correction is kept for later requests');
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 
   test('keys and prefixes with spaces, unicode and reserved characters round-trip (GET escapes as PUT does)', async () => {
@@ -433,23 +396,15 @@ describe('S3Store errors', () => {
 
   test('5xx answers are retried maxAttempts times, then StorageUnavailableError', async () => {
     let requests = 0;
-    const server = createHttpServer((req, res) => {
+    await withLocalServer((req, res) => {
       requests++;
       req.resume();
       res.writeHead(503, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>slow down</Message></Error>');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 4, retryBaseDelayMs: 5 });
-    try {
+    }, { maxAttempts: 4, retryBaseDelayMs: 5 }, async (store) => {
       await assert.rejects(store.get('k'), (err: unknown) => err instanceof StorageUnavailableError && err.attempts === 4);
       assert.equal(requests, 4);
-    } finally {
-      await store.close();
-      server.close();
-    }
+    });
   });
 
   test('an abort during backoff ends the retries at once with AbortError', async () => {
