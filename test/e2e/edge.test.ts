@@ -335,6 +335,39 @@ os.close(fd)`);
     assert.equal(r, 'ping');
   });
 
+  test('a listed directory answers missing names from memory; --negative-timeout 0 asks for them (a rename written straight into PostgreSQL, announced to nobody)', async () => {
+    await bash('mkdir listed && touch listed/old1 listed/old2', m.mnt);
+    const renameInDatabase = async (from: string, to: string): Promise<void> => {
+      const client = new pg.Client({ connectionString: m.metaUrl });
+      await client.connect();
+      try {
+        const { rowCount } = await client.query(
+          `UPDATE edge SET name = convert_to($2, 'UTF8')
+           WHERE parent = (SELECT inode FROM edge WHERE parent = 1 AND name = convert_to('listed', 'UTF8')) AND name = convert_to($1, 'UTF8')`, [from, to]);
+        assert.equal(rowCount, 1);
+      } finally {
+        await client.end();
+      }
+    };
+    const statOf = (name: string) => py<string>(`
+try:
+    os.stat('listed/${name}'); print(json.dumps('ok'))
+except OSError as e:
+    print(json.dumps(errno.errorcode[e.errno]))`);
+    await restartOps();
+    for (const [args, from, to, expected] of [[[], 'old1', 'new1', 'ENOENT'], [['--negative-timeout', '0'], 'old2', 'new2', 'ok']] as const) {
+      // A fresh daemon: the directory is known here only from the listing below.
+      await m.stop();
+      await m.remount([...args]);
+      assert.equal(await bash('ls listed | wc -l', m.mnt), '2\n');
+      await renameInDatabase(from, to);
+      assert.equal(await statOf(to), expected, `after a listing, with ${args.length === 0 ? 'the defaults' : args.join(' ')}`);
+    }
+    await m.stop();
+    await m.remount();
+    assert.equal(await statOf('new1'), 'ok', 'a new mount asks the database');
+  });
+
   test('writes are intact after a clean unmount and remount', async () => {
     await bash(`mkdir persist && printf small > persist/small && head -c 5000000 /dev/urandom > persist/big && ln -s big persist/link && chmod 640 persist/big && mkfifo persist/fifo`, m.mnt);
     const sum = await sha256File(join(m.mnt, 'persist/big'));
