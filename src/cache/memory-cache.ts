@@ -1,6 +1,5 @@
 /**
- * L1 block cache: an in-process LRU bounded by bytes (lru-cache v11). The only file that
- * imports lru-cache.
+ * L1 block cache: an in-process LRU bounded by bytes (lru-cache v11).
  *
  * Values are stored and returned by reference (a 4 MiB copy per hit would cost more than the
  * cache saves): callers must treat both the Buffer they put and the Buffer they get as

@@ -43,8 +43,12 @@ export interface MetaEngine {
   unlink(parent: number, name: Buffer): Promise<UnlinkResult>;
   /** Removes an empty directory; returns its inode. */
   rmdir(parent: number, name: Buffer): Promise<number>;
-  /** Atomic rename; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
-  rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags?: number): Promise<RenameResult>;
+  /**
+   * Atomic rename; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. `targetLikelyFree`, a
+   * hint only (the result is the same either way): the caller saw the target missing lately,
+   * so the one-statement rename is tried first.
+   */
+  rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags?: number, targetLikelyFree?: boolean): Promise<RenameResult>;
   /** Changes attributes; a length change truncates or extends (holes read as zeros). */
   setattr(ino: number, changes: AttrChanges): Promise<Attr>;
   /** A page of entries after `after` (exclusive), ascending by name bytes; '.' and '..' are not listed. */

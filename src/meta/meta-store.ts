@@ -109,8 +109,8 @@ export class MetaStore implements MetaEngine {
     return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino], [{ parent, name }]);
   }
   rmdir(parent: number, name: Buffer): Promise<number> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (ino) => [ino], [{ parent, name }]); }
-  rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0): Promise<RenameResult> {
-    return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags), () => [srcParent, dstParent], (r) => [r.ino, r.replaced],
+  rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0, targetLikelyFree = false): Promise<RenameResult> {
+    return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags, targetLikelyFree), () => [srcParent, dstParent], (r) => [r.ino, r.replaced],
       [{ parent: srcParent, name: srcName }, { parent: dstParent, name: dstName }]);
   }
   setattr(ino: number, changes: AttrChanges): Promise<Attr> { return this.#announce(attr.setattr(this.#ctx, ino, changes), () => [ino]); }

@@ -9,9 +9,9 @@ import { FsError } from '../errors.js';
 import { edgeNow, lockNodes, missingNameError } from './lookup.js';
 import { checkName, DIR_COLUMNS_P, dirRowOf, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type DirColumns, type NodeRow } from './rows.js';
 import { hasEntries, touchDirectory } from './node-writes.js';
-import { inTransaction } from './tx.js';
-import { moveToTrash } from './trash.js';
-import { NODE_TYPE_CODE, type UnlinkResult } from './types.js';
+import { inTransaction, statement } from './tx.js';
+import { moveToTrash, trashSteps } from './trash.js';
+import { isTrashDir, NODE_TYPE_CODE, type UnlinkResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
 
 const DIR = NODE_TYPE_CODE.directory;
@@ -76,16 +76,22 @@ export async function destroyInode(ctx: MetaContext, db: Db, ino: number, length
 }
 
 /**
- * Three round trips: BEGIN; one statement that locks parent and child in ascending inode order
- * (the edge read in its first part names the child), then deletes the edge only if it still
- * names that child, touches the parent and drops the child's link count; COMMIT (plus one
- * when the last link goes: the trash move, or the release). The statement returns the parent
- * as it left it, and the trash days (read live, in this transaction: with the trash off, the
- * last link's release needs no statement of the trash's).
+ * With the volume's trash on (as this client last read it), one statement (unlinkInOne);
+ * when that does not apply, three round trips: BEGIN; one statement that locks parent and
+ * child in ascending inode order (the edge read in its first part names the child), then
+ * deletes the edge only if it still names that child, touches the parent and drops the
+ * child's link count; COMMIT (plus one when the last link goes: the trash move, or the
+ * release). The statement returns the parent as it left it, and the trash days (read live, in
+ * this transaction: with the trash off, the last link's release needs no statement of the
+ * trash's).
  */
 export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult> {
   checkName(name);
   if (isDot(name) || isDotDot(name)) throw FsError.EISDIR(`cannot unlink ${showName(name)}`);
+  if (ctx.volume.trashDays > 0 && !isTrashDir(parent)) {
+    const done = await unlinkInOne(ctx, parent, name);
+    if (done !== undefined) return done;
+  }
   return inTransaction(ctx, async (tx) => {
     const now = ctx.now();
     // The locks come first: the scalar subqueries over `l` run before the delete scans.
@@ -110,6 +116,43 @@ export async function unlink(ctx: MetaContext, parent: number, name: Buffer): Pr
     const gone = await lastLinkGone(ctx, tx, parent, name, ino, after.type, Number(after.length), after.trash_days);
     return gone ? { ino, gone, dirs } : { ino, gone, trashed: true, dirs };
   });
+}
+
+/**
+ * Unlink as one statement (no BEGIN or COMMIT), when it keeps the inode: a name of a file
+ * with other names, or the last name while the trash is on (read live), the file moving to the
+ * trash in the same statement. Locks as unlink's transaction does. Undefined when it does not
+ * apply (the last name with the trash off needs this client's open files: releaseInode), or
+ * when the name is missing, a directory or changed meanwhile: unlink's transaction decides.
+ */
+async function unlinkInOne(ctx: MetaContext, parent: number, name: Buffer): Promise<UnlinkResult | undefined> {
+  return statement(async () => {
+    const now = ctx.now();
+    const { hourIno, steps } = trashSteps(parent, name, now);
+    const { rows } = await sql<{ inode: bigint; trashed: number } & DirColumns>`
+      WITH l AS (
+        SELECT inode, nlink FROM node
+        WHERE inode IN (${parent}, (SELECT inode FROM edge WHERE parent = ${parent} AND name = ${name}))
+        ORDER BY inode FOR UPDATE
+      ),
+      e AS (DELETE FROM edge WHERE parent = ${parent} AND name = ${name} AND type <> ${DIR}
+              AND inode = (SELECT inode FROM l WHERE inode <> ${parent}) AND (SELECT count(*) FROM l) = 2
+              AND ((SELECT nlink FROM l WHERE inode <> ${parent}) > 1
+                   OR (SELECT trash_days > 0 FROM volume WHERE id = 1))
+            RETURNING inode, type),
+      g AS (SELECT e.inode, e.type FROM e JOIN l ON l.inode = e.inode WHERE l.nlink = 1),
+      ${steps},
+      p AS (UPDATE node SET mtime = ${now}, ctime = ${now} WHERE inode = ${parent} AND EXISTS (SELECT 1 FROM e) RETURNING ${NODE_COLUMNS}),
+      c AS (UPDATE node SET ctime = ${now},
+                   nlink = CASE WHEN EXISTS (SELECT 1 FROM g) THEN 1 ELSE nlink - 1 END,
+                   parent = CASE WHEN EXISTS (SELECT 1 FROM g) THEN ${hourIno}::int8 ELSE parent END
+            WHERE inode = (SELECT inode FROM e) RETURNING inode)
+      SELECT c.inode, (SELECT count(*)::int FROM te) AS trashed, ${DIR_COLUMNS_P} FROM c, p`.execute(ctx.db);
+    const after = rows[0];
+    if (after === undefined) return undefined;
+    const result = { ino: Number(after.inode), gone: false, dirs: [toAttr(dirRowOf(after))] };
+    return after.trashed > 0 ? { ...result, trashed: true } : result;
+  }, ctx);
 }
 
 /**

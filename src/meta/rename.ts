@@ -13,8 +13,9 @@
  *     as done if the edges are still the ones read in step 1 (an edge read may be older than
  *     the locks): otherwise, or if a name appeared at the target meanwhile, the transaction
  *     reruns.
- * A plain rename is four round trips: BEGIN, step 1, step 4, COMMIT. Replacing a file adds its
- * link count (and the trash move or release when that was its last link).
+ * A rename is four round trips: BEGIN, step 1, step 4, COMMIT. Replacing a file adds its
+ * link count (and the trash move or release when that was its last link). A rename to a name
+ * the caller saw missing tries rename-plain.ts's single statement first.
  */
 import { sql } from 'kysely';
 import { FsError } from '../errors.js';
@@ -24,6 +25,7 @@ import { hasEntries, touchDirectory } from './node-writes.js';
 import { anyOf, checkName, isDot, isDotDot, NODE_COLUMNS, RaceDetected, showName, toAttr, type NodeRow } from './rows.js';
 import { isUniqueViolation } from '../db/index.js';
 import { inTransaction } from './tx.js';
+import { renamePlain } from './rename-plain.js';
 import { NODE_TYPE_CODE, RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, type Attr, type RenameResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
 
@@ -83,10 +85,18 @@ function validate(srcName: Buffer, dstName: Buffer, flags: number): void {
   }
 }
 
-export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn: Buffer, flags = 0): Promise<RenameResult> {
+/**
+ * `targetLikelyFree`: the caller saw the target name missing lately, so the one-statement
+ * rename (rename-plain.ts) is tried first; a wrong guess costs that statement's round trip.
+ */
+export async function rename(ctx: MetaContext, sp: number, sn: Buffer, dp: number, dn: Buffer, flags = 0, targetLikelyFree = false): Promise<RenameResult> {
   validate(sn, dn, flags);
   const exchange = (flags & RENAME_EXCHANGE) !== 0;
   const noReplace = (flags & RENAME_NOREPLACE) !== 0;
+  if (targetLikelyFree && !exchange) {
+    const done = await renamePlain(ctx, sp, sn, dp, dn);
+    if (done !== undefined) return done;
+  }
   // Learnt on a first try that found a directory moving to another parent: the reruns take the
   // advisory lock before any row lock.
   let dirMove = false;

@@ -24,6 +24,7 @@ import { QuotaGuard } from './quota-guard.js';
 import { OpenFiles, type Handle, type InodeState } from './handles.js';
 import { Xattrs } from './xattrs.js';
 import { FreshDirs } from './fresh-dirs.js';
+import { MissingNames } from './missing-names.js';
 import { StagedUploads } from './staged-uploads.js';
 import { FileLocks, type LockHolder } from './locks.js';
 import { PermissionChecks } from './permission-checks.js';
@@ -120,6 +121,7 @@ export class Vfs {
   readonly #xattrs: Xattrs;
   /** Directories made or listed here whose names this host knows: missing names need no round trip. */
   readonly #freshDirs: FreshDirs;
+  readonly #missingNames = new MissingNames();
   readonly #checks: PermissionChecks;
   readonly #locks: FileLocks;
   /** Space quotas checked at write(2), truncate and fallocate (the volume's and directories'). */
@@ -260,6 +262,7 @@ export class Vfs {
    */
   async #adding<T>(parent: number, name: Buffer, change: () => Promise<T>): Promise<T> {
     this.#freshDirs.mayExist(parent, name);
+    this.#missingNames.adding(parent, name);
     try {
       return await change();
     } finally {
@@ -509,8 +512,16 @@ export class Vfs {
 
   async lookup(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
     await this.#checks.accessible(caller, parent, constants.X_OK);
-    if (this.#freshDirs.absent(parent, name)) throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
-    return this.withLocalWrites(await parentsThere(this.#meta.lookup(parent, name)));
+    if (this.#freshDirs.absent(parent, name)) {
+      this.#missingNames.saw(parent, name);
+      throw FsError.ENOENT(`no entry in fresh directory ${parent}`);
+    }
+    try {
+      return this.withLocalWrites(await parentsThere(this.#meta.lookup(parent, name)));
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') this.#missingNames.saw(parent, name);
+      throw err;
+    }
   }
   async mknod(caller: Caller, parent: number, name: Buffer, type: 'file' | 'fifo' | 'socket' | 'blockdev' | 'chardev', mode: number, rdev = 0): Promise<NewEntryAttr> {
     this.#checks.writable();
@@ -589,7 +600,8 @@ export class Vfs {
     refuseTrashTarget(dstParent, dstName);
     if ((flags & RENAME_EXCHANGE) !== 0) refuseTrashTarget(srcParent, srcName); // the other entry moves too
     await parentsThere(this.#checks.renamable(caller, srcParent, srcName, dstParent, dstName));
-    const result = await this.#adding(dstParent, dstName, () => parentsThere(this.#meta.rename(srcParent, srcName, dstParent, dstName, flags)));
+    const targetLikelyFree = this.#freshDirs.absent(dstParent, dstName) || this.#missingNames.likely(dstParent, dstName);
+    const result = await this.#adding(dstParent, dstName, () => parentsThere(this.#meta.rename(srcParent, srcName, dstParent, dstName, flags, targetLikelyFree)));
     if (srcParent !== dstParent) this.#quota.moved();
     if (result.replaced !== undefined && result.replacedGone) this.#forgetIfClosed(result.replaced);
     return result;
