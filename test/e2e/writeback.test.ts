@@ -84,17 +84,19 @@ describe('write-back mounts', () => {
   const cacheA = () => join(dir, 'cache-a');
 
   before(async () => {
-    a = await startDaemon(db.url, mntA(), cacheA(), ['--writeback', '--upload-limit', '1M'], env);
+    // Slow enough that the upload outlasts the status command run before B reads, even on a
+    // loaded machine (at 1M the upload was nearly done by then once: B waited under 1 s).
+    a = await startDaemon(db.url, mntA(), cacheA(), ['--writeback', '--upload-limit', '256K'], env);
     b = await startDaemon(db.url, mntB(), join(dir, 'cache-b'), [], env);
   });
 
   test('another mount reading a file still being uploaded waits for it and reads it whole', async () => {
-    await bash('head -c 4000000 /dev/urandom > slow', mntA());
+    await bash('head -c 2000000 /dev/urandom > slow', mntA());
     const sum = await sha256File(join(mntA(), 'slow'));
     assert.match(await statusText(), /staged \(write-back, not uploaded yet\): 1 slice/, 'close returned before the upload');
     const started = Date.now();
     assert.equal(await sha256File(join(mntB(), 'slow')), sum);
-    assert.ok(Date.now() - started > 1000, 'B waited for the upload (1 MiB/s for 4 MB)');
+    assert.ok(Date.now() - started > 1000, 'B waited for the upload (256 KiB/s for 2 MB: over 6 s)');
   });
 
   test('with S3 gone: closes succeed, this mount reads its files, status shows the backlog; it drains when S3 returns', async () => {

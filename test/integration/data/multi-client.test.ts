@@ -191,9 +191,22 @@ describe('two clients of one volume', () => {
     const before = lookups();
     assert.ok(await missing(dir, 'nothing'));
     assert.equal(lookups(), before + 1, 'not listed yet: asked for');
-    // B's notices of its creates may still arrive: a listing they overlap learns nothing, so
-    // list until one ran with none arriving (the next lookup of a missing name stays here).
+    // B's notices of its creates may still arrive, and one arriving after a listing spoils
+    // what it taught. They arrive in commit order, so once A has seen a later one of B's
+    // (a name B adds to a directory A made, which A then no longer answers as missing), none
+    // is left in flight.
+    let marks = 0;
+    const bSettled = async () => {
+      const sentinel = (await a.vfs.mkdir(ROOT_CALLER, ROOT_INO, name(`sentinel${++marks}`), 0o755)).ino;
+      await b.vfs.release((await b.vfs.create(ROOT_CALLER, sentinel, name('mark'), 0o644, constants.O_WRONLY)).fh);
+      for (const end = Date.now() + 10_000; await missing(sentinel, 'mark'); await sleep(10)) {
+        if (Date.now() > end) assert.fail('B\'s notice never reached A');
+      }
+    };
+    // Then list until a listing ran with no notice arriving (the next lookup of a missing name
+    // stays here).
     const learn = async (ino: number, list: () => Promise<unknown>) => {
+      await bSettled();
       for (const end = Date.now() + 5000; Date.now() < end; await sleep(10)) {
         await list();
         const asked = lookups();
