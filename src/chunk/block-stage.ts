@@ -76,6 +76,9 @@ export class BlockStage {
   #pendingBytes = 0;
   #uploading = 0;
   #failing = 0;
+  /** Since when every upload attempt has failed (undefined: the last one succeeded), and the last error. */
+  #failingSince: number | undefined;
+  #lastFailure: unknown;
   #closed = false;
   /** Aborts uploads and their backoff waits at close. */
   readonly #closing = new AbortController();
@@ -191,6 +194,11 @@ export class BlockStage {
     }
   }
 
+  /** Uploads fail with no success since `sinceMs` (Date.now() clock); undefined while they work. */
+  uploadFailure(): { readonly sinceMs: number; readonly error: unknown } | undefined {
+    return this.#failingSince === undefined ? undefined : { sinceMs: this.#failingSince, error: this.#lastFailure };
+  }
+
   backlog(): StageBacklog {
     let blocks = 0;
     for (const e of this.#entries.values()) if (e.state !== 'uploaded') blocks++;
@@ -267,6 +275,8 @@ export class BlockStage {
           entry.state = 'queued'; // stays staged for the next open
           return;
         }
+        this.#lastFailure = err;
+        this.#failingSince ??= Date.now();
         if (this.#failing++ === 0) this.#o.log?.warn('uploading staged blocks fails; retrying', { key, err });
         await sleep(wait, undefined, { signal: this.#closing.signal, ref: false }).catch(() => undefined);
         // Its slice was deleted meanwhile: no more attempts. Should a failed attempt have
@@ -281,6 +291,7 @@ export class BlockStage {
       this.#o.log?.info('uploading staged blocks works again', { failedAttempts: this.#failing });
       this.#failing = 0;
     }
+    this.#failingSince = undefined;
     entry.state = 'uploaded';
     this.#uploadedOrDropped(entry.size);
     entry.markStored();

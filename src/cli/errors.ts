@@ -9,6 +9,7 @@ import { ImmutableSettingError, NotFormattedError, SchemaTooNewError, VolumeDest
 import { DestroyDeclinedError, DestroySessionsError } from '../maintenance/index.js';
 import { ObjectStoreError } from '../object/index.js';
 import { FormatSettingsError, StorageNotEmptyError, StorageProbeError } from '../volume/format-volume.js';
+import { RecoveryStalledError } from '../volume/stage-recovery.js';
 import { SubdirError } from '../volume/subdir.js';
 
 export const EXIT_FAILURE = 1;
@@ -19,7 +20,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const KNOWN: readonly ErrorClass[] = [
   MetaUrlError, MetaUnavailableError, MetaNotFoundError, DirLockedError, NotFormattedError, VolumeExistsError, ImmutableSettingError,
   SchemaTooNewError, ObjectStoreError, StorageNotEmptyError, StorageProbeError, FsError, SubdirError,
-  VolumeDestroyingError, VolumeUuidMismatchError, DestroySessionsError, DestroyDeclinedError,
+  VolumeDestroyingError, VolumeUuidMismatchError, DestroySessionsError, DestroyDeclinedError, RecoveryStalledError,
 ];
 /** Errors that mean the command line was wrong (exit 2, as commander's own). */
 const USAGE: readonly ErrorClass[] = [FormatSettingsError];

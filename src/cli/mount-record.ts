@@ -39,6 +39,35 @@ export async function removeMountRecord(mountPoint: string): Promise<void> {
   await Promise.all(['.json', '.meta'].map((s) => rm(runtimeFileOf(mountPoint, s), { force: true })));
 }
 
+/**
+ * A daemon uploading an earlier run's write-back leftovers before it mounts (stage-recovery.ts)
+ * says how far it got here, so that `mount --background` waits as long as it moves.
+ */
+export interface RecoveryRecord {
+  readonly pid: number;
+  readonly uploaded: number;
+  readonly total: number;
+}
+
+export function writeRecoveryRecord(mountPoint: string, record: RecoveryRecord): Promise<void> {
+  return mkdir(runtimeDir(), { recursive: true, mode: 0o700 })
+    .then(() => writeFile(runtimeFileOf(mountPoint, '.recovering'), `${JSON.stringify(record)}\n`))
+    .catch(() => undefined); // only a background parent's patience depends on it
+}
+
+export async function readRecoveryRecord(mountPoint: string): Promise<RecoveryRecord | undefined> {
+  const text = await readFile(runtimeFileOf(mountPoint, '.recovering'), 'utf8').catch(() => undefined);
+  try {
+    return text === undefined ? undefined : JSON.parse(text) as RecoveryRecord;
+  } catch {
+    return undefined; // read while being written
+  }
+}
+
+export async function removeRecoveryRecord(mountPoint: string): Promise<void> {
+  await rm(runtimeFileOf(mountPoint, '.recovering'), { force: true });
+}
+
 /** The mount holding `path` and the path inside it ('' for the root). */
 export function findMount(path: string): { mountPoint: string; inside: string } {
   let real: string;

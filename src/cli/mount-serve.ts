@@ -16,7 +16,7 @@ import { redactText, redactUrl, secretsOfEnv } from '../config/redact.js';
 import type { Resolved } from '../config/load.js';
 import { EXIT_FAILURE } from './errors.js';
 import { LiveSettings } from './mount-reload.js';
-import { removeMountRecord, writeMountRecord } from './mount-record.js';
+import { removeMountRecord, removeRecoveryRecord, writeMountRecord, writeRecoveryRecord } from './mount-record.js';
 
 export interface ServeRequest {
   readonly metaUrl: string;
@@ -67,6 +67,9 @@ export async function serve(req: ServeRequest): Promise<void> {
   process.once('SIGTERM', onSigterm);
   const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   if (!tuneAllocator()) log.warn('glibc did not take the allocator settings: block buffers will be mapped afresh each time');
+  // Write-back leftovers of an earlier run go up before the mount: the progress is recorded
+  // for a `--background` parent, which waits as long as it moves.
+  let recoveryWrite: Promise<void> = Promise.resolve();
   const volume = await openVolume(metaUrl, {
     session: { host: hostname(), pid: process.pid, mountPoint: mnt, version, processName: 'objectfs mount', ...(settings.subdir === undefined ? {} : { subdir: settings.subdir }) },
     // A sub-directory that is missing or not a directory fails here (SubdirError, exit 1),
@@ -79,6 +82,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     bufferBytes: settings.bufferSize,
     writeback: settings.writeback,
     writebackLimitBytes: settings.writebackLimit,
+    writebackRecovery: { onProgress: ({ uploaded, total }) => { recoveryWrite = recoveryWrite.then(() => writeRecoveryRecord(mnt, { pid: process.pid, uploaded, total })); } },
     uploadConcurrency: settings.uploadConcurrency,
     downloadConcurrency: settings.downloadConcurrency,
     readaheadBytes: settings.readahead,
@@ -97,7 +101,7 @@ export async function serve(req: ServeRequest): Promise<void> {
     metaBackup: { intervalMs: settings.backupMeta * 1000, keep: settings.backupKeep, tempDir: settings.diskCache ? settings.cacheDir : undefined, log },
     log,
     metrics,
-  });
+  }).finally(() => recoveryWrite.then(() => removeRecoveryRecord(mnt)));
   let mounted: MountedFs;
   try {
     mounted = await mountFuse(volume.vfs, {

@@ -21,10 +21,13 @@ import { byteSizeOption, durationOption, positiveIntOption, subdirOption, wholeN
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { metaUrlAndOperand } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
+import { readRecoveryRecord } from './mount-record.js';
 import { serve } from './mount-serve.js';
 
 /** The objectfs executable (the background daemon is started through it). */
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
+/** How long `mount --background` waits for its daemon to mount (or to move on with leftovers). */
+const MOUNT_WAIT_MS = 120_000;
 
 /** Raw values of settings, writable (filled from flags and -o items). */
 export type MountFlags = { -readonly [K in SettingKey]?: unknown } & { options?: string[]; background?: boolean; config?: string; json?: boolean; metaUrlFile?: string };
@@ -206,8 +209,16 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
   let exited: number | null | undefined;
   child.on('exit', (code) => { exited = code; });
   child.unref();
-  const deadline = Date.now() + 120_000;
+  // The daemon has 120 s to mount, counted again whenever it reports uploading more of an
+  // earlier run's write-back leftovers (which may take long, and come before the mount).
+  let deadline = Date.now() + MOUNT_WAIT_MS;
+  let uploaded = -1;
   while (Date.now() < deadline) {
+    const recovery = await readRecoveryRecord(mnt);
+    if (recovery !== undefined && recovery.pid === child.pid && recovery.uploaded > uploaded) {
+      uploaded = recovery.uploaded;
+      deadline = Date.now() + MOUNT_WAIT_MS;
+    }
     if (exited !== undefined) {
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n');
       throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount daemon exited (code ${exited}); last lines of ${logFile}:\n${tail}`);
@@ -219,5 +230,5 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
     await sleep(200);
   }
   child.kill('SIGTERM');
-  throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount did not come up within 120 s; see ${logFile}`);
+  throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount did not come up within ${MOUNT_WAIT_MS / 1000} s${uploaded >= 0 ? ' of its last progress uploading write-back leftovers' : ''}; see ${logFile}`);
 }

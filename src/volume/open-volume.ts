@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { DiskCache, MemoryCache, TieredCache, type BlockCache } from '../cache/index.js';
 import { BlockStage, DEFAULT_UPLOAD_CONCURRENCY, openChunkStore, type ChunkStore } from '../chunk/index.js';
-import { recoverStage } from './stage-recovery.js';
+import { recoverStage, type RecoveryOptions } from './stage-recovery.js';
 import { openMeta, ROOT_INO, type MetaEngine, type MetaOptions, type SessionInfo } from '../meta/index.js';
 import { MetricsStore, RateLimitedStore, type ObjectStore, type OpenStoreOptions } from '../object/index.js';
 import { Vfs, type VfsOptions } from '../vfs/index.js';
@@ -62,6 +62,8 @@ export interface OpenVolumeOptions extends MetaOptions, VfsOptions {
   readonly writebackLimitBytes?: number;
   /** How long close() waits for the write-back stage to upload before leaving the rest for the next mount (default 60 s). */
   readonly writebackDrainMs?: number;
+  /** How the upload of an earlier run's staged leftovers is bounded and reported (stage-recovery.ts). */
+  readonly writebackRecovery?: RecoveryOptions;
 }
 
 export interface Volume {
@@ -134,7 +136,7 @@ export async function openVolume(metaUrl: string, options: OpenVolumeOptions = {
       const opened = stage;
       closers.push(() => opened.close());
       // A previous run's acknowledged data goes up before this mount serves anything.
-      await recoverStage(stage, meta, options.log);
+      await recoverStage(stage, meta, options.log, options.writebackRecovery);
     }
     let vfs: Vfs | undefined;
     const chunks = openChunkStore({

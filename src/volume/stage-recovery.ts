@@ -1,24 +1,90 @@
 /**
  * Write-back recovery (decision 90): blocks a previous run of this cache directory staged and
  * did not upload (it was killed, or unmounted with the object store away) go to the object store
- * before the new mount serves anything; then their slices stop being staged in the metadata and
- * the stage files go. A leftover whose slice was never committed (killed between staging and
+ * before the new mount serves anything. Each slice stops being staged in the metadata, and its
+ * stage files go, as soon as all its blocks are up, so an open stopped halfway (the object store
+ * went away, the mount was killed) keeps what it uploaded and the next one goes on from there
+ * (decision 101). A leftover whose slice was never committed (killed between staging and
  * commit: its close never returned) uploads as an unreferenced object, which gc removes.
+ *
+ * The wait is bounded by progress, not by time: a large backlog may take long, but when every
+ * upload has failed for `stallMs` the open fails with the reason, and the blocks stay staged.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBlockKey, type BlockStage } from '../chunk/index.js';
 import type { MetaEngine, MetaLog } from '../meta/index.js';
 
-export async function recoverStage(stage: BlockStage, meta: Pick<MetaEngine, 'unstageSlices'>, log: MetaLog | undefined): Promise<void> {
-  if (stage.leftovers.length === 0) return;
+/** Default of RecoveryOptions.stallMs. */
+export const RECOVERY_STALL_MS = 60_000;
+/** How often finished slices are unstaged together, progress is reported and the stall checked. */
+const TICK_MS = 200;
+/** A progress line in the log at most this often. */
+const LOG_EVERY_MS = 10_000;
+/** onProgress at most this often. */
+const PROGRESS_EVERY_MS = 1000;
+
+export interface RecoveryProgress {
+  readonly uploaded: number;
+  readonly total: number;
+}
+
+export interface RecoveryOptions {
+  /** Give up when every upload has failed for this long (default RECOVERY_STALL_MS). */
+  readonly stallMs?: number;
+  /** Told about once a second while leftovers remain (a background mount's parent waits while it moves). */
+  readonly onProgress?: (progress: RecoveryProgress) => void;
+}
+
+/** The object store took no leftover for `stallMs`: the mount must not serve yet. */
+export class RecoveryStalledError extends Error {
+  override readonly name = 'RecoveryStalledError';
+}
+
+export async function recoverStage(stage: BlockStage, meta: Pick<MetaEngine, 'unstageSlices'>, log: MetaLog | undefined, options: RecoveryOptions = {}): Promise<void> {
+  const total = stage.leftovers.length;
+  if (total === 0) return;
+  const stallMs = options.stallMs ?? RECOVERY_STALL_MS;
   const started = Date.now();
-  log?.info(`write-back: uploading ${stage.leftovers.length} block(s) staged by an earlier run before serving`, { dir: stage.dir });
-  await stage.drain();
-  const sliceIds = new Set<number>();
+  log?.info(`write-back: uploading ${total} block(s) staged by an earlier run before serving`, { dir: stage.dir });
+  // Keys by slice; a key that names no slice (not ours) is just uploaded and released.
+  const bySlice = new Map<number | undefined, string[]>();
   for (const key of stage.leftovers) {
-    const parts = parseBlockKey(key);
-    if (parts !== undefined) sliceIds.add(parts.sliceId);
+    const id = parseBlockKey(key)?.sliceId;
+    const keys = bySlice.get(id) ?? [];
+    keys.push(key);
+    bySlice.set(id, keys);
   }
-  await meta.unstageSlices([...sliceIds]);
-  await stage.release(stage.leftovers);
-  log?.info(`write-back: ${stage.leftovers.length} leftover block(s) of ${sliceIds.size} slice(s) uploaded in ${Date.now() - started} ms`);
+  const ready: { id: number | undefined; keys: string[] }[] = [];
+  for (const [id, keys] of bySlice) void stage.stored(keys).then(() => { ready.push({ id, keys }); });
+  let uploaded = 0;
+  let loggedAt = started;
+  let toldAt = 0;
+  while (uploaded < total) {
+    await sleep(TICK_MS);
+    const batch = ready.splice(0);
+    if (batch.length > 0) {
+      const ids = batch.flatMap((b) => (b.id === undefined ? [] : [b.id]));
+      if (ids.length > 0) await meta.unstageSlices(ids);
+      const keys = batch.flatMap((b) => b.keys);
+      await stage.release(keys);
+      uploaded += keys.length;
+    }
+    if (uploaded === total) break;
+    if (Date.now() - toldAt >= PROGRESS_EVERY_MS) {
+      toldAt = Date.now();
+      options.onProgress?.({ uploaded, total });
+    }
+    const failure = stage.uploadFailure();
+    if (failure !== undefined && Date.now() - failure.sinceMs >= stallMs) {
+      const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      throw new RecoveryStalledError(`write-back: ${total - uploaded} of ${total} block(s) staged by an earlier run could not be uploaded ` +
+        `(every upload failed for ${Math.round(stallMs / 1000)} s; last error: ${reason}). They stay staged in ${stage.dir}; ` +
+        'mount again with this cache directory once the object store is reachable');
+    }
+    if (Date.now() - loggedAt >= LOG_EVERY_MS) {
+      loggedAt = Date.now();
+      log?.info(`write-back: ${uploaded} of ${total} leftover block(s) uploaded`);
+    }
+  }
+  log?.info(`write-back: ${total} leftover block(s) of ${bySlice.size} slice(s) uploaded in ${Date.now() - started} ms`);
 }

@@ -7,14 +7,17 @@
  * - fsync on A does not return while S3 is gone, and returns with the blocks in S3;
  * - A killed with -9 holding a backlog: remounted on the same cache directory it uploads the
  *   leftovers, and B reads every acknowledged file byte for byte; before that, fsck lists each
- *   staged file by path.
+ *   staged file by path;
+ * - the same with S3 still away: `mount --background` fails after the stall bound with the
+ *   reason, nothing mounted and the backlog kept; with S3 back it mounts and every file reads.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMounted } from '../../src/fuse/index.js';
 import { listAll, openObjectStore } from '../../src/object/index.js';
 import { killAll, startDaemon, timeout, waitFor, OBJECTFS_BIN, type Daemon } from '../support/e2e-daemon.js';
 import { bash, ok, run, sha256File } from '../support/e2e-sh.js';
@@ -150,6 +153,31 @@ describe('write-back mounts', () => {
     for (let i = 0; i < 30; i++) assert.equal(await sha256File(join(mntB(), 'crash', `c${i + 1}`)), sums[i], `c${i + 1}`);
     await stop(a);
     await stop(b);
+    await fsckHealthy();
+  });
+
+  test('kill -9 with a backlog and S3 still away: mount --background fails after the stall with the reason and keeps the backlog; with S3 back it mounts', async () => {
+    a = await startDaemon(db.url, mntA(), cacheA(), ['--writeback'], env);
+    await s3.kill();
+    await bash('mkdir stall && for i in $(seq 1 5); do head -c $((i * 30000 + 3)) /dev/urandom > stall/s$i; done', mntA());
+    const sums = await Promise.all(Array.from({ length: 5 }, (_, i) => sha256File(join(mntA(), 'stall', `s${i + 1}`))));
+    process.kill(a.pid, 'SIGKILL');
+    await a.exited;
+    const mountArgs = ['mount', db.url, mntA(), '--background', '--cache-dir', cacheA(), '--writeback', '--no-metrics', '--log', join(dir, 'stall.log')];
+    const started = Date.now();
+    const failed = await cli(mountArgs);
+    assert.equal(failed.code, 1, `the background mount fails: ${failed.stdout} ${failed.stderr}`);
+    assert.match(failed.stderr, /5 of 5 block\(s\) staged by an earlier run could not be uploaded/, 'with the reason');
+    assert.ok(Date.now() - started >= 60_000, 'after trying for the stall bound (60 s)');
+    assert.equal(isMounted(mntA()), false, 'nothing is mounted');
+    await s3.start();
+    const mounted = await cli(mountArgs);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    assert.doesNotMatch(await statusText(), /staged \(write-back/, 'the leftovers were uploaded before the mount served');
+    for (let i = 0; i < 5; i++) assert.equal(await sha256File(join(mntA(), 'stall', `s${i + 1}`)), sums[i], `s${i + 1}`);
+    assert.deepEqual((await readdir(env['OBJECTFS_RUNTIME_DIR'] as string)).filter((f) => f.endsWith('.recovering')), [], 'no progress record is left');
+    const u = await cli(['umount', mntA()]);
+    assert.equal(u.code, 0, u.stderr);
     await fsckHealthy();
   });
 });

@@ -56,8 +56,8 @@ interface Bed {
   dv: DataVolume;
   cacheDir: string;
   faulty: FaultyStore | undefined;
-  /** A write-back client whose object store can go down. */
-  open(options?: { limit?: number; drainMs?: number }): Promise<Volume>;
+  /** A write-back client whose object store can go down (`down`: down from the start). */
+  open(options?: { limit?: number; drainMs?: number; down?: boolean; stallMs?: number; uploadConcurrency?: number; afterPut?: (f: FaultyStore) => void }): Promise<Volume>;
 }
 
 async function bed(t: { after(fn: () => Promise<void>): void }, label: string): Promise<Bed> {
@@ -74,9 +74,22 @@ async function bed(t: { after(fn: () => Promise<void>): void }, label: string): 
       storeOptions: { maxAttempts: 1 },
       ...(options.limit === undefined ? {} : { writebackLimitBytes: options.limit }),
       ...(options.drainMs === undefined ? {} : { writebackDrainMs: options.drainMs }),
+      ...(options.stallMs === undefined ? {} : { writebackRecovery: { stallMs: options.stallMs } }),
+      ...(options.uploadConcurrency === undefined ? {} : { uploadConcurrency: options.uploadConcurrency }),
       wrapStore: (s: ObjectStore) => {
-        b.faulty = new FaultyStore(s);
-        return b.faulty;
+        const faulty = new FaultyStore(s);
+        b.faulty = faulty;
+        if (options.down === true) faulty.goDown();
+        const afterPut = options.afterPut;
+        if (afterPut === undefined) return faulty;
+        // Tells `afterPut` of every put that succeeded (it may take the store down).
+        return new Proxy(faulty, {
+          get(target, prop) {
+            if (prop === 'put') return async (...args: Parameters<ObjectStore['put']>) => { await target.put(...args); afterPut(target); };
+            const value = Reflect.get(target, prop) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
       },
     }),
   };
@@ -139,6 +152,52 @@ describe('write-back', () => {
     const reader = await b.dv.open();
     for (const f of files) assert.deepEqual(await readFile(reader, f.name, f.data.length), f.data, `${f.name} byte-identical on another client`);
     assert.deepEqual(await readdir(second.stage?.dir as string), []);
+  });
+
+  /** A first run that stages `files` with the store down and leaves them on disk. */
+  async function leaveBacklog(b: Bed, files: readonly { name: string; data: Buffer }[]): Promise<string> {
+    const first = await b.open({ drainMs: 0, down: true });
+    for (const f of files) await first.vfs.release((await writeFile(first, f.name, f.data)).fh);
+    assert.equal((await first.meta.stagedSlices()).length, files.length);
+    await first.close();
+    return join(b.cacheDir, `${first.meta.volume.uuid}.stage`);
+  }
+
+  test('an open whose object store stays away gives up after the stall bound with the reason; the backlog stays for a later open', async (t) => {
+    const b = await bed(t, 'wb-stalled');
+    const files = Array.from({ length: 3 }, (_, i) => ({ name: `s${i}`, data: bytes(40 + i, 30 * KiB) }));
+    const stageDir = await leaveBacklog(b, files);
+    const staged = (await readdir(stageDir)).sort();
+    const started = Date.now();
+    await assert.rejects(b.open({ down: true, stallMs: 800 }), (err: Error) => {
+      assert.equal(err.name, 'RecoveryStalledError');
+      assert.match(err.message, /3 of 3 block\(s\) staged by an earlier run could not be uploaded/);
+      assert.ok(err.message.includes(stageDir), `names the stage directory: ${err.message}`);
+      assert.match(err.message, /last error: .*store is down/, 'says why');
+      return true;
+    });
+    assert.ok(Date.now() - started >= 800, 'it tried for the stall bound first');
+    assert.deepEqual((await readdir(stageDir)).sort(), staged, 'every staged block is still on disk');
+    const second = await b.open();
+    assert.deepEqual(await second.meta.stagedSlices(), [], 'a later open with the store back uploads them');
+    const reader = await b.dv.open();
+    for (const f of files) assert.deepEqual(await readFile(reader, f.name, f.data.length), f.data, `${f.name} byte-identical on another client`);
+  });
+
+  test('an open stopped halfway through the leftovers keeps what it uploaded; the next one uploads only the rest', async (t) => {
+    const b = await bed(t, 'wb-halfway');
+    const files = Array.from({ length: 10 }, (_, i) => ({ name: `h${i}`, data: bytes(60 + i, 40 * KiB) }));
+    const stageDir = await leaveBacklog(b, files);
+    let puts = 0;
+    await assert.rejects(b.open({ stallMs: 800, uploadConcurrency: 1, afterPut: (f) => { if (++puts === 4) f.goDown(); } }),
+      (err: Error) => err.name === 'RecoveryStalledError' && /6 of 10 block/.test(err.message));
+    assert.equal(puts, 4);
+    assert.equal((await readdir(stageDir)).length, 6, 'the four uploaded blocks left the stage');
+    const last = await b.open();
+    assert.equal((b.faulty as FaultyStore).calls('put'), 6, 'only the six others were uploaded again');
+    assert.deepEqual(await last.meta.stagedSlices(), [], 'every slice is unstaged');
+    const reader = await b.dv.open();
+    for (const f of files) assert.deepEqual(await readFile(reader, f.name, f.data.length), f.data, `${f.name} byte-identical on another client`);
   });
 
   test('a staged file deleted before its upload: deferred deletion discards its blocks from the stage, nothing is uploaded', async (t) => {
