@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BLOCK_FILE_HEADER_SIZE, encodeBlockHeader } from './block-file.js';
+import { encodeBlockHeader } from './block-file.js';
 
 export interface PendingWrite {
   readonly key: string;
@@ -76,15 +76,17 @@ export class WritePump {
   }
 }
 
-/** Writes header + data to a temp file next to `path` and renames it over `path`. */
+/**
+ * Writes header + data to a temp file next to `path` and renames it over `path`: three calls
+ * on the thread pool in the common case (open, writev, close, then the rename); the directory
+ * is made only when the open finds it missing.
+ */
 export async function writeBlockFile(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'wx', 0o600);
+    const fh = await openNew(tmp);
     try {
-      await writeAll(fh, encodeBlockHeader(data), 0);
-      await writeAll(fh, data, BLOCK_FILE_HEADER_SIZE);
+      await writeAll(fh, [encodeBlockHeader(data), data]);
     } finally {
       await fh.close();
     }
@@ -95,10 +97,29 @@ export async function writeBlockFile(path: string, data: Buffer): Promise<void> 
   }
 }
 
-/** fh.write may write less than asked (e.g. just before ENOSPC): loop until all is written. */
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length;) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
+async function openNew(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, 'wx', 0o600);
+  }
+}
+
+/**
+ * `bufs` one after another from offset 0, in one writev; a short write (e.g. just before
+ * ENOSPC) is finished piece by piece.
+ */
+async function writeAll(fh: FileHandle, bufs: readonly Buffer[]): Promise<void> {
+  let { bytesWritten: left } = await fh.writev(bufs, 0);
+  let position = 0;
+  for (const buf of bufs) {
+    for (let done = Math.min(left, buf.length); done < buf.length;) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+      done += bytesWritten;
+    }
+    left = Math.max(0, left - buf.length);
+    position += buf.length;
   }
 }

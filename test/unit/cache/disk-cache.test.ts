@@ -263,6 +263,17 @@ describe('DiskCache drops damaged files', () => {
     assert.equal(cache.stats().errors, 0);
     await cache.close();
   });
+
+  test('a directory removed behind the cache is made again by the next put into it', async () => {
+    const dir = await tempDir();
+    const cache = await DiskCache.open({ dir, maxBytes: MiB });
+    await cache.put('x/y/k1', block(100, 1));
+    await rm(join(dir, 'x'), { recursive: true });
+    await cache.put('x/y/k2', block(200, 2));
+    assert.deepEqual(await cache.get('x/y/k2'), block(200, 2));
+    assert.equal(cache.stats().errors, 0);
+    await cache.close();
+  });
 });
 
 describe('DiskCache byte bound', () => {
