@@ -88,6 +88,28 @@ export function readdirTests(ctx: SuiteContext): void {
       assert.equal((await ctx.meta.getattr(d.ino)).nlink, 2 + 350, 'one in three entries is a directory');
     });
 
+    it('carries every attribute exactly as getattr, at the edges of each field', async () => {
+      const d = await ctx.dir('readdir-edges');
+      const big = await ctx.meta.mknod(CALLER, d.ino, b('big'), 'file', 0o4755);
+      // Past 2^32 where fields are int8 (length up to the 1 PiB maximum); times before 1970 and with nanoseconds.
+      await ctx.meta.setattr(big.ino, { length: 2 ** 50 - 3, uid: 2 ** 32 + 7, gid: 4_294_967_294, atime: -1_234_567_890_123_456_789n, mtime: 9_000_000_000_123_456_789n, ctime: 1n });
+      const dev = await ctx.meta.mknod(CALLER, d.ino, b('dev'), 'chardev', 0o600, 0x7fff_ffff);
+      const sock = await ctx.meta.mknod(CALLER, d.ino, b('sock'), 'socket', 0o640);
+      await ctx.meta.link(big.ino, d.ino, b('big2'));
+      await ctx.meta.symlink(CALLER, d.ino, b('link'), b('big'));
+      await ctx.meta.mkdir(CALLER, d.ino, b('sub'), 0o1777);
+      const { entries } = await readAll(ctx.meta, d.ino, 100);
+      assert.deepEqual(entries.map((e) => e.name.toString()), ['big', 'big2', 'dev', 'link', 'sock', 'sub']);
+      for (const e of entries) assert.deepEqual(e.attr, await ctx.meta.getattr(e.ino), `attr of ${e.name.toString()}`);
+      const bigAttr = entries[0]!.attr;
+      assert.equal(bigAttr.length, 2 ** 50 - 3);
+      assert.equal(bigAttr.atime, -1_234_567_890_123_456_789n);
+      assert.equal(bigAttr.nlink, 2);
+      assert.equal(entries[2]!.attr.rdev, 0x7fff_ffff);
+      assert.equal(entries[2]!.ino, dev.ino);
+      assert.equal(entries[4]!.attr.type, sock.type);
+    });
+
     it('with limit 1, `after` is exclusive and works with names that are not in the directory', async () => {
       const d = await ctx.dir('readdir-after');
       const names = ['a', 'b', 'ba', 'c', 'd'].map(b);
