@@ -49,6 +49,37 @@ export interface RecoveryRecord {
   readonly total: number;
 }
 
+/**
+ * How long `mount --background` waits for its daemon: `limitMs`, counted again whenever that
+ * daemon reports more leftovers uploaded.
+ */
+export class MountWait {
+  readonly limitMs: number;
+  #deadline: number;
+  #uploaded = -1;
+
+  constructor(limitMs: number, now: number) {
+    this.limitMs = limitMs;
+    this.#deadline = now + limitMs;
+  }
+
+  /** What the runtime directory showed at `now`; records of other processes are ignored. */
+  saw(record: RecoveryRecord | undefined, daemonPid: number | undefined, now: number): void {
+    if (record === undefined || record.pid !== daemonPid || record.uploaded <= this.#uploaded) return;
+    this.#uploaded = record.uploaded;
+    this.#deadline = now + this.limitMs;
+  }
+
+  expired(now: number): boolean {
+    return now >= this.#deadline;
+  }
+
+  /** The daemon has reported recovering leftovers. */
+  get recovering(): boolean {
+    return this.#uploaded >= 0;
+  }
+}
+
 export function writeRecoveryRecord(mountPoint: string, record: RecoveryRecord): Promise<void> {
   return mkdir(runtimeDir(), { recursive: true, mode: 0o700 })
     .then(() => writeFile(runtimeFileOf(mountPoint, '.recovering'), `${JSON.stringify(record)}\n`))

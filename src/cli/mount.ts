@@ -21,7 +21,7 @@ import { byteSizeOption, durationOption, positiveIntOption, subdirOption, wholeN
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { metaUrlAndOperand } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
-import { readRecoveryRecord } from './mount-record.js';
+import { MountWait, readRecoveryRecord } from './mount-record.js';
 import { serve } from './mount-serve.js';
 
 /** The objectfs executable (the background daemon is started through it). */
@@ -209,16 +209,10 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
   let exited: number | null | undefined;
   child.on('exit', (code) => { exited = code; });
   child.unref();
-  // The daemon has 120 s to mount, counted again whenever it reports uploading more of an
-  // earlier run's write-back leftovers (which may take long, and come before the mount).
-  let deadline = Date.now() + MOUNT_WAIT_MS;
-  let uploaded = -1;
-  while (Date.now() < deadline) {
-    const recovery = await readRecoveryRecord(mnt);
-    if (recovery !== undefined && recovery.pid === child.pid && recovery.uploaded > uploaded) {
-      uploaded = recovery.uploaded;
-      deadline = Date.now() + MOUNT_WAIT_MS;
-    }
+  // An earlier run's write-back leftovers go up before the mount and may take long.
+  const wait = new MountWait(MOUNT_WAIT_MS, Date.now());
+  while (!wait.expired(Date.now())) {
+    wait.saw(await readRecoveryRecord(mnt), child.pid, Date.now());
     if (exited !== undefined) {
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n');
       throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount daemon exited (code ${exited}); last lines of ${logFile}:\n${tail}`);
@@ -230,5 +224,5 @@ async function startDaemon(args: readonly string[], metaUrl: string, mnt: string
     await sleep(200);
   }
   child.kill('SIGTERM');
-  throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount did not come up within ${MOUNT_WAIT_MS / 1000} s${uploaded >= 0 ? ' of its last progress uploading write-back leftovers' : ''}; see ${logFile}`);
+  throw new CliError(EXIT_FAILURE, 'EMOUNT', `the mount did not come up within ${MOUNT_WAIT_MS / 1000} s${wait.recovering ? ' of its last progress uploading write-back leftovers' : ''}; see ${logFile}`);
 }

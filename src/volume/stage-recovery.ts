@@ -13,15 +13,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBlockKey, type BlockStage } from '../chunk/index.js';
 import type { MetaEngine, MetaLog } from '../meta/index.js';
+import { StagedUploads } from '../vfs/index.js';
 
 /** Default of RecoveryOptions.stallMs. */
 export const RECOVERY_STALL_MS = 60_000;
-/** How often finished slices are unstaged together, progress is reported and the stall checked. */
+/** How often progress is reported and the stall checked. */
 const TICK_MS = 200;
 /** A progress line in the log at most this often. */
 const LOG_EVERY_MS = 10_000;
-/** onProgress at most this often. */
-const PROGRESS_EVERY_MS = 1000;
 
 export interface RecoveryProgress {
   readonly uploaded: number;
@@ -31,7 +30,7 @@ export interface RecoveryProgress {
 export interface RecoveryOptions {
   /** Give up when every upload has failed for this long (default RECOVERY_STALL_MS). */
   readonly stallMs?: number;
-  /** Told about once a second while leftovers remain (a background mount's parent waits while it moves). */
+  /** Told at first and whenever more is uploaded (a background mount's parent waits while it moves). */
   readonly onProgress?: (progress: RecoveryProgress) => void;
 }
 
@@ -46,32 +45,35 @@ export async function recoverStage(stage: BlockStage, meta: Pick<MetaEngine, 'un
   const stallMs = options.stallMs ?? RECOVERY_STALL_MS;
   const started = Date.now();
   log?.info(`write-back: uploading ${total} block(s) staged by an earlier run before serving`, { dir: stage.dir });
-  // Keys by slice; a key that names no slice (not ours) is just uploaded and released.
-  const bySlice = new Map<number | undefined, string[]>();
+  const bySlice = new Map<number, string[]>();
+  const foreign: string[] = []; // names no slice: just uploaded and released
   for (const key of stage.leftovers) {
     const id = parseBlockKey(key)?.sliceId;
-    const keys = bySlice.get(id) ?? [];
-    keys.push(key);
-    bySlice.set(id, keys);
+    if (id === undefined) foreign.push(key);
+    else bySlice.set(id, [...(bySlice.get(id) ?? []), key]);
   }
-  const ready: { id: number | undefined; keys: string[] }[] = [];
-  for (const [id, keys] of bySlice) void stage.stored(keys).then(() => { ready.push({ id, keys }); });
   let uploaded = 0;
+  const release = async (keys: readonly string[]) => {
+    await stage.release(keys);
+    uploaded += keys.length;
+  };
+  // The vfs's own bookkeeping of staged slices, over the leftovers' keys: a slice is unmarked
+  // (batched with the others ready) and released once the stage has uploaded all its blocks.
+  const slices = new StagedUploads(meta, {
+    sliceStored: (id) => stage.stored(bySlice.get(id) ?? []),
+    releaseStaged: (id) => release(bySlice.get(id) ?? []),
+  });
+  for (const id of bySlice.keys()) slices.track(0, id, 0);
+  let finished = false;
+  const done = Promise.all([slices.drainedAll(), stage.stored(foreign).then(() => release(foreign))]).then(() => { finished = true; });
+  void done.catch(() => undefined); // seen by the race below, or dropped once the open failed
   let loggedAt = started;
-  let toldAt = 0;
-  while (uploaded < total) {
-    await sleep(TICK_MS);
-    const batch = ready.splice(0);
-    if (batch.length > 0) {
-      const ids = batch.flatMap((b) => (b.id === undefined ? [] : [b.id]));
-      if (ids.length > 0) await meta.unstageSlices(ids);
-      const keys = batch.flatMap((b) => b.keys);
-      await stage.release(keys);
-      uploaded += keys.length;
-    }
-    if (uploaded === total) break;
-    if (Date.now() - toldAt >= PROGRESS_EVERY_MS) {
-      toldAt = Date.now();
+  let told = -1;
+  while (!finished) {
+    await Promise.race([done, sleep(TICK_MS)]);
+    if (finished) break;
+    if (uploaded !== told) {
+      told = uploaded;
       options.onProgress?.({ uploaded, total });
     }
     const failure = stage.uploadFailure();

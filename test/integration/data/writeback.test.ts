@@ -57,7 +57,7 @@ interface Bed {
   cacheDir: string;
   faulty: FaultyStore | undefined;
   /** A write-back client whose object store can go down (`down`: down from the start). */
-  open(options?: { limit?: number; drainMs?: number; down?: boolean; stallMs?: number; uploadConcurrency?: number; afterPut?: (f: FaultyStore) => void }): Promise<Volume>;
+  open(options?: { limit?: number; drainMs?: number; down?: boolean; stallMs?: number; uploadConcurrency?: number; afterPut?: (f: FaultyStore) => void; onProgress?: (p: { uploaded: number }) => void }): Promise<Volume>;
 }
 
 async function bed(t: { after(fn: () => Promise<void>): void }, label: string): Promise<Bed> {
@@ -74,7 +74,7 @@ async function bed(t: { after(fn: () => Promise<void>): void }, label: string): 
       storeOptions: { maxAttempts: 1 },
       ...(options.limit === undefined ? {} : { writebackLimitBytes: options.limit }),
       ...(options.drainMs === undefined ? {} : { writebackDrainMs: options.drainMs }),
-      ...(options.stallMs === undefined ? {} : { writebackRecovery: { stallMs: options.stallMs } }),
+      writebackRecovery: { ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) },
       ...(options.uploadConcurrency === undefined ? {} : { uploadConcurrency: options.uploadConcurrency }),
       wrapStore: (s: ObjectStore) => {
         const faulty = new FaultyStore(s);
@@ -189,9 +189,12 @@ describe('write-back', () => {
     const files = Array.from({ length: 10 }, (_, i) => ({ name: `h${i}`, data: bytes(60 + i, 40 * KiB) }));
     const stageDir = await leaveBacklog(b, files);
     let puts = 0;
-    await assert.rejects(b.open({ stallMs: 800, uploadConcurrency: 1, afterPut: (f) => { if (++puts === 4) f.goDown(); } }),
+    const reported: number[] = [];
+    await assert.rejects(b.open({ stallMs: 800, uploadConcurrency: 1, afterPut: (f) => { if (++puts === 4) f.goDown(); }, onProgress: (p) => reported.push(p.uploaded) }),
       (err: Error) => err.name === 'RecoveryStalledError' && /6 of 10 block/.test(err.message));
     assert.equal(puts, 4);
+    assert.ok(reported.length > 0 && reported.every((n, i) => i === 0 || n >= (reported[i - 1] as number)), `progress reported, never going back: ${reported.join(',')}`);
+    assert.equal(reported[reported.length - 1], 4, 'the last report counts the four uploaded');
     assert.equal((await readdir(stageDir)).length, 6, 'the four uploaded blocks left the stage');
     const last = await b.open();
     assert.equal((b.faulty as FaultyStore).calls('put'), 6, 'only the six others were uploaded again');
