@@ -83,13 +83,34 @@ interface Network {
 }
 
 /**
- * A bridge in our namespace (address .1, so this process reaches the servers), a server
- * namespace (.2) and `count` host namespaces (.10, .11 …), each joined by a veth pair.
+ * Takes a name prefix for one bed's bridge, namespaces and links that no other bed on this
+ * machine holds: creating the bridge is the claim, since the kernel refuses a second link of
+ * one name. Beds of concurrent test files draw from the suite's prefix, and a bed's teardown
+ * deletes everything under its own prefix, so two beds must never share one (two did, with a
+ * one-byte suffix: the second fell back to loopback and its teardown took the first's network
+ * away mid-test). Names stay within 15 bytes: 7 + 4 + a role of 2 + a veth end's 1.
+ */
+export function claimPrefix(base: string, draw: () => string = () => randomBytes(2).toString('hex')): string {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const prefix = `${base}${draw()}`;
+    try {
+      ip(['link', 'add', `${prefix}br`, 'type', 'bridge']);
+      return prefix;
+    } catch (e) {
+      if (!/File exists/.test((e as { stderr?: Buffer }).stderr?.toString() ?? '')) throw e;
+    }
+  }
+  throw new Error(`no free network name prefix under ${base} after 16 tries`);
+}
+
+/**
+ * On the bridge `prefix`br (claimPrefix made it) in our namespace (address .1, so this process
+ * reaches the servers): a server namespace (.2) and `count` host namespaces (.10, .11 …), each
+ * joined by a veth pair.
  */
 function makeNetwork(prefix: string, count: number): Network {
   const net = freeSubnet();
   const bridge = `${prefix}br`;
-  ip(['link', 'add', bridge, 'type', 'bridge']);
   ip(['addr', 'add', `${net}.1/24`, 'dev', bridge]);
   ip(['link', 'set', bridge, 'up']);
   const join = (role: string, address: string): string => {
@@ -121,12 +142,14 @@ export interface MultiHostOptions {
 export async function startMultiHostBed(label: string, hostCount: number, options: MultiHostOptions = {}): Promise<MultiHostBed> {
   const bed: PrivateBed = createPrivateBed(`objectfs-${label}-`);
   try {
-    const prefix = `${process.env['OBJECTFS_TEST_NETNS_PREFIX'] ?? `ofs${randomBytes(2).toString('hex')}`}${randomBytes(1).toString('hex')}`;
-    bed.setNetnsPrefix(prefix);
+    const base = process.env['OBJECTFS_TEST_NETNS_PREFIX'] ?? `ofs${randomBytes(2).toString('hex')}`;
+    let prefix: string | undefined;
     let network: Network | undefined;
     let why = 'OBJECTFS_TEST_LOOPBACK=1';
     if (process.env['OBJECTFS_TEST_LOOPBACK'] !== '1') {
       try {
+        prefix = claimPrefix(base);
+        bed.setNetnsPrefix(prefix); // only a claimed prefix: teardown deletes all under it
         network = makeNetwork(prefix, hostCount);
       } catch (e) {
         why = ((e as { stderr?: Buffer }).stderr?.toString() ?? (e as Error).message).trim();
@@ -147,7 +170,7 @@ export async function startMultiHostBed(label: string, hostCount: number, option
     });
     const hosts: Host[] = network?.hosts ?? Array.from({ length: hostCount }, (_, i) => ({ name: `host${String.fromCharCode(65 + i)}`, netns: undefined }));
     const description = network !== undefined
-      ? `multi-host mode: netns (${hostCount} host namespaces + a server namespace on bridge ${prefix}br, ${network.subnet}; PostgreSQL and s3rver at ${address})`
+      ? `multi-host mode: netns (${hostCount} host namespaces + a server namespace on bridge ${prefix ?? ''}br, ${network.subnet}; PostgreSQL and s3rver at ${address})`
       : `multi-host mode: LOOPBACK FALLBACK (network namespaces unavailable: ${why}); every host is a process on 127.0.0.1`;
     const drops: (() => Promise<void>)[] = [];
     let mounts = 0;
