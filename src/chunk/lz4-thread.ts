@@ -3,8 +3,9 @@
  * why not lz4-napi's own async calls). Inputs are copied into a transferred ArrayBuffer (behind
  * free bytes for the raw-block header when compressing), so the caller's buffer is never
  * shared with the worker, except a block to compress that its caller gives up (`consume`) and
- * that already sits behind header room alone in its ArrayBuffer (raw-block.ts): that memory
- * is transferred as it is, and comes back as the block's bytes for the caller to keep.
+ * that already sits behind header room alone in its ArrayBuffer (raw-block.ts), and a raw block
+ * object to sum that is alone in its ArrayBuffer: that memory is transferred as it is, and comes
+ * back as the block's bytes for the caller to keep.
  * Outputs come back transferred, no copy.
  * The worker does not keep the process alive while idle, and a worker that dies fails the calls
  * in flight and is started again by the next call.
@@ -36,7 +37,7 @@ class Lz4Thread {
 
   run(op: Lz4Request['op'], data: Uint8Array, consume = false): Promise<Result> {
     const worker = this.#worker ?? this.#start();
-    const taken = op === 'compress' && consume && hasHeaderRoom(data);
+    const taken = op === 'sum' || (op === 'compress' && consume && hasHeaderRoom(data));
     const input = taken ? data.buffer as ArrayBuffer
       : (op === 'compress' ? copyBehindHeaderRoom(data) : ownCopy(data)).buffer as ArrayBuffer;
     const id = this.#nextId++;
@@ -99,6 +100,21 @@ export async function lz4Compress<T extends Uint8Array>(data: T, consume = false
   // Summed on the worker: the disk cache's header for the block needs no sum here (util/known-crc.ts).
   if (result.crc !== undefined) tellCrc32(kept, result.crc);
   return { bytes: result.bytes, sha256: result.sha256 as string, data: kept };
+}
+
+/**
+ * The CRC-32 of a raw block object's data (behind its header), summed on the worker. The
+ * object's memory moves there and back (it must be alone in its ArrayBuffer: ownsItsMemory):
+ * `object` is detached, and the result's `object` holds the same bytes.
+ */
+export async function sumRawBlock(object: Buffer): Promise<{ object: Buffer; crc: number }> {
+  const { bytes, crc } = await thread.run('sum', object);
+  return { object: bytes, crc: crc as number };
+}
+
+/** Whether `data` is its whole ArrayBuffer (plain, not shared), so it can move to the worker as it is. */
+export function ownsItsMemory(data: Uint8Array): boolean {
+  return data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }
 
 /** The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts. */

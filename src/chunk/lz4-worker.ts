@@ -8,7 +8,8 @@
  * Compression gives up on data lz4 cannot shrink (media, archives, already-compressed
  * datasets): three 32 KiB samples are tried first, and a block whose samples or whole do not
  * shrink is returned raw, behind the raw-block header (raw-block.ts), in the very buffer it came in.
- * Compressed results are hashed here too (SHA-256, for S3's request signature).
+ * Compressed results are hashed here too (SHA-256, for S3's request signature), and raw blocks
+ * read from the store are summed here (CRC-32) so that their check leaves the main thread.
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -18,8 +19,9 @@ import { RAW_HEADER_BYTES, writeRawHeader } from './raw-block.js';
 
 export interface Lz4Request {
   readonly id: number;
-  readonly op: 'compress' | 'uncompress';
-  /** compress: RAW_HEADER_BYTES free bytes, then the data; uncompress: the stored object. */
+  /** sum: only the CRC-32 of a raw block object's data, the object handed back as it came. */
+  readonly op: 'compress' | 'uncompress' | 'sum';
+  /** compress: RAW_HEADER_BYTES free bytes, then the data; uncompress and sum: the stored object. */
   readonly input: ArrayBuffer;
 }
 
@@ -84,6 +86,8 @@ port.on('message', ({ id, op, input }: Lz4Request) => {
       const { output, crc } = compressInto(input);
       const sha256 = createHash('sha256').update(new Uint8Array(output)).digest('hex');
       reply = output === input ? { id, output, sha256, crc } : { id, output, sha256, crc, input };
+    } else if (op === 'sum') {
+      reply = { id, output: input, sha256: undefined, crc: crc32(new Uint8Array(input, RAW_HEADER_BYTES)) };
     } else {
       const output = uncompress(input);
       reply = { id, output, sha256: undefined, crc: crc32(new Uint8Array(output)) };

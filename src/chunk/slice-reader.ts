@@ -256,7 +256,7 @@ export class SliceReader {
   /** Decodes a block as stored, and offers it to the cache. */
   async #decoded(key: string, len: number, stored: Buffer): Promise<Buffer> {
     const { cache, compression, codecSlots } = this.#o;
-    const data = await codecSlots.use(() => decodeBlock(stored, compression, len, key));
+    const data = await codecSlots.use(() => decodeBlock(stored, compression, len, key, true));
     cache.put(key, data).catch(() => undefined); // never throws by contract; not awaited
     return data;
   }

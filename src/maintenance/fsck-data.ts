@@ -62,7 +62,7 @@ async function verifyBlocks(store: ObjectStore, tasks: readonly VerifyTask[], op
   await forEachLimit(tasks, options.threads, async (b) => {
     const key = blockKey(b.sliceId, b.index, b.len);
     try {
-      await decodeBlock(await store.get(key), options.compression, b.len, key);
+      await decodeBlock(await store.get(key), options.compression, b.len, key, true);
     } catch (err) {
       failed.set(b.sliceId, [...(failed.get(b.sliceId) ?? []), `block ${b.index} (${key}): ${(err as Error).message}`]);
     }

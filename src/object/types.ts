@@ -56,7 +56,11 @@ export interface ListOptions {
 export interface ObjectStore {
   /** A human-readable description with no secrets, e.g. `s3://bucket/prefix` or `file:///dir`. */
   describe(): string;
-  /** Bytes of `key` (or a range of it). Throws ObjectNotFoundError if absent. */
+  /**
+   * Bytes of `key` (or a range of it), in memory the caller owns from then on (the codec may move
+   * it to its worker, which detaches it here): never a buffer the store keeps. Throws
+   * ObjectNotFoundError if absent.
+   */
   get(key: string, options?: GetOptions): Promise<Buffer>;
   /** Stores `data` under `key` atomically: readers see the whole object or none. Idempotent. */
   put(key: string, data: Buffer, options?: PutOptions): Promise<void>;

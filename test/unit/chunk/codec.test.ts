@@ -148,6 +148,34 @@ describe('block codec rejects damaged objects', () => {
     await assert.rejects(decodeBlock(flipped, 'lz4', 5000), /CRC-32/);
   });
 
+  test('a large raw block given up and alone in its memory is summed on the worker: its memory moves, damage is still caught', async () => {
+    const data = randomBytes(4 * MiB);
+    const owned = (): Buffer => {
+      const object = Buffer.allocUnsafeSlow(8 + data.length); // as a fetched body: alone in its ArrayBuffer
+      (Buffer.from(encodedRaw)).copy(object);
+      return object;
+    };
+    const encodedRaw = await encodeBlock(data, 'lz4');
+    const kept = owned();
+    assert.ok((await decodeBlock(kept, 'lz4', data.length)).equals(data));
+    assert.equal(kept.length, 8 + data.length, 'not given up (consume false): summed here, still the caller\'s');
+    const stored = owned();
+    const back = await decodeBlock(stored, 'lz4', data.length, undefined, true);
+    assert.equal(stored.buffer.byteLength, 0, 'the object went to the worker (detached here), not summed on this thread');
+    assert.ok(back.equals(data));
+    assert.equal(crc32Of(back), crc32(data), 'its CRC-32 is known for the disk cache');
+    const flipped = owned();
+    flipped[3 * MiB] = (flipped[3 * MiB] ?? 0) ^ 1;
+    await assert.rejects(decodeBlock(flipped, 'lz4', data.length, undefined, true), /CRC-32/);
+    assert.equal(flipped.buffer.byteLength, 0, 'checked on the worker');
+    // A view into larger memory is summed here and stays the caller's.
+    const shared = Buffer.alloc(encodedRaw.length + 16);
+    encodedRaw.copy(shared, 16);
+    const view = shared.subarray(16);
+    assert.ok((await decodeBlock(view, 'lz4', data.length, undefined, true)).equals(data));
+    assert.equal(view.length, encodedRaw.length, 'not detached');
+  });
+
   test('wrong expected length', async () => {
     const data = randomBytes(4096);
     await rejectsCorrupt(decodeBlock(await encodeBlock(data, 'lz4'), 'lz4', 4095), /4095/);
