@@ -3,7 +3,7 @@
  * `.stats`, records the mount for info/warmup, reloads settings on SIGHUP or a change of the
  * configuration file, and on SIGINT/SIGTERM/unmount commits pending writes and exits.
  */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CliError, errnoName } from '../errors.js';
@@ -14,6 +14,7 @@ import { LogFile } from '../util/log-file.js';
 import { openVolume } from '../volume/open-volume.js';
 import { redactText, redactUrl, secretsOfEnv } from '../config/redact.js';
 import type { Resolved } from '../config/load.js';
+import { watchSettled } from '../config/file-watch.js';
 import { EXIT_FAILURE } from './errors.js';
 import { LiveSettings } from './mount-reload.js';
 import { removeMountRecord, removeRecoveryRecord, writeMountRecord, writeRecoveryRecord } from './mount-record.js';
@@ -171,11 +172,7 @@ export async function serve(req: ServeRequest): Promise<void> {
   };
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
-  if (req.configFile !== undefined) {
-    watchFile(req.configFile, { interval: 1000 }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) reload('configuration file changed');
-    });
-  }
+  const configWatch = req.configFile === undefined ? undefined : watchSettled(req.configFile, () => reload('configuration file changed'));
 
   await new Promise<void>((resolveStop) => {
     // Unmounted from outside (umount, fusermount3 -u): the kernel connection ends at once; the
@@ -190,7 +187,7 @@ export async function serve(req: ServeRequest): Promise<void> {
   });
   log.info('unmounting', { why: stopRequested });
   process.off('SIGHUP', onHup);
-  if (req.configFile !== undefined) unwatchFile(req.configFile);
+  configWatch?.close();
   try {
     await reloading;
     await mounted.unmount();
