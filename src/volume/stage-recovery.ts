@@ -50,7 +50,8 @@ export async function recoverStage(stage: BlockStage, meta: Pick<MetaEngine, 'un
   for (const key of stage.leftovers) {
     const id = parseBlockKey(key)?.sliceId;
     if (id === undefined) foreign.push(key);
-    else bySlice.set(id, [...(bySlice.get(id) ?? []), key]);
+    else if (bySlice.has(id)) bySlice.get(id)?.push(key);
+    else bySlice.set(id, [key]);
   }
   let uploaded = 0;
   const release = async (keys: readonly string[]) => {
