@@ -170,6 +170,7 @@ describe('write-back mounts', () => {
     assert.match(failed.stderr, /5 of 5 block\(s\) staged by an earlier run could not be uploaded/, 'with the reason');
     assert.ok(Date.now() - started >= 60_000, 'after trying for the stall bound (60 s)');
     assert.equal(isMounted(mntA()), false, 'nothing is mounted');
+    assert.deepEqual((await readdir(env['OBJECTFS_RUNTIME_DIR'] as string)).filter((f) => f.endsWith('.recovering')), [], 'the failed daemon left no progress record');
     await s3.start();
     const mounted = await cli(mountArgs);
     assert.equal(mounted.code, 0, mounted.stderr);

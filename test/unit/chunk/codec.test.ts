@@ -174,6 +174,12 @@ describe('block codec rejects damaged objects', () => {
     const view = shared.subarray(16);
     assert.ok((await decodeBlock(view, 'lz4', data.length, undefined, true)).equals(data));
     assert.equal(view.length, encodedRaw.length, 'not detached');
+    // A small block given up is summed here too: the hop would cost more than the sum.
+    const small = randomBytes(64 * 1024);
+    const smallStored = Buffer.allocUnsafeSlow(8 + small.length);
+    (await encodeBlock(small, 'lz4')).copy(smallStored);
+    assert.ok((await decodeBlock(smallStored, 'lz4', small.length, undefined, true)).equals(small));
+    assert.equal(smallStored.length, 8 + small.length, 'under 256 KiB: not moved to the worker');
   });
 
   test('wrong expected length', async () => {

@@ -62,3 +62,22 @@ test('a file removed is reported to the reload (which keeps the settings and say
     assert.deepEqual(seen, ['<gone>']);
   });
 });
+
+test('a change still settling when the watch is closed is never read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'objectfs-file-watch-'));
+  const file = join(dir, 'objectfs.yaml');
+  await writeFile(file, 'memory-cache-size: 16M\n');
+  let reads = 0;
+  const watch = watchSettled(file, () => { reads++; }, { pollMs: POLL_MS, settleMs: SETTLE_MS });
+  try {
+    await sleep(3 * POLL_MS);
+    await writeFile(file, 'memory-cache-size: 32M\n');
+    await sleep(5 * POLL_MS); // seen, not yet settled
+    watch.close();
+    await sleep(SETTLE_MS + 10 * POLL_MS);
+    assert.equal(reads, 0);
+  } finally {
+    watch.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
