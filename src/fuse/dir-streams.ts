@@ -8,8 +8,12 @@
  * between requests: every readdirplus reply carries attributes read for it, never older ones
  * (the kernel would take stale sizes over what it knows). An offset other than the one
  * expected (seekdir, rewinddir) starts over and skips.
+ *
+ * A directory removed here while a stream on it is open keeps its last attributes until that
+ * stream's release: `fstat` of the descriptor answers them (no links), as a local disk does,
+ * where the database no longer has the inode.
  */
-import type { DirEntry } from '../vfs/index.js';
+import type { Attr, DirEntry } from '../vfs/index.js';
 
 /** Fetches up to `limit` entries after `after` (exclusive); `next` undefined at the end. */
 export type PageSource = (ino: number, after: Buffer | undefined, limit: number) => Promise<{ entries: readonly DirEntry[]; next?: Buffer | undefined }>;
@@ -31,6 +35,8 @@ export const DOTS = 2;
 
 export class DirStreams {
   readonly #streams = new Map<number, Stream>();
+  /** Directories removed here while open: their attributes as they left, until the last release. */
+  readonly #removed = new Map<number, Attr>();
   readonly #source: PageSource;
   #nextFh = 1;
 
@@ -45,7 +51,24 @@ export class DirStreams {
   }
 
   release(fh: number): void {
+    const ino = this.#streams.get(fh)?.ino;
     this.#streams.delete(fh);
+    if (ino !== undefined && this.#removed.has(ino) && !this.#isOpen(ino)) this.#removed.delete(ino);
+  }
+
+  /** This host removed directory `gone.ino`: kept if a stream on it is open. */
+  removed(gone: Attr): void {
+    if (this.#isOpen(gone.ino)) this.#removed.set(gone.ino, gone);
+  }
+
+  /** The attributes of an open directory this host removed (undefined for any other). */
+  removedAttr(ino: number): Attr | undefined {
+    return this.#removed.get(ino);
+  }
+
+  #isOpen(ino: number): boolean {
+    for (const s of this.#streams.values()) if (s.ino === ino) return true;
+    return false;
   }
 
   get size(): number {

@@ -166,7 +166,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
         b.replyAttr(r.req, attrArray(stats.isHandle(fh) ? stats.fgetattr(fh) : await stats.attr()), 0);
         return;
       }
-      const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : recentDirs.get(r.ino) ?? await vfs.getattr(r.ino);
+      const attr = fh > 0 && !stats?.isHandle(fh) ? await vfs.fgetattr(fh) : recentDirs.get(r.ino) ?? dirs.removedAttr(r.ino) ?? await vfs.getattr(r.ino);
       if (b.replyAttr(r.req, attrArray(attr), timeouts.attr) === 0) kernelAttrs.told(attr);
     },
     [Op.SETATTR]: async (r, b) => {
@@ -203,7 +203,7 @@ export function buildOps(ctx: OpsContext): Partial<Record<OpCode, Handler>> {
     },
     [Op.RMDIR]: async (r, b) => {
       notStatsName(r.ino, nameOf(r));
-      await changing([r.ino], () => vfs.rmdir(caller(r), r.ino, nameOf(r)));
+      dirs.removed(await changing([r.ino], () => vfs.rmdir(caller(r), r.ino, nameOf(r))));
       b.replyErr(r.req, 0);
     },
     [Op.RENAME]: async (r, b) => {

@@ -41,8 +41,8 @@ export interface MetaEngine {
   link(ino: number, parent: number, name: Buffer): Promise<Attr>;
   readlink(ino: number): Promise<Buffer>;
   unlink(parent: number, name: Buffer): Promise<UnlinkResult>;
-  /** Removes an empty directory; returns its inode. */
-  rmdir(parent: number, name: Buffer): Promise<number>;
+  /** Removes an empty directory; returns its attributes as it left (nlink 0, ctime the removal's). */
+  rmdir(parent: number, name: Buffer): Promise<Attr>;
   /**
    * Atomic rename; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. `targetLikelyFree`, a
    * hint only (the result is the same either way): the caller saw the target missing lately,

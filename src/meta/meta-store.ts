@@ -108,7 +108,7 @@ export class MetaStore implements MetaEngine {
   unlink(parent: number, name: Buffer): Promise<UnlinkResult> {
     return this.#announce(remove.unlink(this.#ctx, parent, name), () => [parent], (r) => [r.ino], [{ parent, name }]);
   }
-  rmdir(parent: number, name: Buffer): Promise<number> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (ino) => [ino], [{ parent, name }]); }
+  rmdir(parent: number, name: Buffer): Promise<Attr> { return this.#announce(remove.rmdir(this.#ctx, parent, name), () => [parent], (gone) => [gone.ino], [{ parent, name }]); }
   rename(srcParent: number, srcName: Buffer, dstParent: number, dstName: Buffer, flags = 0, targetLikelyFree = false): Promise<RenameResult> {
     return this.#announce(rename.rename(this.#ctx, srcParent, srcName, dstParent, dstName, flags, targetLikelyFree), () => [srcParent, dstParent], (r) => [r.ino, r.replaced],
       [{ parent: srcParent, name: srcName }, { parent: dstParent, name: dstName }]);

@@ -11,7 +11,7 @@ import { checkName, DIR_COLUMNS_P, dirRowOf, isDot, isDotDot, NODE_COLUMNS, Race
 import { hasEntries, touchDirectory } from './node-writes.js';
 import { inTransaction, statement } from './tx.js';
 import { moveToTrash, trashSteps } from './trash.js';
-import { isTrashDir, NODE_TYPE_CODE, type UnlinkResult } from './types.js';
+import { isTrashDir, NODE_TYPE_CODE, type Attr, type UnlinkResult } from './types.js';
 import type { Db, MetaContext } from './context.js';
 
 const DIR = NODE_TYPE_CODE.directory;
@@ -167,8 +167,11 @@ async function whyNotUnlinked(tx: Db, parent: number, name: Buffer): Promise<Err
   return new RaceDetected(`edge ${showName(name)} in ${parent} changed`);
 }
 
-/** Removes an empty directory; returns its inode. */
-export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<number> {
+/**
+ * Removes an empty directory; returns its attributes as it left (no links, ctime the removal's):
+ * what `fstat` of a descriptor this host holds open on it answers from then on.
+ */
+export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Promise<Attr> {
   checkName(name);
   if (isDot(name)) throw FsError.EINVAL('cannot remove "."');
   if (isDotDot(name)) throw FsError.ENOTEMPTY('cannot remove ".."');
@@ -180,8 +183,9 @@ export async function rmdir(ctx: MetaContext, parent: number, name: Buffer): Pro
     // Creators lock the directory row, which we now hold: this check cannot be overtaken.
     if (await hasEntries(tx, edge.ino)) throw FsError.ENOTEMPTY(`directory ${showName(name)} is not empty`);
     await deleteEdge(tx, parent, name, edge.ino);
-    await touchDirectory(tx, parent, ctx.now(), -1);
+    const now = ctx.now();
+    await touchDirectory(tx, parent, now, -1);
     await destroyInode(ctx, tx, edge.ino, 0);
-    return edge.ino;
+    return { ...toAttr(locked.get(edge.ino) as NodeRow), nlink: 0, ctime: now };
   });
 }

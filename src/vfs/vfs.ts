@@ -557,10 +557,11 @@ export class Vfs {
     return this.#adding(parent, name, () => parentsThere(this.#meta.link(ino, parent, name)));
   }
   readlink(ino: number): Promise<Buffer> { return this.#meta.readlink(ino); }
-  async rmdir(caller: Caller, parent: number, name: Buffer): Promise<void> {
+  /** Removes an empty directory; returns its attributes as it left (nlink 0). */
+  async rmdir(caller: Caller, parent: number, name: Buffer): Promise<Attr> {
     this.#checks.writable();
     await parentsThere(this.#checks.removable(caller, parent, name));
-    await parentsThere(this.#meta.rmdir(parent, name));
+    return parentsThere(this.#meta.rmdir(parent, name));
   }
   /** The volume's figures, or for directory `ino` those of the nearest directory quota at or above it. */
   statfs(ino?: number): Promise<StatFs> { return this.#meta.statfs(ino); }

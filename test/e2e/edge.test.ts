@@ -292,6 +292,16 @@ print(len(names), len(set(names)), set(names) == {'entry-%07d' % i for i in rang
     await o.ok({ op: 'hclose', h: 7 });
   });
 
+  test('a directory removed while open: fstat of its descriptor answers its mode and no links, as locally, until it is closed', async () => {
+    const o = fsops();
+    await bash('mkdir -m 750 gone-dir', m.mnt);
+    await o.ok({ op: 'hopen', h: 9, path: 'gone-dir', flags: 'rdonly' });
+    await o.ok({ op: 'rmdir', path: 'gone-dir' });
+    assert.deepEqual(await o.ok({ op: 'hstat', h: 9 }), { mode: '40750', nlink: 0 });
+    await o.ok({ op: 'hclose', h: 9 });
+    assert.equal(await bash('test -e gone-dir && echo there || echo gone', m.mnt), 'gone\n');
+  });
+
   test('O_APPEND, O_TRUNC and O_EXCL', async () => {
     const r = await py<Record<string, unknown>>(`${PY_ERR}
 with open('flags', 'wb') as f:

@@ -68,4 +68,18 @@ describe('DirStreams', () => {
     streams.release(fh);
     assert.equal(streams.size, 0);
   });
+  test('a directory removed while open keeps its attributes until its last stream is released; one not open is not kept', () => {
+    const streams = new DirStreams(directory([]).source);
+    const gone = { ino: 7, nlink: 0 } as Attr;
+    const a = streams.open(7);
+    const b = streams.open(7);
+    streams.removed(gone);
+    streams.removed({ ino: 8, nlink: 0 } as Attr);
+    assert.equal(streams.removedAttr(7), gone);
+    assert.equal(streams.removedAttr(8), undefined, 'no stream on it: nothing kept');
+    streams.release(a);
+    assert.equal(streams.removedAttr(7), gone, 'another stream is still open');
+    streams.release(b);
+    assert.equal(streams.removedAttr(7), undefined, 'forgotten with the last release');
+  });
 });
