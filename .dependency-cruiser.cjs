@@ -37,7 +37,7 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const pathOf = (layer) => (layer.endsWith('.ts') ? `^src/${escape(layer)}$` : `^src/${escape(layer)}/`);
 
 const layers = readLayerTable();
-/** Folders whose index.ts is their only door for other folders. */
+/** Folders whose index.ts (and light.ts, the part that loads no I/O library) are their only doors for other folders. */
 const withIndex = [...layers.keys()].filter((l) => !l.endsWith('.ts') && existsSync(join(ROOT, 'src', l, 'index.ts')));
 
 const layerRules = [...layers]
@@ -73,10 +73,10 @@ module.exports = {
     },
     {
       name: 'contract-only',
-      comment: `another folder is reached through its index.ts only (${withIndex.join(', ')})`,
+      comment: `another folder is reached through its index.ts or light.ts only (${withIndex.join(', ')})`,
       severity: 'error',
       from: { path: '^src/([^/]+)' },
-      to: { path: `^src/(${withIndex.map(escape).join('|')})/`, pathNot: [`^src/(${withIndex.map(escape).join('|')})/index\\.ts$`, '^src/$1/'] },
+      to: { path: `^src/(${withIndex.map(escape).join('|')})/`, pathNot: [`^src/(${withIndex.map(escape).join('|')})/(index|light)\\.ts$`, '^src/$1/'] },
     },
     ...owners.map(([pkg, where]) => ({
       name: `owner-${pkg.split('|')[0].replace(/\/.*/, '').replace(/[^a-z0-9]+/gi, '')}`,

@@ -32,9 +32,9 @@ import { RAW_BLOCK_MARK, RAW_HEADER_BYTES, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 import { tellCrc32 } from '../util/known-crc.js';
 
-/** The compression algorithms a volume can be formatted with. */
-export const COMPRESSIONS = ['lz4', 'none'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+import type { Compression } from './compressions.js';
+
+export { COMPRESSIONS, type Compression } from './compressions.js';
 
 /**
  * A raw block at least this large is summed on the codec worker: a 4 MiB CRC-32 is about 2 ms

@@ -7,4 +7,5 @@ export { BlockStage, type BlockStageOptions, type StageBacklog } from './block-s
 export { openChunkStore, DEFAULT_BUFFER_BYTES, DEFAULT_DOWNLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY } from './chunk-store.js';
 export { BlockMissingError, BlockCorruptError } from './errors.js';
 export { decodeBlock } from './codec.js';
+export { COMPRESSIONS, type Compression } from './compressions.js';
 export * from './keys.js';

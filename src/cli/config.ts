@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { STORAGE_CLASSES } from '../config/schema.js';
-import { configureVolume, type VolumeChanges, type VolumeRecord } from '../meta/index.js';
+import type { VolumeChanges, VolumeRecord } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { byteSizeOption, trashDaysOption, wholeNumberOption } from './options.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
@@ -53,6 +53,7 @@ export function registerConfig(program: Command, out: Output): void {
         ...(flags.inodes === undefined ? {} : { inodes: flags.inodes }),
         ...(flags.storageClass === undefined ? {} : { storageClass: flags.storageClass }),
       };
+      const { configureVolume } = await import('../meta/index.js');
       const { before, after } = await configureVolume(metaUrl, changes);
       if (flags.json) {
         out.json({ before, after });

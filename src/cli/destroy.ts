@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { redactUrl } from '../config/redact.js';
 import { CliError } from '../errors.js';
-import { DEFAULT_DESTROY_THREADS, describeSession, runDestroy, type DestroyPlan, type DestroyReport } from '../maintenance/index.js';
+import type { DestroyPlan, DestroyReport } from '../maintenance/index.js';
+import { DEFAULT_DESTROY_THREADS, describeSession } from '../maintenance/light.js';
 import { formatBytes } from '../util/bytes.js';
 import { EXIT_FAILURE } from './errors.js';
 import { metaUrlAndOperand } from './meta-url.js';
@@ -93,6 +94,7 @@ export function registerDestroy(program: Command, out: Output): void {
       const uuid = operand as string;
       // With --json, stdout carries the summary alone.
       const show = (text: string) => (flags.json ? out.error(text) : out.line(text));
+      const { runDestroy } = await import('../maintenance/index.js');
       const report = await runDestroy(metaUrl, {
         uuid, force: flags.force, threads: flags.threads,
         progress: flags.progress ? streamProgress('destroy') : undefined,

@@ -12,13 +12,16 @@ import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { dumpDatabase, dumpLines, loadDatabase, openDatabase, DumpFormatError, DumpRefusedError, type DumpSummary, type LoadSummary } from '../db/index.js';
+import type { DumpSummary, LoadSummary } from '../db/index.js';
 import { EXIT_FAILURE } from './errors.js';
 import { peakRss } from './maintenance-volume.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlAndOperand } from './meta-url.js';
+import type { Output } from './output.js';
 
 const MISSING_FILE = 'missing FILE (- for standard input)';
-import type { Output } from './output.js';
+
+/** The database layer, loaded when a dump or a load runs. */
+type DbLayer = typeof import('../db/index.js');
 
 interface DumpFlags {
   metaUrlFile?: string;
@@ -38,8 +41,8 @@ async function openForWriting(file: string): Promise<Writable> {
 }
 
 /** Dump and load failures that are the input's or the database's, not ours. */
-function known(err: unknown): never {
-  if (err instanceof DumpFormatError || err instanceof DumpRefusedError) throw new CliError(EXIT_FAILURE, 'EDUMP', err.message);
+function known(db: DbLayer, err: unknown): never {
+  if (err instanceof db.DumpFormatError || err instanceof db.DumpRefusedError) throw new CliError(EXIT_FAILURE, 'EDUMP', err.message);
   throw err;
 }
 
@@ -60,7 +63,8 @@ export function registerDump(program: Command, out: Output): void {
       const { metaUrl: url, operand: file } = metaUrlAndOperand(a, b, flags.metaUrlFile);
       const toStdout = file === undefined || file === '-';
       const target: Writable = toStdout ? process.stdout : await openForWriting(file);
-      const database = await openDatabase(url, { maxConnections: 2 }).catch(async (err: unknown) => {
+      const db = await import('../db/index.js');
+      const database = await db.openDatabase(url, { maxConnections: 2 }).catch(async (err: unknown) => {
         if (!toStdout) {
           target.destroy();
           await rm(file, { force: true });
@@ -71,7 +75,7 @@ export function registerDump(program: Command, out: Output): void {
       if (gzip !== undefined) gzip.pipe(target, { end: !toStdout });
       let summary: DumpSummary;
       try {
-        summary = await dumpDatabase(database.db, gzip ?? target);
+        summary = await db.dumpDatabase(database.db, gzip ?? target);
         if (gzip !== undefined) {
           gzip.end();
           await finished(gzip);
@@ -85,7 +89,7 @@ export function registerDump(program: Command, out: Output): void {
           target.destroy();
           await rm(file, { force: true });
         }
-        known(err);
+        known(db, err);
       } finally {
         await database.close();
       }
@@ -110,12 +114,13 @@ export function registerDump(program: Command, out: Output): void {
       await opened.catch((err: NodeJS.ErrnoException) => {
         throw new CliError(EXIT_FAILURE, 'EDUMP', `cannot read ${file}: ${err.code ?? err.message}`);
       });
-      const database = await openDatabase(url, { create: true });
+      const db = await import('../db/index.js');
+      const database = await db.openDatabase(url, { create: true });
       let summary: LoadSummary;
       try {
-        summary = await loadDatabase(database.db, dumpLines(source as AsyncIterable<Buffer>), database.displayUrl);
+        summary = await db.loadDatabase(database.db, db.dumpLines(source as AsyncIterable<Buffer>), database.displayUrl);
       } catch (err) {
-        known(err);
+        known(db, err);
       } finally {
         source.destroy();
         await database.close();

@@ -4,8 +4,8 @@ import { CliError } from '../errors.js';
 import { formatBytes } from '../util/bytes.js';
 import { EXIT_USAGE } from './errors.js';
 import { redactUrl } from '../config/redact.js';
-import { parseStorageUrl } from '../object/index.js';
-import { COMPRESSIONS, formatVolume, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../volume/format-volume.js';
+import { COMPRESSIONS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../chunk/light.js';
+import { parseStorageUrl } from '../object/light.js';
 import { byteSizeOption, trashDaysOption, wholeNumberOption } from './options.js';
 import type { Output } from './output.js';
 
@@ -57,6 +57,7 @@ export function registerFormat(program: Command, out: Output): void {
     .option('--force', 'update the mutable settings of an existing volume')
     .option('--json', 'print the volume record as JSON')
     .action(async (metaUrl: string, name: string, flags: FormatFlags) => {
+      const { formatVolume } = await import('../volume/format-volume.js');
       const { created, volume } = await formatVolume({
         metaUrl, name, storage: flags.storage, blockSize: flags.blockSize, compression: flags.compress,
         trashDays: flags.trashDays, capacity: flags.capacity, inodes: flags.inodes, force: flags.force,

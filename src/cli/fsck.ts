@@ -1,7 +1,7 @@
 /** `objectfs fsck META_URL`: checks (and with --repair fixes) a volume; exit 1 when problems remain. */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { runFsck, type FsckReport } from '../maintenance/index.js';
+import type { FsckReport } from '../maintenance/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { EXIT_FAILURE } from './errors.js';
 import { peakRss, withToolVolume } from './maintenance-volume.js';
@@ -46,6 +46,7 @@ export function registerFsck(program: Command, out: Output): void {
     .option('--no-progress', 'no progress output on stderr')
     .action(async (metaUrlArg: string | undefined, flags: FsckFlags & { metaUrlFile?: string }) => {
       const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
+      const { runFsck } = await import('../maintenance/index.js');
       const report = await withToolVolume(metaUrl, (volume) => runFsck(volume, {
         path: flags.path, repair: flags.repair, verify: flags.verify, threads: flags.threads,
         progress: flags.progress ? streamProgress('fsck') : undefined,

@@ -1,6 +1,7 @@
 /** `objectfs gc META_URL`: reports garbage objects; deletes them with --delete (never within the safety window). */
 import type { Command } from 'commander';
-import { DEFAULT_GC_WINDOW_MS, GC_CATEGORIES, runGc, type GcReport } from '../maintenance/index.js';
+import type { GcCategory, GcReport } from '../maintenance/index.js';
+import { DEFAULT_GC_WINDOW_MS } from '../maintenance/light.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { peakRss, withToolVolume } from './maintenance-volume.js';
@@ -18,7 +19,8 @@ interface GcFlags {
   progress: boolean;
 }
 
-const MEANING: Record<(typeof GC_CATEGORIES)[number], string> = {
+/** In the order the report lists them. */
+const MEANING: Record<GcCategory, string> = {
   valid: 'blocks of live slices',
   pending: 'blocks of released slices waiting for deferred deletion',
   leaked: 'named by nothing, older than the safety window',
@@ -29,7 +31,7 @@ const MEANING: Record<(typeof GC_CATEGORIES)[number], string> = {
 
 function printReport(out: Output, r: GcReport, peak: number): void {
   out.line(`objects under chunks/ (safety window ${formatDuration(r.windowMs / 1000)}):`);
-  for (const c of GC_CATEGORIES) out.line(`  ${c.padEnd(10)} ${String(r.objects[c].count).padStart(9)}  ${formatBytes(r.objects[c].bytes).padStart(10)}  ${MEANING[c]}`);
+  for (const c of Object.keys(MEANING) as GcCategory[]) out.line(`  ${c.padEnd(10)} ${String(r.objects[c].count).padStart(9)}  ${formatBytes(r.objects[c].bytes).padStart(10)}  ${MEANING[c]}`);
   const p = r.pending;
   out.line(`pending deletion: ${p.droppedLists} dropped chunk list(s), ${p.pendingSlices} released slice(s) (${formatBytes(p.pendingBytes)}), ${p.deadSessionInodes} inode(s) kept by dead sessions`);
   if (r.deleted !== undefined) {
@@ -56,6 +58,7 @@ export function registerGc(program: Command, out: Output): void {
     .option('--no-progress', 'no progress output on stderr')
     .action(async (metaUrlArg: string | undefined, flags: GcFlags & { metaUrlFile?: string }) => {
       const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
+      const { runGc } = await import('../maintenance/index.js');
       const report = await withToolVolume(metaUrl, (volume) => runGc(volume, {
         delete: flags.delete, compact: flags.compact, threads: flags.threads,
         windowMs: flags.window === undefined ? undefined : flags.window * 1000,

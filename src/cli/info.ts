@@ -3,9 +3,8 @@
  * which objects this host's disk cache holds. The mount is found from the path (mount-record.ts).
  */
 import type { Command } from 'commander';
-import { openMeta } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
-import { pathInfo, type PathInfo } from '../volume/path-info.js';
+import type { PathInfo } from '../volume/path-info.js';
 import { findMount, readMountRecord } from './mount-record.js';
 import type { Output } from './output.js';
 
@@ -16,6 +15,7 @@ export function registerInfo(program: Command, out: Output): void {
     .option('--json', 'print JSON')
     .option('--objects', 'list every object key')
     .action(async (paths: string[], flags: { json?: boolean; objects?: boolean }) => {
+      const [{ openMeta }, { pathInfo }] = await Promise.all([import('../meta/index.js'), import('../volume/path-info.js')]);
       const infos: PathInfo[] = [];
       for (const path of paths) {
         const { mountPoint, inside } = findMount(path);

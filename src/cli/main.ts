@@ -82,7 +82,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       // Help and version exit 0; commander already printed usage errors.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    const failure = describeFailure(err);
+    const failure = await describeFailure(err);
     out.error(asErrorLines(failure.message));
     if (failure.internal && program.opts<{ debug?: boolean }>().debug && err instanceof Error) out.error(err.stack ?? '');
     return failure.exitCode;

@@ -22,7 +22,6 @@ import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { metaUrlAndOperand } from './meta-url.js';
 import { refuseLiveMount } from './mount-busy.js';
 import { MountWait, readRecoveryRecord } from './mount-record.js';
-import { serve } from './mount-serve.js';
 
 /** The objectfs executable (the background daemon is started through it). */
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
@@ -139,6 +138,8 @@ export function registerMount(program: Command, argv: readonly string[]): void {
         await startDaemon(daemonArgs(argv, metaUrl), metaUrl, mnt, resolved.settings.log, flags.json === true);
         return;
       }
+      // The daemon's code (the volume, FUSE, S3, the database) is loaded only by the process that serves.
+      const { serve } = await import('./mount-serve.js');
       await serve({ metaUrl, mountPoint: mnt, fuseOptions, resolved, configFile, reload: () => settingsFrom(configFile, given) });
     });
 }

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { parseByteSize } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
 import { normalizeSubdir } from '../config/subdir.js';
-import { parseHourName } from '../meta/index.js';
+import { parseHourName } from '../meta/light.js';
 
 /** A byte size: 4096, 64K, 4M, 1.5G (binary units). */
 export function byteSizeOption(value: string): number {

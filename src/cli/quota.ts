@@ -6,9 +6,9 @@
  */
 import { Argument, type Command } from 'commander';
 import { CliError } from '../errors.js';
-import { openMeta, ROOT_INO, type DirQuota, type MetaEngine, type QuotaCheck } from '../meta/index.js';
+import type { DirQuota, MetaEngine, QuotaCheck } from '../meta/index.js';
+import { ROOT_INO } from '../meta/light.js';
 import { formatBytes } from '../util/bytes.js';
-import { resolveSubdir } from '../volume/subdir.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import { byteSizeOption, wholeNumberOption } from './options.js';
@@ -48,6 +48,7 @@ function checkLine(c: QuotaCheck): string {
 async function directoryOf(meta: MetaEngine, path: string | undefined, action: QuotaAction): Promise<number> {
   if (path === undefined) throw new CliError(EXIT_USAGE, 'EUSAGE', `quota ${action} needs --path (a directory of the volume, from its root)`);
   if (path.replace(/\/+/g, '/') === '/') return ROOT_INO;
+  const { resolveSubdir } = await import('../volume/subdir.js');
   return (await resolveSubdir(meta, path)).ino;
 }
 
@@ -103,6 +104,7 @@ export function registerQuota(program: Command, out: Output): void {
     .option('--json', 'print JSON')
     .action(async (action: QuotaAction, metaUrlArg: string | undefined, flags: QuotaFlags) => {
       const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
+      const { openMeta } = await import('../meta/index.js');
       const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
       let code: number;
       try {

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { openMeta, type TrashEntry } from '../meta/index.js';
+import type { TrashEntry } from '../meta/index.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import { trashHourOption } from './options.js';
@@ -56,6 +56,7 @@ export function registerRestore(program: Command, out: Output): void {
       const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
       if (flags.all && paths.length > 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'restore: give entries or --all, not both');
       if (!flags.all && flags.hour === undefined && paths.length === 0) throw new CliError(EXIT_USAGE, 'EUSAGE', 'restore: name the entries to restore, or use --all or --hour');
+      const { openMeta } = await import('../meta/index.js');
       const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
       const results: Record<string, unknown>[] = [];
       let failed = 0;

@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander';
 import { formatBytes } from '../util/bytes.js';
-import { META_BACKUP_JOB } from '../volume/meta-backup.js';
-import { volumeStatus } from '../volume/volume-status.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
 import type { Output } from './output.js';
 import type { StagedBacklog } from '../meta/index.js';
@@ -21,6 +19,7 @@ export function registerStatus(program: Command, out: Output): void {
     .option('--json', 'print JSON')
     .action(async (metaUrlArg: string | undefined, flags: { json?: boolean; metaUrlFile?: string }) => {
       const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
+      const [{ volumeStatus }, { META_BACKUP_JOB }] = await Promise.all([import('../volume/volume-status.js'), import('../volume/meta-backup.js')]);
       const status = await volumeStatus(metaUrl);
       if (flags.json) {
         out.json(status);

@@ -3,7 +3,7 @@
  * per entry with its hour, size, age and where it came from. Reads the metadata only.
  */
 import type { Command } from 'commander';
-import { openMeta, type MetaEngine, type TrashEntry } from '../meta/index.js';
+import type { MetaEngine, TrashEntry } from '../meta/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { META_URL_FILE_HELP, META_URL_HELP, metaUrlOf } from './meta-url.js';
@@ -57,7 +57,9 @@ export function registerTrash(program: Command, out: Output): void {
     .option('--hour <HOUR>', 'only this hour directory (YYYY-MM-DD-HH, UTC)', trashHourOption)
     .option('--json', 'print the entries as JSON')
     .action(async (metaUrlArg: string | undefined, flags: TrashFlags) => {
-      const meta = await openMeta(metaUrlOf(metaUrlArg, flags.metaUrlFile), { counterFlushMs: 0, maxConnections: 2 });
+      const metaUrl = metaUrlOf(metaUrlArg, flags.metaUrlFile);
+      const { openMeta } = await import('../meta/index.js');
+      const meta = await openMeta(metaUrl, { counterFlushMs: 0, maxConnections: 2 });
       try {
         const entries = await meta.listTrash(flags.hour);
         const now = Date.now();

@@ -22,8 +22,9 @@ import { forEachLimit } from './parallel.js';
 import { SILENT_PROGRESS, type Progress, type ProgressPhase } from './progress.js';
 import { sessionRefusal } from './destroy-sessions.js';
 
-/** Deletions in flight by default. */
-export const DEFAULT_DESTROY_THREADS = 16;
+import { DEFAULT_DESTROY_THREADS } from './defaults.js';
+
+export { DEFAULT_DESTROY_THREADS };
 /** Keys listed and deleted per round. */
 const PAGE = 1000;
 

@@ -19,8 +19,9 @@ import { KeySpill } from './key-spill.js';
 import { forEachLimit } from './parallel.js';
 import { SILENT_PROGRESS, type Progress } from './progress.js';
 
-/** Default safety window: objects and releases younger than this are never deleted. */
-export const DEFAULT_GC_WINDOW_MS = 3600_000;
+import { DEFAULT_GC_WINDOW_MS } from './defaults.js';
+
+export { DEFAULT_GC_WINDOW_MS };
 const PAGE = 1000;
 
 export interface GcOptions {

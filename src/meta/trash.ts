@@ -14,22 +14,11 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MAX_NAME_BYTES, NODE_TYPE_CODE, ROOT_INO, TRASH_INO, isTrashDir } from './types.js';
 import type { Db, MetaContext } from './context.js';
+import { HOUR_MS, hourName } from './trash-hours.js';
+
+export { HOUR_MS, hourName, parseHourName } from './trash-hours.js';
 
 const DIR = NODE_TYPE_CODE.directory;
-export const HOUR_MS = 3_600_000;
-
-/** `2026-12-05-16`: the UTC hour that `ms` falls in. */
-export function hourName(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 13).replace('T', '-');
-}
-
-/** Hours since the epoch that an hour directory's name stands for, or undefined if it is not one. */
-export function parseHourName(name: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})$/.exec(name);
-  if (m === null) return undefined;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]));
-  return Number.isFinite(ms) && hourName(ms) === name ? ms / HOUR_MS : undefined;
-}
 
 /** What a trash entry's name says; undefined for a name that is not one. */
 export function parseEntryName(name: Buffer): { parent: number; ino: number; name: Buffer } | undefined {

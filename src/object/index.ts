@@ -4,7 +4,8 @@
  */
 export type { GetOptions, ListOptions, ObjectInfo, ObjectPage, ObjectStore, PutOptions } from './types.js';
 export { ObjectNotFoundError, ObjectStoreError, StorageUnavailableError, StorageAuthError, BucketNotFoundError } from './errors.js';
-export { openObjectStore, parseStorageUrl, type StorageUrl, type OpenStoreOptions } from './open-store.js';
+export { openObjectStore, type OpenStoreOptions } from './open-store.js';
+export { parseStorageUrl, type StorageUrl } from './storage-url.js';
 export { listAll } from './list-all.js';
 export type { ListAllOptions } from './list-all.js';
 export { S3Store, type S3StoreOptions } from './s3-store.js';

@@ -3,7 +3,7 @@
  * probe object), refuse a non-empty prefix for a new volume, then write the metadata.
  */
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../chunk/index.js';
+import { COMPRESSIONS, DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, type Compression } from '../chunk/index.js';
 import { parseStorageUrl } from '../object/index.js';
 import { MetaNotFoundError } from '../db/index.js';
 import { formatMeta, NotFormattedError, openMeta, type FormatResult, type FormatSettings } from '../meta/index.js';
@@ -12,8 +12,6 @@ import { openVolumeStore } from './volume-store.js';
 /** The block sizes `format` accepts (the chunk layer's bounds), for callers that check a flag early. */
 export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE };
 
-export const COMPRESSIONS = ['lz4', 'none'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
 
 /** Invalid format settings; the message names the setting and what is accepted. */
 export class FormatSettingsError extends Error {
