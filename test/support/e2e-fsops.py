@@ -7,7 +7,8 @@ Usage: e2e-fsops.py ROOT. Reads one JSON request per line, e.g. {"op": "write", 
 ones on both sides. Written data is random.Random(seed).randbytes(len), so two helpers given the
 same request write the same bytes. Contents are reported as a short sha256 plus the length, so a
 multi-MiB file costs one line. Long-lived handles ("hopen" ... "hclose") are kept in a table by
-the id the driver gives them, so both sides use the same ids.
+the id the driver gives them, so both sides use the same ids; "sync": true after an hwrite or htruncate
+also fsyncs the handle (what another host may rely on, close-to-open aside).
 """
 import errno
 import hashlib
@@ -150,12 +151,18 @@ def run(r):
         HANDLES[r['h']] = os.open(p, OPEN_FLAGS[r['flags']], 0o644)
         return None
     if op == 'hwrite':
-        return os.pwrite(HANDLES[r['h']], payload(r['seed'], r['len']), r['off'])
+        n = os.pwrite(HANDLES[r['h']], payload(r['seed'], r['len']), r['off'])
+        if r.get('sync'):
+            os.fsync(HANDLES[r['h']])
+        return n
     if op == 'hread':
         data = os.pread(HANDLES[r['h']], r['len'], r['off'])
         return '%d:%s' % (len(data), digest(data))
     if op == 'htruncate':
-        return os.ftruncate(HANDLES[r['h']], r['size'])
+        os.ftruncate(HANDLES[r['h']], r['size'])
+        if r.get('sync'):
+            os.fsync(HANDLES[r['h']])
+        return None
     if op == 'hstat':
         return fstat_info(HANDLES[r['h']])
     if op == 'hclose':
