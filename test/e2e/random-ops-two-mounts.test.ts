@@ -47,7 +47,7 @@ before(async () => {
   b = await startDaemon(a.metaUrl, join(a.dir, 'mnt-b'), join(a.dir, 'cache-b'), CACHES);
   local = await localDir('random2');
   await chmod(local, 0o755); // as the mount's root (mkdtemp makes 0700)
-  sides = { local: new FsOps(local), a: new FsOps(a.mnt), b: new FsOps(b.mnt) };
+  sides = { local: new FsOps(local, true), a: new FsOps(a.mnt), b: new FsOps(b.mnt) };
 });
 
 after(async () => {

@@ -2,8 +2,9 @@
  * Randomized comparison of a real ObjectFS mount (PostgreSQL + S3) with a local directory:
  * the same seeded sequence of operations (create, pwrite at random offsets including past EOF,
  * zero bytes and across 1 MiB block boundaries, append, truncate, rename of files and
- * directories, link, symlink, unlink, mkdir, rmdir, chmod, utime in ns, user.* xattrs, reads,
- * stat, and long-lived handles kept open across renames and unlinks) goes to one python3 helper
+ * directories, renameat2's NOREPLACE and EXCHANGE, link, symlink, unlink, mkdir, rmdir, chmod,
+ * utime in ns, user.* xattrs, fallocate's five modes, copy_file_range, reads, stat, and
+ * long-lived handles kept open across renames and unlinks) goes to one python3 helper
  * per side (test/support/e2e-fsops.py). After every step the results (value or errno name) must
  * be equal, and so must the affected paths' type, mode, link count, size, xattrs and (after
  * operations that write) content hash; every 250 steps and at the end the whole trees,
@@ -38,7 +39,7 @@ before(async () => {
   m = await startMount('random', { meta: 'postgres', data: 's3', args: ['--attr-timeout', '0', '--entry-timeout', '0'] });
   local = await localDir('random');
   await chmod(local, 0o755); // as the mount's root (mkdtemp makes 0700)
-  sides = { local: new FsOps(local), mount: new FsOps(m.mnt) };
+  sides = { local: new FsOps(local, true), mount: new FsOps(m.mnt) };
 });
 
 after(async () => {

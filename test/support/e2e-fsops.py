@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Filesystem operations driven over stdin/stdout, for the randomized mount-vs-local comparison.
 
-Usage: e2e-fsops.py ROOT. Reads one JSON request per line, e.g. {"op": "write", "path": "a/b",
+Usage: e2e-fsops.py ROOT [--reference]. Reads one JSON request per line, e.g. {"op": "write", "path": "a/b",
 "off": 5, "len": 3, "seed": 7}, and answers one JSON line: {"ok": <result>} or {"err": "ENOENT"}
 (the errno name). Paths are relative to ROOT. The umask is 0 so modes are exactly the requested
 ones on both sides. Written data is random.Random(seed).randbytes(len), so two helpers given the
@@ -10,6 +10,7 @@ multi-MiB file costs one line. Long-lived handles ("hopen" ... "hclose") are kep
 the id the driver gives them, so both sides use the same ids; "sync": true after an hwrite or htruncate
 also fsyncs the handle (what another host may rely on, close-to-open aside).
 """
+import ctypes
 import errno
 import hashlib
 import json
@@ -21,6 +22,18 @@ import sys
 os.chdir(sys.argv[1])
 os.umask(0)
 HANDLES = {}
+# --reference: the local directory the mount is compared with. Its filesystem may lack
+# FALLOC_FL_ZERO_RANGE (tmpfs); the reference then writes the zeros itself, as the call would.
+REFERENCE = '--reference' in sys.argv[2:]
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+LIBC.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+AT_FDCWD = -100
+FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE, FALLOC_ZERO_RANGE = 0x01, 0x02, 0x10
+FALLOC_MODES = {'alloc': 0, 'keep': FALLOC_KEEP_SIZE, 'punch': FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE,
+                'zero': FALLOC_ZERO_RANGE, 'zero-keep': FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE}
+RENAME_FLAGS = {'noreplace': 1, 'exchange': 2}
 
 OPEN_FLAGS = {
     'rdonly': os.O_RDONLY, 'rdwr': os.O_RDWR, 'wronly': os.O_WRONLY,
@@ -104,9 +117,45 @@ def fstat_info(fd):
     return d
 
 
+def libc_check(ret):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def fallocate(fd, mode, off, length):
+    try:
+        libc_check(LIBC.fallocate(fd, mode, off, length))
+    except OSError as e:
+        if not (REFERENCE and e.errno == errno.EOPNOTSUPP and mode & FALLOC_ZERO_RANGE):
+            raise
+        end = off + length
+        if mode & FALLOC_KEEP_SIZE:
+            end = min(end, os.fstat(fd).st_size)
+        for at in range(off, end, 1 << 20):
+            os.pwrite(fd, bytes(min(1 << 20, end - at)), at)
+
+
+def copy_range(src, dst, length, off, off2):
+    """copy_file_range(2) until `length` bytes or the source's end; the bytes copied."""
+    done = 0
+    while done < length:
+        n = os.copy_file_range(src, dst, length - done, off + done, off2 + done)
+        if n == 0:
+            break
+        done += n
+    return done
+
+
 def run(r):
     op = r['op']
     p = r.get('path')
+    if op == 'fallocate':
+        return with_fd(p, os.O_WRONLY, lambda fd: fallocate(fd, FALLOC_MODES[r['mode']], r['off'], r['len']))
+    if op == 'copy':
+        return with_fd(p, os.O_RDONLY, lambda src: with_fd(r['to'], os.O_WRONLY, lambda dst: copy_range(src, dst, r['len'], r['off'], r['off2'])))
+    if op == 'rename2':
+        return libc_check(LIBC.renameat2(AT_FDCWD, p.encode(), AT_FDCWD, r['to'].encode(), RENAME_FLAGS[r['flags']]))
     if op == 'create':
         os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, r['mode']))
         return None

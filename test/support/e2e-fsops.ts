@@ -25,8 +25,9 @@ export class FsOps {
   #stderr = '';
   #dead: Error | undefined;
 
-  constructor(root: string) {
-    this.#child = spawn('python3', [FSOPS_SCRIPT, root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `reference`: the local directory a mount is compared with (e2e-fsops.py --reference). */
+  constructor(root: string, reference = false) {
+    this.#child = spawn('python3', [FSOPS_SCRIPT, root, ...(reference ? ['--reference'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child.stderr.on('data', (d: Buffer) => { this.#stderr += d.toString(); });
     createInterface({ input: this.#child.stdout }).on('line', (line) => {
       this.#waiting.shift()?.resolve(JSON.parse(line) as FsOpResult);

@@ -1,5 +1,6 @@
 /**
- * The operation generator of the randomized mount-vs-local comparison (random-ops.test.ts).
+ * The operation generator of the randomized mount-vs-local comparisons (random-ops.test.ts,
+ * random-ops-two-mounts.test.ts).
  * It draws from a small name space (a..f, three levels) so that operations often collide:
  * EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL (a directory into its own subtree) and
  * EPERM (a hard link to a directory) come up as often as successes. Symlink targets are plain
@@ -43,7 +44,9 @@ export interface PlannedOp {
  * rmdir, unlink, symlink, reads) sizes are compared at once and contents at the next whole-tree
  * comparison: reading every affected file back after every step would double the run time.
  */
-const DATA_OPS = new Set(['create', 'write', 'append', 'truncate', 'rename', 'link', 'hopen', 'hwrite', 'htruncate', 'hclose']);
+const DATA_OPS = new Set(['create', 'write', 'append', 'truncate', 'rename', 'link', 'hopen', 'hwrite', 'htruncate', 'hclose', 'fallocate', 'copy', 'rename2']);
+/** fallocate(2) modes ObjectFS implements (anything else is EOPNOTSUPP there, and not compared). */
+const FALLOCATE_MODES = ['alloc', 'keep', 'punch', 'zero', 'zero-keep'] as const;
 
 const parentOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '.');
 const depth = (p: string): number => (p === '' ? 0 : p.split('/').length);
@@ -120,11 +123,30 @@ export class OpGenerator {
     return (BigInt(this.#rng.int(0, 4_102_444_800)) * 1_000_000_000n + BigInt(this.#rng.int(0, 999_999_999))).toString();
   }
 
+  /** The operations libfuse 2 could not carry: fallocate's modes, copy_file_range, renameat2's flags. */
+  #newer(pool: Pool, op: (req: FsOpRequest, affected: string[], structural?: boolean) => PlannedOp, withParents: (...paths: string[]) => string[]): PlannedOp {
+    const r = this.#rng.next();
+    if (r < 0.4) {
+      const path = this.#file(pool);
+      return op({ op: 'fallocate', path, mode: this.#pick(FALLOCATE_MODES), off: this.#offset(), len: this.#length() + 1 }, [path]);
+    }
+    if (r < 0.75) {
+      // Sometimes within one file: overlapping ranges of one file are EINVAL.
+      const path = this.#file(pool);
+      const to = this.#chance(0.15) ? path : this.#file(pool);
+      return op({ op: 'copy', path, to, off: this.#offset(), off2: this.#offset(), len: this.#length() }, [to]);
+    }
+    const path = this.#existing(pool);
+    const to = this.#chance(0.3) ? this.#newPath(pool) : this.#existing(pool, this.#chance(0.7) ? 'f' : 'd');
+    return op({ op: 'rename2', path, to, flags: this.#chance(0.5) ? 'noreplace' : 'exchange' }, withParents(path, to), true);
+  }
+
   next(pool: Pool): PlannedOp {
     const rng = this.#rng;
     const withParents = (...paths: string[]): string[] => [...new Set(paths.flatMap((p) => [p, parentOf(p)]))];
     const op = (req: FsOpRequest, affected: string[], structural = false): PlannedOp => ({ req, affected, structural, data: DATA_OPS.has(req.op) });
     const handleIds = [...this.handles.keys()];
+    if (this.#chance(0.07)) return this.#newer(pool, op, withParents);
     const r = rng.int(0, 999);
     if (r < 90) {
       const path = this.#chance(0.7) ? this.#newPath(pool) : this.#existing(pool);
