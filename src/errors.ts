@@ -36,11 +36,20 @@ export class FsError extends Error {
   readonly goneIno: number | undefined;
 
   constructor(code: ErrnoCode, message: string, options?: { cause?: unknown; goneIno?: number }) {
-    super(`${code}: ${message}`, options);
+    // A stack only for EIO, the failure someone has to debug. The other codes are ordinary
+    // answers (a missing name, an existing one, a refused permission): a lookup of a missing
+    // name is most of what a build or a shell asks, and a stack costs 8-13 µs of the one
+    // JavaScript thread, 20 times the error itself.
+    const limit = Error.stackTraceLimit;
+    if (code !== 'EIO') Error.stackTraceLimit = 0;
+    try {
+      super(`${code}: ${message}`, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.code = code;
     this.errno = errnoOf(code);
     this.goneIno = options?.goneIno;
-    Error.captureStackTrace?.(this, FsError);
   }
 
   static of(code: ErrnoCode, message: string, cause?: unknown): FsError {
