@@ -3,7 +3,7 @@
  * target the kernel always looks up first, that the one-statement rename will likely apply.
  * Never an answer to anything: a stale entry only costs rename one round trip.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringMap } from '../util/expiring-map.js';
 
 /** Names remembered at most (about 2 MiB with the longest names). */
 const MAX_NAMES = 4096;
@@ -11,10 +11,10 @@ const MAX_NAMES = 4096;
 const KEEP_MS = 10_000;
 
 export class MissingNames {
-  readonly #names = new LRUCache<string, true>({ max: MAX_NAMES, ttl: KEEP_MS, ttlAutopurge: false });
+  readonly #names = new ExpiringMap<string, true>(MAX_NAMES);
 
   saw(parent: number, name: Buffer): void {
-    this.#names.set(keyOf(parent, name), true);
+    this.#names.set(keyOf(parent, name), true, KEEP_MS);
   }
 
   /** The name was seen missing lately and nothing here has added it since. */

@@ -11,7 +11,7 @@
  * (or the announcements may have been missed), and never remembered from a read that such a
  * change overtook; the time limits bound them only if an announcement is lost.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringMap, type Clock } from '../util/expiring-map.js';
 
 export const CAPABILITY_XATTR = 'security.capability';
 /** How long "this inode has no security.capability" is believed without asking again. */
@@ -21,25 +21,17 @@ export const NO_XATTRS_MS = 10_000;
 /** Inodes remembered at most; the least recently used answer goes first (a miss costs one trip). */
 export const MAX_INODES = 262_144;
 
-/** A clock in milliseconds (tests pass their own). */
-export interface Clock {
-  now(): number;
-}
 
 type Known = 'no-capability' | 'no-xattrs';
 
 export class NoCapability {
-  // lru-cache keeps the expiry: an entry older than its ttl is never returned (and is deleted
-  // when looked at). ttlResolution 0 reads the clock on every check instead of caching it for
-  // a millisecond, so an injected clock is obeyed exactly.
-  readonly #known: LRUCache<number, Known>;
+  /** An entry older than its ttl is never returned (and is dropped when looked at). */
+  readonly #known: ExpiringMap<number, Known>;
   /** Bumped by every forget: an answer read before it may be older than the change. */
   #epoch = 0;
 
   constructor(clock?: Clock) {
-    this.#known = new LRUCache<number, Known>({
-      max: MAX_INODES, ttl: NO_CAPABILITY_MS, ttlResolution: 0, ...(clock === undefined ? {} : { perf: clock }),
-    });
+    this.#known = new ExpiringMap<number, Known>(MAX_INODES, clock);
   }
 
   /** True while `ino` is known to have no capability attribute. */
@@ -60,8 +52,8 @@ export class NoCapability {
   /** A read that started at `epoch` found no capability on `ino` (`none`: no attribute at all). */
   remember(ino: number, epoch: number, none = false): void {
     if (epoch !== this.#epoch) return;
-    if (none) this.#known.set(ino, 'no-xattrs', { ttl: NO_XATTRS_MS });
-    else if (!this.hasNone(ino)) this.#known.set(ino, 'no-capability');
+    if (none) this.#known.set(ino, 'no-xattrs', NO_XATTRS_MS);
+    else if (!this.hasNone(ino)) this.#known.set(ino, 'no-capability', NO_CAPABILITY_MS);
   }
 
   /** The xattrs of these inodes changed (undefined: maybe of any inode). */
