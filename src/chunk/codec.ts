@@ -31,7 +31,6 @@ import { lz4Compress, lz4Uncompress, ownsItsMemory, sumRawBlock } from './lz4-th
 import { RAW_BLOCK_MARK, RAW_HEADER_BYTES, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 import { tellCrc32 } from '../util/known-crc.js';
-
 import type { Compression } from './compressions.js';
 
 export { COMPRESSIONS, type Compression } from './compressions.js';

@@ -29,9 +29,9 @@ function userEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runExecutable(args: readonly string[]): Promise<CliResult> {
+function runExecutable(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(EXECUTABLE, args, { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(EXECUTABLE, args, { env: { ...userEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -53,6 +53,13 @@ describe('runtime', () => {
 
   test('objectfs --version prints the version and nothing on stderr', async () => {
     const r = await runExecutable(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.equal(r.stderr, '');
+  });
+
+  test('a compile cache that cannot be written (sysfs refuses the directory) is ignored quietly (decision 103)', async () => {
+    const r = await runExecutable(['--version'], { NODE_COMPILE_CACHE: '/sys/objectfs-no-cache-here' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
     assert.equal(r.stderr, '');

@@ -1,9 +1,8 @@
 /**
  * The command line loads the layers a command needs only when that command runs: `--help`,
  * `--version`, every command's help and a refused command line load none of the database, S3,
- * metrics, cache or codec libraries (they cost about half a second of start-up together), and
- * `mount --background`'s parent is as light (checked through a real mount in e2e). Each case runs
- * in a fresh Node process whose module resolutions are recorded by a resolve hook.
+ * metrics, cache or codec libraries (they cost about half a second of start-up together). Each
+ * case runs in a fresh Node process whose module resolutions are recorded by a resolve hook.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

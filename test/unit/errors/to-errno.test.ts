@@ -13,6 +13,16 @@ test('FsError carries the POSIX errno of its code', () => {
   assert.match(FsError.EEXIST('name taken').message, /^EEXIST: name taken$/);
 });
 
+test('only EIO captures a stack; the other codes capture none and leave the stack limit as it was', () => {
+  const limit = Error.stackTraceLimit;
+  const eio = FsError.EIO('broken', new Error('cause'));
+  assert.ok((eio.stack ?? '').split('\n').length > 1, 'EIO keeps the frames that lead to it');
+  assert.equal(FsError.ENOENT('no name').stack, 'FsError: ENOENT: no name');
+  assert.equal(FsError.of('EACCES', 'denied').stack, 'FsError: EACCES: denied');
+  assert.equal(Error.stackTraceLimit, limit);
+  assert.ok((new Error('plain').stack ?? '').split('\n').length > 1, 'other errors still capture stacks');
+});
+
 test('toErrno keeps an FsError errno', () => {
   assert.equal(toErrno(FsError.ENOTDIR('x')), E.ENOTDIR);
   assert.equal(toErrno(FsError.EISDIR('x')), E.EISDIR);
