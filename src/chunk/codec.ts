@@ -27,8 +27,8 @@
  *   gigabytes.
  */
 import { crc32 } from 'node:zlib';
-import { lz4Compress, lz4Uncompress, ownsItsMemory, sumRawBlock } from './lz4-thread.js';
-import { RAW_BLOCK_MARK, RAW_HEADER_BYTES, rawBlockData } from './raw-block.js';
+import { lz4Compress, lz4Uncompress, sumRawBlock } from './lz4-thread.js';
+import { ownsItsMemory, RAW_BLOCK_MARK, RAW_HEADER_BYTES, rawBlockData } from './raw-block.js';
 import { BlockCorruptError } from './errors.js';
 import { tellCrc32 } from '../util/known-crc.js';
 import type { Compression } from './compressions.js';

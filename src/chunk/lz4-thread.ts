@@ -112,11 +112,6 @@ export async function sumRawBlock(object: Buffer): Promise<{ object: Buffer; crc
   return { object: bytes, crc: crc as number };
 }
 
-/** Whether `data` is its whole ArrayBuffer (plain, not shared), so it can move to the worker as it is. */
-export function ownsItsMemory(data: Uint8Array): boolean {
-  return data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-}
-
 /** The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts. */
 export async function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
   const { bytes, crc } = await thread.run('uncompress', stored);

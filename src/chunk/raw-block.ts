@@ -28,8 +28,15 @@ export function copyBehindHeaderRoom(bytes: Uint8Array): Buffer {
 
 /** Whether `data` is what allocBlockWithHeaderRoom makes (its whole ArrayBuffer but the room). */
 export function hasHeaderRoom(data: Uint8Array): boolean {
-  return data.buffer instanceof ArrayBuffer && data.byteOffset === RAW_HEADER_BYTES
-    && data.buffer.byteLength === RAW_HEADER_BYTES + data.byteLength;
+  return ownsItsMemory(data, RAW_HEADER_BYTES);
+}
+
+/**
+ * Whether `data` is the whole of its ArrayBuffer (plain, not shared) past its first `from`
+ * bytes, so that the memory can move to the codec worker as it is.
+ */
+export function ownsItsMemory(data: Uint8Array, from = 0): boolean {
+  return data.buffer instanceof ArrayBuffer && data.byteOffset === from && data.buffer.byteLength === from + data.byteLength;
 }
 
 /** Writes the raw-block header into the first RAW_HEADER_BYTES of `object`, whose rest is the data. */
