@@ -20,6 +20,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { Database } from './schema.js';
 import { redactUrl } from '../config/redact.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { seedDataDir } from './pglite-seed.js';
 import { listenChannel, type ChannelHandlers, type ChannelListener } from './listener.js';
 import { StatementNames, useStatementNames } from './prepared-statements.js';
 
@@ -136,6 +137,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     }
     await mkdir(parsed.dir, { recursive: true });
     lock = await acquireDirLock(parsed.dir);
+    if (!existsSync(join(parsed.dir, 'PG_VERSION'))) await seedDataDir(parsed.dir);
   }
   let lite: PGlite;
   try {

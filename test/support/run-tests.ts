@@ -306,6 +306,9 @@ async function main(): Promise<number> {
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: testTmp, OBJECTFS_TEST_TMPDIR: testTmp, OBJECTFS_TEST_NETNS_PREFIX: state.netnsPrefix };
     if (process.stdout.isTTY && env['NO_COLOR'] === undefined) env['FORCE_COLOR'] = '1';
+    // New embedded databases copy a pristine one from the user's cache (decision 106): this run
+    // makes its own, so it starts from what this checkout's PGlite makes and leaves nothing behind.
+    env['XDG_CACHE_HOME'] = join(testTmp, 'xdg-cache');
     // Mounts back up their metadata into the bucket a few seconds after starting (default 1 h):
     // tests that compare a bucket's keys with a volume's blocks, or measure a mount, would see
     // those uploads. The backup test asks for them with --backup-meta, which beats the environment.
