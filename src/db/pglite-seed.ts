@@ -2,20 +2,21 @@
  * A new embedded database starts as a copy of a pristine PGlite data directory kept in the
  * user's cache, one per PGlite release. PGlite makes a data directory by running PostgreSQL's
  * initdb in WebAssembly: about 3 s and 4.7 s of CPU on a 2-vCPU machine, where copying its result
- * (39 MB, about 1,000 files) takes about 0.1 s. The first format of a PGlite release pays the
- * initdb once, into the cache; later ones copy.
+ * (39 MB, about 1,000 files) takes 0.1–0.7 s. The first new database of a PGlite release pays the
+ * initdb once, into the cache (processes arriving meanwhile wait for it); later ones copy.
  *
  * The copy is an optimisation, never a requirement: without a usable cache directory, or when
  * anything fails, the caller lets PGlite run initdb in place as before.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { acquireDirLock, DirLockedError, type DirLock } from './dir-lock.js';
 
 const run = promisify(execFile);
 
@@ -42,29 +43,47 @@ function pgliteVersion(): string | undefined {
   return undefined;
 }
 
-/** A directory still being made after this long was left by a process killed while making it. */
-const ABANDONED_MS = 10 * 60_000;
-
-async function removeAbandoned(cacheRoot: string): Promise<void> {
-  for (const name of await readdir(cacheRoot)) {
-    if (!name.startsWith('pglite-') || !name.endsWith('.tmp')) continue;
-    const path = join(cacheRoot, name);
-    const made = await stat(path).then((s) => s.mtimeMs, () => Date.now());
-    if (Date.now() - made > ABANDONED_MS) await rm(path, { recursive: true, force: true });
-  }
-}
+/** How long a process waits for another one making the pristine directory (initdb: about 3 s). */
+const MAKE_WAIT_MS = 60_000;
 
 /** The pristine data directory for this PGlite, made on first use; undefined if it cannot be. */
 async function pristineDir(cacheRoot: string): Promise<string | undefined> {
   const version = pgliteVersion();
   if (version === undefined || !/^[0-9A-Za-z.+-]+$/.test(version)) return undefined;
   const pristine = join(cacheRoot, `pglite-${version}-initdb`);
-  if (existsSync(join(pristine, 'PG_VERSION'))) return pristine;
-  // Made beside it and renamed into place, so a directory under the final name is always whole;
-  // a process that loses the race to another uses the winner's.
+  const made = () => existsSync(join(pristine, 'PG_VERSION'));
+  if (made()) return pristine;
   await mkdir(cacheRoot, { recursive: true });
-  await removeAbandoned(cacheRoot);
-  const making = `${pristine}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  // One process makes it while the others wait, rather than each running initdb beside it.
+  for (const giveUp = Date.now() + MAKE_WAIT_MS; ;) {
+    let lock: DirLock;
+    try {
+      lock = await acquireDirLock(cacheRoot);
+    } catch (err) {
+      if (!(err instanceof DirLockedError) || Date.now() > giveUp) throw err;
+      await sleep(100);
+      if (made()) return pristine;
+      continue;
+    }
+    try {
+      if (!made()) await makePristine(cacheRoot, pristine);
+      return pristine;
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+/**
+ * initdb into a temporary directory renamed into place, so a directory under the final name is
+ * always whole. Called under the cache's lock: a temporary directory found here was left by a
+ * process killed while making one.
+ */
+async function makePristine(cacheRoot: string, pristine: string): Promise<void> {
+  for (const name of await readdir(cacheRoot)) {
+    if (name.startsWith('pglite-') && name.endsWith('.tmp')) await rm(join(cacheRoot, name), { recursive: true, force: true });
+  }
+  const making = `${pristine}.${process.pid}.tmp`;
   try {
     const lite = new PGlite(making);
     await lite.waitReady;
@@ -72,9 +91,8 @@ async function pristineDir(cacheRoot: string): Promise<string | undefined> {
     await rename(making, pristine);
   } catch (err) {
     await rm(making, { recursive: true, force: true });
-    if (!existsSync(join(pristine, 'PG_VERSION'))) throw err;
+    throw err;
   }
-  return pristine;
 }
 
 /**

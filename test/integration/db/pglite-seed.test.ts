@@ -1,8 +1,8 @@
 /**
  * New embedded databases are copies of a pristine PGlite data directory kept in the user's cache
- * (decision 106): two made at once in an empty cache share one initdb, are independent
- * databases that keep what is written, and a database made without a usable cache is PGlite's
- * own initdb; a directory that holds anything else is never touched.
+ * (decision 106): two made at once, in a cache holding what a killed maker left, are copies of one
+ * pristine directory and independent databases that keep what is written; a directory that holds
+ * anything else is never touched; without a usable cache a new database is PGlite's own initdb.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,13 +52,15 @@ test('the cache is $XDG_CACHE_HOME/objectfs, else ~/.cache/objectfs; relative or
   assert.equal(seedCacheRoot({}), undefined);
 });
 
-test('two databases made at once in an empty cache: one initdb, both copies of it, each its own database', async () => {
+test('two databases made at once, beside what a killed maker left: both copies of one pristine directory, each its own database', async () => {
   const env = { XDG_CACHE_HOME: join(root, 'cache') };
   const [a, b] = [join(root, 'a'), join(root, 'b')];
   await Promise.all([mkdir(a), mkdir(b)]);
+  // What a process killed while making one leaves behind.
+  await mkdir(join(root, 'cache', 'objectfs', 'pglite-0.0.1-initdb.4242.tmp', 'base'), { recursive: true });
   assert.deepEqual(await Promise.all([seedDataDir(a, env), seedDataDir(b, env)]), [true, true]);
   const kept = await readdir(join(root, 'cache', 'objectfs'));
-  assert.equal(kept.length, 1, `one pristine directory and nothing half-made: ${kept.join(', ')}`);
+  assert.equal(kept.length, 1, `one pristine directory; nothing half-made, left over or locked: ${kept.join(', ')}`);
   assert.match(kept[0]!, /^pglite-[0-9][^/]*-initdb$/);
   const pristineId = await systemIdOf(join(root, 'cache', 'objectfs', kept[0]!));
   assert.equal(await systemIdOf(a, 'written in a'), pristineId, 'a is a copy');
