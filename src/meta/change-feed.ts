@@ -18,6 +18,7 @@
  * the file changes).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Metrics } from '../metrics/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { ChannelHandlers, ChannelListener, Database } from '../db/index.js';
@@ -26,6 +27,12 @@ import type { ChannelHandlers, ChannelListener, Database } from '../db/index.js'
 export const CHANGE_CHANNEL = 'objectfs_changes';
 /** NOTIFY payloads must stay below 8000 bytes. */
 const MAX_PAYLOAD = 7900;
+/**
+ * A notice not sent after this long is counted failed and stops holding up the ones after it
+ * (it may still arrive). Without a bound, one statement that never answered stopped every later
+ * notice of the mount, silently (seen once in CI).
+ */
+const SEND_DEADLINE_MS = 10_000;
 
 /** A directory entry: the name `name` in directory `parent`. */
 export interface EntryName {
@@ -117,10 +124,13 @@ export class ChangeFeed {
   #closed = false;
   readonly #metrics: Metrics | undefined;
 
-  constructor(db: Kysely<Database>, listen: Listen, metrics?: Metrics) {
+  readonly #sendDeadlineMs: number;
+
+  constructor(db: Kysely<Database>, listen: Listen, metrics?: Metrics, options: { readonly sendDeadlineMs?: number } = {}) {
     this.#db = db;
     this.#listen = listen;
     this.#metrics = metrics;
+    this.#sendDeadlineMs = options.sendDeadlineMs ?? SEND_DEADLINE_MS;
   }
 
   #count(event: 'sent' | 'send_failed' | 'received' | 'reset'): void {
@@ -174,13 +184,23 @@ export class ChangeFeed {
         this.#pendingLocks = new Set();
         this.#pendingRenamed = new Set();
         this.#pendingEntries = [];
-        for (const payload of encodeChanges(this.#origin, batch)) {
-          // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
-          await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).then(() => this.#count('sent'), () => this.#count('send_failed'));
-        }
+        // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
+        for (const payload of encodeChanges(this.#origin, batch)) this.#count(await this.#notify(payload) ? 'sent' : 'send_failed');
       }
     } finally {
       this.#sending = undefined;
+    }
+  }
+
+  /** Whether the NOTIFY went out within the deadline. */
+  async #notify(payload: string): Promise<boolean> {
+    const deadline = new AbortController();
+    const sent = sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).then(() => true, () => false);
+    const late = sleep(this.#sendDeadlineMs, false, { signal: deadline.signal }).catch(() => false);
+    try {
+      return await Promise.race([sent, late]);
+    } finally {
+      deadline.abort();
     }
   }
 

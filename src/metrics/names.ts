@@ -67,7 +67,7 @@ export const METRIC_DEFS = Object.freeze({
   lockWaits: def('objectfs_lock_waits_total', 'counter', ['kind'], 'Blocking lock requests (F_SETLKW, flock without LOCK_NB) that had to wait.'),
   lockWaitSeconds: def('objectfs_lock_wait_duration_seconds', 'histogram', ['kind'], 'Time a blocking lock request waited, until granted, interrupted or refused.'),
 
-  changeNotices: def('objectfs_change_notices_total', 'counter', ['event'], 'The change feed between mounts: notices sent (event=sent), sends that failed (send_failed: other mounts then wait for their cache timeouts), notices received from other mounts (received), and re-subscriptions after a lost listening connection (reset).'),
+  changeNotices: def('objectfs_change_notices_total', 'counter', ['event'], 'The change feed between mounts: notices sent (event=sent), sends that failed or did not finish within 10 s (send_failed: other mounts then wait for their cache timeouts), notices received from other mounts (received), and re-subscriptions after a lost listening connection (reset).'),
 
   configReloads: def('objectfs_config_reloads_total', 'counter', ['result'], 'Configuration reloads (SIGHUP or a change of the file) by result (ok, error).'),
 });

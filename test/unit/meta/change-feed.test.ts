@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChanges, encodeChanges } from '../../../src/meta/change-feed.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type DatabaseConnection, type QueryResult } from 'kysely';
+import type { Database } from '../../../src/db/index.js';
+import { ChangeFeed, decodeChanges, encodeChanges } from '../../../src/meta/change-feed.js';
 
 describe('change feed payloads', () => {
   test('round-trip: changed inodes and renamed ones, origin kept', () => {
@@ -51,3 +54,41 @@ describe('change feed payloads', () => {
     }
   });
 });
+
+/** A database whose first statement never answers and whose later ones answer at once. */
+function firstStatementHangs(payloads: string[]): Kysely<Database> {
+  let statements = 0;
+  const connection: DatabaseConnection = {
+    executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      payloads.push(String(query.parameters[1]));
+      return statements++ === 0 ? new Promise(() => undefined) : Promise.resolve({ rows: [] });
+    },
+    // eslint-disable-next-line require-yield
+    async *streamQuery() { throw new Error('not used'); },
+  };
+  class Driver extends DummyDriver {
+    override acquireConnection(): Promise<DatabaseConnection> { return Promise.resolve(connection); }
+  }
+  return new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new Driver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  });
+}
+
+describe('change feed sending', () => {
+  test('a notice that never goes out stops holding up later ones after the deadline', async () => {
+    const payloads: string[] = [];
+    const feed = new ChangeFeed(firstStatementHangs(payloads), () => { throw new Error('not listening'); }, undefined, { sendDeadlineMs: 50 });
+    feed.publish([11]);
+    await sleep(10);
+    feed.publish([22]); // while the first is stuck
+    for (const started = Date.now(); Date.now() - started < 2_000 && payloads.length < 2; await sleep(10));
+    assert.deepEqual(payloads.map((p) => decodeChanges(p)?.change.inos), [new Set([11]), new Set([22])]);
+    await feed.close();
+  });
+});
+
