@@ -8,6 +8,7 @@
  * is bounded by SETUP_TIMEOUT_MS and an established connection is pinged every PING_EVERY_MS.
  */
 import pg from 'pg';
+import { within } from '../util/within.js';
 
 export interface ChannelHandlers {
   /** A notification's payload. */
@@ -25,17 +26,6 @@ const MAX_RETRY_MS = 5_000;
 const SETUP_TIMEOUT_MS = 15_000;
 const PING_EVERY_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
-
-/** Resolves to true if `promise` settles successfully within `ms`, false otherwise. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([promise.then(() => true, () => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Subscribes to `channel` on the server at `url` until close(). */
 export function listenChannel(url: string, channel: string, handlers: ChannelHandlers): ChannelListener {

@@ -18,10 +18,10 @@
  * the file changes).
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Metrics } from '../metrics/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { ChannelHandlers, ChannelListener, Database } from '../db/index.js';
+import { within } from '../util/within.js';
 
 /** The channel of a volume's changes (one volume per database). */
 export const CHANGE_CHANNEL = 'objectfs_changes';
@@ -185,22 +185,13 @@ export class ChangeFeed {
         this.#pendingRenamed = new Set();
         this.#pendingEntries = [];
         // A lost announcement only delays others to their cache timeouts: never fail an operation for it.
-        for (const payload of encodeChanges(this.#origin, batch)) this.#count(await this.#notify(payload) ? 'sent' : 'send_failed');
+        for (const payload of encodeChanges(this.#origin, batch)) {
+          const notify = sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db);
+          this.#count(await within(notify, this.#sendDeadlineMs) ? 'sent' : 'send_failed');
+        }
       }
     } finally {
       this.#sending = undefined;
-    }
-  }
-
-  /** Whether the NOTIFY went out within the deadline. */
-  async #notify(payload: string): Promise<boolean> {
-    const deadline = new AbortController();
-    const sent = sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.#db).then(() => true, () => false);
-    const late = sleep(this.#sendDeadlineMs, false, { signal: deadline.signal }).catch(() => false);
-    try {
-      return await Promise.race([sent, late]);
-    } finally {
-      deadline.abort();
     }
   }
 

@@ -83,10 +83,11 @@ describe('change feed sending', () => {
   test('a notice that never goes out stops holding up later ones after the deadline', async () => {
     const payloads: string[] = [];
     const feed = new ChangeFeed(firstStatementHangs(payloads), () => { throw new Error('not listening'); }, undefined, { sendDeadlineMs: 50 });
+    const until = async (n: number) => { for (const started = Date.now(); Date.now() - started < 2_000 && payloads.length < n; await sleep(5)); };
     feed.publish([11]);
-    await sleep(10);
+    await until(1);
     feed.publish([22]); // while the first is stuck
-    for (const started = Date.now(); Date.now() - started < 2_000 && payloads.length < 2; await sleep(10));
+    await until(2);
     assert.deepEqual(payloads.map((p) => decodeChanges(p)?.change.inos), [new Set([11]), new Set([22])]);
     await feed.close();
   });
