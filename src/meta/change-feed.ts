@@ -29,8 +29,8 @@ export const CHANGE_CHANNEL = 'objectfs_changes';
 const MAX_PAYLOAD = 7900;
 /**
  * A notice not sent after this long is counted failed and stops holding up the ones after it
- * (it may still arrive). Without a bound, one statement that never answered stopped every later
- * notice of the mount, silently (seen once in CI).
+ * (it may still arrive). Without a bound, one statement that never answered would stop every
+ * later notice of the mount, and its unmount, silently.
  */
 const SEND_DEADLINE_MS = 10_000;
 
