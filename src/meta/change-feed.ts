@@ -151,7 +151,13 @@ export class ChangeFeed {
       this.#pending.add(ino);
       this.#pendingRenamed.add(ino);
     }
-    this.#sending ??= this.#send();
+    // Only with something to send: #send() would finish at once, before #sending took its
+    // promise, and a settled #sending would never be cleared (no notice would go out again).
+    if (this.#sending === undefined && this.#hasPending()) this.#sending = this.#send();
+  }
+
+  #hasPending(): boolean {
+    return this.#pending.size > 0 || this.#pendingEntries.length > 0 || this.#pendingLocks.size > 0;
   }
 
   /** Starts listening (on the first subscriber); returns the unsubscribe function. */
@@ -177,7 +183,7 @@ export class ChangeFeed {
 
   async #send(): Promise<void> {
     try {
-      while (this.#pending.size > 0 || this.#pendingEntries.length > 0 || this.#pendingLocks.size > 0) {
+      while (this.#hasPending()) {
         await new Promise<void>((resolve) => setImmediate(resolve)); // let operations finishing now join the batch
         const batch: Change = { inos: this.#pending, renamed: this.#pendingRenamed, entries: this.#pendingEntries, locks: this.#pendingLocks };
         this.#pending = new Set();

@@ -55,13 +55,13 @@ describe('change feed payloads', () => {
   });
 });
 
-/** A database whose first statement never answers and whose later ones answer at once. */
-function firstStatementHangs(payloads: string[]): Kysely<Database> {
+/** A database recording each payload; its first statement never answers when `firstHangs`, the others answer at once. */
+function fakeDatabase(payloads: string[], firstHangs: boolean): Kysely<Database> {
   let statements = 0;
   const connection: DatabaseConnection = {
     executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
       payloads.push(String(query.parameters[1]));
-      return statements++ === 0 ? new Promise(() => undefined) : Promise.resolve({ rows: [] });
+      return statements++ === 0 && firstHangs ? new Promise(() => undefined) : Promise.resolve({ rows: [] });
     },
     // eslint-disable-next-line require-yield
     async *streamQuery() { throw new Error('not used'); },
@@ -80,9 +80,20 @@ function firstStatementHangs(payloads: string[]): Kysely<Database> {
 }
 
 describe('change feed sending', () => {
+  test('an announcement of nothing (a compaction that lost its race) does not stop later ones', async () => {
+    const payloads: string[] = [];
+    const feed = new ChangeFeed(fakeDatabase(payloads, false), () => { throw new Error('not listening'); });
+    feed.publish([]);
+    feed.publish([undefined, 0]);
+    feed.publish([33]);
+    for (const started = Date.now(); Date.now() - started < 2_000 && payloads.length < 1; await sleep(5));
+    assert.deepEqual(payloads.map((p) => decodeChanges(p)?.change.inos), [new Set([33])]);
+    await feed.close();
+  });
+
   test('a notice that never goes out stops holding up later ones after the deadline', async () => {
     const payloads: string[] = [];
-    const feed = new ChangeFeed(firstStatementHangs(payloads), () => { throw new Error('not listening'); }, undefined, { sendDeadlineMs: 50 });
+    const feed = new ChangeFeed(fakeDatabase(payloads, true), () => { throw new Error('not listening'); }, undefined, { sendDeadlineMs: 50 });
     const until = async (n: number) => { for (const started = Date.now(); Date.now() - started < 2_000 && payloads.length < n; await sleep(5)); };
     feed.publish([11]);
     await until(1);
