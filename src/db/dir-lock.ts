@@ -6,6 +6,9 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** The lock file's name inside the directory it locks. */
+export const LOCK_FILE = 'objectfs.lock';
+
 export interface DirLock {
   release(): Promise<void>;
 }
@@ -25,7 +28,7 @@ function alive(pid: number): boolean {
 }
 
 export async function acquireDirLock(dir: string): Promise<DirLock> {
-  const path = join(dir, 'objectfs.lock');
+  const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(path, 'wx');

@@ -16,12 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
-import { acquireDirLock, DirLockedError, type DirLock } from './dir-lock.js';
+import { acquireDirLock, DirLockedError, LOCK_FILE, type DirLock } from './dir-lock.js';
 
 const run = promisify(execFile);
 
-/** Files an embedded database directory holds besides PostgreSQL's own (see dir-lock.ts). */
-const OWN_FILES = new Set(['objectfs.lock']);
+/** Files an embedded database directory holds besides PostgreSQL's own. */
+const OWN_FILES = new Set([LOCK_FILE]);
 
 /** `$XDG_CACHE_HOME/objectfs`, else `~/.cache/objectfs`; undefined without either. */
 export function seedCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -123,7 +123,6 @@ export class ChangeFeed {
   #sending: Promise<void> | undefined;
   #closed = false;
   readonly #metrics: Metrics | undefined;
-
   readonly #sendDeadlineMs: number;
 
   constructor(db: Kysely<Database>, listen: Listen, metrics?: Metrics, options: { readonly sendDeadlineMs?: number } = {}) {

@@ -2,9 +2,11 @@
  * New embedded databases are copies of a pristine PGlite data directory kept in the user's cache
  * (decision 106): two made at once, in a cache holding what a killed maker left, are copies of one
  * pristine directory and independent databases that keep what is written; a directory that holds
- * anything else is never touched; without a usable cache a new database is PGlite's own initdb.
+ * anything else is never touched; a copy that fails part-way is removed; without a usable cache a
+ * new database is PGlite's own initdb.
  */
 import { after, before, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,3 +101,20 @@ test('without a usable cache nothing is copied, and a new database is PGlite\'s 
   const pristine = (await readdir(join(root, 'cache', 'objectfs')))[0]!;
   assert.notEqual(await systemIdOf(dir), await systemIdOf(join(root, 'cache', 'objectfs', pristine)), 'its own initdb');
 });
+
+test('a copy that fails part-way is removed, and the directory is left as it was', async () => {
+  // A 1 MiB filesystem under the new directory: the 39 MB copy runs out of space part-way.
+  const small = join(root, 'small');
+  await mkdir(small);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'objectfs-seed-test', small]);
+  try {
+    const dir = join(small, 'db');
+    await mkdir(dir);
+    await writeFile(join(dir, 'objectfs.lock'), `${process.pid}\n`);
+    assert.equal(await seedDataDir(dir, { XDG_CACHE_HOME: join(root, 'cache') }), false);
+    assert.deepEqual(await readdir(dir), ['objectfs.lock'], 'only the lock file is left');
+  } finally {
+    execFileSync('umount', [small]);
+  }
+});
+
