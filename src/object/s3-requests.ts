@@ -14,6 +14,9 @@
  *   offset, which a clock-skew answer corrects as the SDK would.
  * Errors leave here shaped as the SDK's are (`name` = S3 error code, `$metadata.httpStatusCode`),
  * so classify-s3-error.ts reads them the same way.
+ *
+ * GETs go over connections of this store's own (get-connections.ts, decision 108), which read
+ * each body straight into its buffer; PUTs, whose answers are a few bytes, over node:http.
  */
 import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
@@ -21,6 +24,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash } from 'node:crypto';
 import { INCOMPLETE_BODY } from './classify-s3-error.js';
+import { GetConnections, type GetErrors } from './get-connections.js';
 
 /** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
 const EMPTY_PAYLOAD_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -90,13 +94,17 @@ export class S3Requests {
   readonly #agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
   readonly #timeouts: S3RequestTimeouts;
   readonly #signer: SignatureV4;
+  readonly #maxSockets: number;
   #target: Promise<Target> | undefined;
+  #gets: { readonly target: Target; readonly pool: GetConnections } | undefined;
 
-  constructor(client: S3Client, bucket: string, agents: { http: HttpAgent; https: HttpsAgent }, timeouts: S3RequestTimeouts) {
+  constructor(client: S3Client, bucket: string, agents: { http: HttpAgent; https: HttpsAgent }, timeouts: S3RequestTimeouts,
+    maxSockets: number) {
     this.#client = client;
     this.#bucket = bucket;
     this.#agents = agents;
     this.#timeouts = timeouts;
+    this.#maxSockets = maxSockets;
     this.#signer = new SignatureV4({
       service: 's3',
       region: client.config.region,
@@ -107,11 +115,25 @@ export class S3Requests {
     });
   }
 
-  /** GETs `key` (the full object key), with `range` ("bytes=a-b") when given. */
+  /**
+   * GETs `key` (the full object key), with `range` ("bytes=a-b") when given, over this store's
+   * own connections (get-connections.ts): the body is read straight into the returned buffer.
+   */
   async get(key: string, range: string | undefined, signal: AbortSignal | undefined): Promise<S3GetAnswer> {
-    const response = await this.#request('GET', key, range !== undefined ? { range } : {}, EMPTY_PAYLOAD_SHA256, undefined, signal);
-    const body = await readResponse(response, signal);
-    return { body, contentRange: response.headers['content-range'] };
+    signal?.throwIfAborted();
+    const target = await this.#resolveTarget();
+    const path = target.pathBeforeKey + escapeKey(key);
+    const headers = await this.#sign('GET', target, path, range !== undefined ? { range } : {}, EMPTY_PAYLOAD_SHA256);
+    const answer = await this.#getConnections(target).get(path, headers, signal, MAX_SMALL_BODY);
+    if (answer.status < 200 || answer.status > 299) {
+      throw this.#failure(answer.status, answer.headers.get('date'), answer.body.toString('utf8'));
+    }
+    return { body: answer.body, contentRange: answer.headers.get('content-range') };
+  }
+
+  /** Closes the GET connections that are idle (the agents' sockets are the store's to close). */
+  close(): void {
+    this.#gets?.pool.close();
   }
 
   /**
@@ -129,24 +151,46 @@ export class S3Requests {
   }
 
   /** Signs and sends one request; resolves with a 2xx response, or throws the error it stands for. */
-  async #request(method: 'GET' | 'PUT', key: string, extraHeaders: Record<string, string>, payloadSha256: string,
+  async #request(method: 'PUT', key: string, extraHeaders: Record<string, string>, payloadSha256: string,
     body: Buffer | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     signal?.throwIfAborted();
     const target = await this.#resolveTarget();
+    const path = target.pathBeforeKey + escapeKey(key);
+    const headers = await this.#sign(method, target, path, extraHeaders, payloadSha256);
+    const response = await this.#send(method, target, path, headers, body, signal);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      let text = '';
+      try {
+        text = (await readResponse(response, undefined, MAX_SMALL_BODY)).toString('utf8');
+      } catch { /* the status alone still says what failed */ }
+      throw this.#failure(status, response.headers.date, text);
+    }
+    return response;
+  }
+
+  /** The headers of a request, `host` included, signed at the client's clock offset. */
+  async #sign(method: 'GET' | 'PUT', target: Target, path: string, extraHeaders: Record<string, string>,
+    payloadSha256: string): Promise<Record<string, string>> {
     const headers: Record<string, string> = {
       ...extraHeaders,
       host: target.port === undefined ? target.hostname : `${target.hostname}:${target.port}`,
       'x-amz-content-sha256': payloadSha256,
     };
-    const path = target.pathBeforeKey + escapeKey(key);
     const signed = await this.#signer.sign(
       { method, protocol: target.protocol, hostname: target.hostname, port: target.port, path, query: {}, headers },
       { signingDate: new Date(Date.now() + this.#client.config.systemClockOffset) },
     );
-    const response = await this.#send(method, target, path, signed.headers, body, signal);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status > 299) throw await this.#failure(response, status);
-    return response;
+    return signed.headers;
+  }
+
+  /** The GET connections of `target` (made anew if a new probe found another endpoint). */
+  #getConnections(target: Target): GetConnections {
+    if (this.#gets?.target !== target) {
+      this.#gets?.pool.close();
+      this.#gets = { target, pool: new GetConnections(target, this.#timeouts, GET_ERRORS, this.#maxSockets) };
+    }
+    return this.#gets.pool;
   }
 
   /** The bucket's endpoint and addressing, asked of the SDK once (again after a failure). */
@@ -211,16 +255,12 @@ export class S3Requests {
   }
 
   /** The error an answer other than 2xx stands for; a skewed clock is corrected on the way. */
-  async #failure(response: IncomingMessage, status: number): Promise<Error> {
-    let text = '';
-    try {
-      text = (await readResponse(response, undefined, MAX_SMALL_BODY)).toString('utf8');
-    } catch { /* the status alone still says what failed */ }
+  #failure(status: number, date: string | undefined, text: string): Error {
     const { code, message } = parseErrorBody(text);
     const name = code !== '' ? code : nameOfStatus(status);
     const extra: Record<string, unknown> = {};
     if (CLOCK_SKEW_CODES.has(name)) {
-      const serverTime = Date.parse(String(response.headers.date ?? ''));
+      const serverTime = Date.parse(date ?? '');
       const offset = serverTime - Date.now();
       if (Number.isFinite(offset) && Math.abs(offset - this.#client.config.systemClockOffset) > CLOCK_SKEW_MS) {
         this.#client.config.systemClockOffset = offset;
@@ -231,14 +271,18 @@ export class S3Requests {
   }
 }
 
+/** The GET connections' failures, shaped as the SDK's (classify-s3-error.ts). */
+const GET_ERRORS: GetErrors = {
+  incomplete: (message) => s3Error(INCOMPLETE_BODY, message, undefined),
+  timeout: (message) => s3Error('TimeoutError', message, undefined),
+  aborted: (reason) => s3Error('AbortError', 'the request was aborted', undefined, { cause: reason }),
+};
+
 /**
- * A response body in one buffer: of its Content-Length when announced (allocated once, not
- * cleared, filled as it arrives), else gathered. Not a SharedArrayBuffer, which would let the
- * codec worker read a block in place: V8 reclaims those too late (a 2 GiB cold read through S3
- * peaked at 2.2 GiB of RSS, against 0.9 GiB with plain memory). A body that ends short, or a
- * connection cut mid-body (a stall past the idle timeout cuts it: #send), is an IncompleteBody
- * error (retried), never a short buffer; an abort of `signal` is an AbortError. `limit` caps an
- * unannounced body.
+ * A PUT's answer body in one buffer: of its Content-Length when announced, else gathered. A
+ * body that ends short, or a connection cut mid-body (a stall past the idle timeout cuts it:
+ * #send), is an IncompleteBody error (retried), never a short buffer; an abort of `signal` is
+ * an AbortError. `limit` caps an unannounced body.
  */
 function readResponse(response: IncomingMessage, signal: AbortSignal | undefined, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
   const announced = Number(response.headers['content-length']);

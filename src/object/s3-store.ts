@@ -130,7 +130,7 @@ export class S3Store implements ObjectStore {
       };
     }
     this.#client = new S3Client(config);
-    this.#requests = new S3Requests(this.#client, this.#bucket, { http: this.#agents[0], https: this.#agents[1] }, timeouts);
+    this.#requests = new S3Requests(this.#client, this.#bucket, { http: this.#agents[0], https: this.#agents[1] }, timeouts, agentOptions.maxSockets);
   }
 
   describe(): string {
@@ -213,6 +213,7 @@ export class S3Store implements ObjectStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.destroy();
+    this.#requests.close();
     for (const agent of this.#agents) agent.destroy();
   }
 
