@@ -79,7 +79,8 @@ export async function encodeBlock(data: Buffer, compression: Compression): Promi
  * (the length in its key). Throws BlockCorruptError on any mismatch or lz4 failure; `key`
  * only names the block in that error. `consume`: the caller gives `stored` up (a fetched
  * object), so a large raw block alone in its memory is summed on the worker, its memory moved
- * there and back; `stored` is then detached, and only the result holds the bytes.
+ * there and back, and an lz4 one alone in its memory moves there to be decompressed without a
+ * copy; `stored` is then detached, and only the result holds the bytes.
  */
 export async function decodeBlock(
   stored: Buffer, compression: Compression, expectedLength: number, key?: string, consume = false,
@@ -119,7 +120,7 @@ export async function decodeBlock(
   }
   let data: Buffer;
   try {
-    data = await lz4Uncompress(stored);
+    data = await lz4Uncompress(stored, consume);
   } catch (err) {
     throw new BlockCorruptError(`lz4 cannot decode it: ${(err as Error).message}`, { ...where, cause: err });
   }

@@ -5,14 +5,15 @@
  * shared with the worker, except a block to compress that its caller gives up (`consume`) and
  * that already sits behind header room alone in its ArrayBuffer (raw-block.ts), and a raw block
  * object to sum that is alone in its ArrayBuffer: that memory is transferred as it is, and comes
- * back as the block's bytes for the caller to keep.
+ * back as the block's bytes for the caller to keep. An lz4 object to decompress that its caller
+ * gives up, alone in its ArrayBuffer (a fetched body), is transferred too, and not given back.
  * Outputs come back transferred, no copy.
  * The worker does not keep the process alive while idle, and a worker that dies fails the calls
  * in flight and is started again by the next call.
  */
 import { Worker } from 'node:worker_threads';
 import type { Lz4Reply, Lz4Request } from './lz4-worker.js';
-import { copyBehindHeaderRoom, hasHeaderRoom, RAW_HEADER_BYTES } from './raw-block.js';
+import { copyBehindHeaderRoom, hasHeaderRoom, ownsItsMemory, RAW_HEADER_BYTES } from './raw-block.js';
 import { tellCrc32 } from '../util/known-crc.js';
 
 interface Result {
@@ -24,7 +25,7 @@ interface Result {
 }
 
 interface Pending {
-  /** The input was the caller's own memory, transferred. */
+  /** The input was the caller's own memory, transferred, and comes back in the reply. */
   readonly taken: boolean;
   resolve(result: Result): void;
   reject(err: Error): void;
@@ -38,7 +39,8 @@ class Lz4Thread {
   run(op: Lz4Request['op'], data: Uint8Array, consume = false): Promise<Result> {
     const worker = this.#worker ?? this.#start();
     const taken = op === 'sum' || (op === 'compress' && consume && hasHeaderRoom(data));
-    const input = taken ? data.buffer as ArrayBuffer
+    const given = op === 'uncompress' && consume && ownsItsMemory(data);
+    const input = taken || given ? data.buffer as ArrayBuffer
       : (op === 'compress' ? copyBehindHeaderRoom(data) : ownCopy(data)).buffer as ArrayBuffer;
     const id = this.#nextId++;
     return new Promise<Result>((resolve, reject) => {
@@ -112,9 +114,13 @@ export async function sumRawBlock(object: Buffer): Promise<{ object: Buffer; crc
   return { object: bytes, crc: crc as number };
 }
 
-/** The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts. */
-export async function lz4Uncompress(stored: Uint8Array): Promise<Buffer> {
-  const { bytes, crc } = await thread.run('uncompress', stored);
+/**
+ * The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts.
+ * `consume`: the caller gives `stored` up; alone in its ArrayBuffer, it then moves to the
+ * worker without a copy and is detached here.
+ */
+export async function lz4Uncompress(stored: Uint8Array, consume = false): Promise<Buffer> {
+  const { bytes, crc } = await thread.run('uncompress', stored, consume);
   if (crc !== undefined) tellCrc32(bytes, crc);
   return bytes;
 }

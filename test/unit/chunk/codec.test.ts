@@ -148,6 +148,26 @@ describe('block codec rejects damaged objects', () => {
     await assert.rejects(decodeBlock(flipped, 'lz4', 5000), /CRC-32/);
   });
 
+  test('an lz4 object given up and alone in its memory moves to the worker without a copy; otherwise it is copied', async () => {
+    const data = Buffer.from('compressible '.repeat(100_000));
+    const encoded = await encodeBlock(data, 'lz4');
+    assert.ok(encoded.length < data.length / 4, 'lz4 shrank it');
+    const owned = (): Buffer => {
+      const object = Buffer.allocUnsafeSlow(encoded.length); // as a fetched body: alone in its ArrayBuffer
+      encoded.copy(object);
+      return object;
+    };
+    const given = owned();
+    assert.ok((await decodeBlock(given, 'lz4', data.length, undefined, true)).equals(data));
+    assert.equal(given.buffer.byteLength, 0, 'moved to the worker (detached here), not copied');
+    const kept = owned();
+    assert.ok((await decodeBlock(kept, 'lz4', data.length)).equals(data));
+    assert.ok(kept.equals(encoded), 'not given up (consume false): copied, still the caller\'s');
+    const view = Buffer.concat([Buffer.alloc(16), encoded]).subarray(16);
+    assert.ok((await decodeBlock(view, 'lz4', data.length, undefined, true)).equals(data));
+    assert.ok(view.equals(encoded), 'a view into larger memory is copied and stays the caller\'s');
+  });
+
   test('a large raw block given up and alone in its memory is summed on the worker: its memory moves, damage is still caught', async () => {
     const data = randomBytes(4 * MiB);
     const owned = (): Buffer => {
