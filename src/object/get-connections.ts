@@ -215,7 +215,7 @@ class Connection {
     this.#onGone = onGone;
     const https = target.protocol === 'https:';
     const port = target.port ?? (https ? 443 : 80);
-    const onread = { buffer: () => this.#readInto(), callback: (n: number) => this.#received(n) };
+    const onread = { buffer: () => this.#readInto(), callback: (n: number) => this.#receivedSafely(n) };
     this.#socket = https
       ? tlsConnect({ host: target.hostname, port, ...(isIP(target.hostname) === 0 ? { servername: target.hostname } : {}), onread } as ConnectionOptions)
       : netConnect({ host: target.hostname, port, onread, noDelay: true });
@@ -267,6 +267,16 @@ class Connection {
     if (phase.kind === 'sized') return phase.buffer.subarray(phase.at);
     if (phase.kind === 'gathered') return this.#head;
     return this.#head.subarray(this.#headLength);
+  }
+
+  /** #received, whose failure (a body too large to allocate …) fails the request, never the process. */
+  #receivedSafely(n: number): boolean {
+    try {
+      return this.#received(n);
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
   }
 
   #received(n: number): boolean {

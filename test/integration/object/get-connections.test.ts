@@ -193,6 +193,16 @@ describe('GetConnections', () => {
     });
   });
 
+  test('a body too large to allocate fails its request, not the process', async () => {
+    await scripted((socket, _nth, overall) => {
+      socket.write(overall === 1 ? `HTTP/1.1 200 OK\r\ncontent-length: ${2 ** 52}\r\n\r\nxyz` : ok(Buffer.from('fine')));
+    }, async (pool, stats) => {
+      await assert.rejects(get(pool), RangeError);
+      assert.equal((await get(pool)).body.toString(), 'fine');
+      assert.equal(stats.connections, 2);
+    });
+  });
+
   test('bytes past the announced length do not reach the next answer: that connection is closed', async () => {
     await scripted((socket, _nth, overall) => {
       socket.write(overall === 1 ? Buffer.concat([ok(Buffer.from('exact')), Buffer.from('HTTP/1.1 200 OK\r\n')]) : ok(Buffer.from('fresh')));
