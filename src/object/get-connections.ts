@@ -89,15 +89,17 @@ export class GetConnections {
   async get(path: string, headers: Readonly<Record<string, string>>, signal: AbortSignal | undefined,
     smallBodyLimit: number): Promise<GetAnswer> {
     const request = requestText(path, headers);
+    const aborted = (): boolean => signal?.aborted === true;
     await this.#slot(signal);
     try {
+      if (aborted()) throw this.#errors.aborted(signal?.reason);
       const reused = this.#idle.pop();
       const conn = reused ?? this.#open();
       try {
         return await conn.send(request, signal, smallBodyLimit);
       } catch (err) {
         // The server closed an idle connection as we sent on it: once more, on a new one.
-        if (reused === undefined || !(err instanceof NothingReceived) || signal?.aborted === true) throw unwrap(err);
+        if (reused === undefined || !(err instanceof NothingReceived) || aborted()) throw unwrap(err);
         return await this.#open().send(request, signal, smallBodyLimit).catch((e: unknown) => { throw unwrap(e); });
       }
     } finally {
@@ -231,7 +233,10 @@ class Connection {
   }
 
   send(request: string, signal: AbortSignal | undefined, smallBodyLimit: number): Promise<GetAnswer> {
-    if (signal?.aborted === true) return Promise.reject(this.#errors.aborted(signal.reason));
+    if (signal?.aborted === true) { // after the caller's check: rare, and the connection is not kept
+      this.destroy();
+      return Promise.reject(this.#errors.aborted(signal.reason));
+    }
     return new Promise<GetAnswer>((resolve, reject) => {
       const onAbort = (): void => this.#fail(this.#errors.aborted(signal?.reason));
       const done = (): void => {

@@ -233,12 +233,16 @@ describe('GetConnections', () => {
       if (overall === 1) socket.write(ok(body).subarray(0, 100_000)); // then silence
       else if (overall === 2) return; // silence from the start
       else socket.write(ok(body));
-    }, async (pool) => {
+    }, async (pool, stats) => {
       const controller = new AbortController();
       const pending = get(pool, '/k', controller.signal);
       await new Promise((r) => setTimeout(r, 100));
       controller.abort();
       await assert.rejects(pending, { name: 'AbortError' });
+      await assert.rejects(get(pool, '/k', AbortSignal.abort()), { name: 'AbortError' }, 'aborted before it was sent');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(stats.requests, 1, 'nothing sent for it');
+      assert.equal(stats.connections, 1, 'and no connection opened for it');
       const started = Date.now();
       await assert.rejects(get(pool), { name: 'TimeoutError', message: /response headers took over 300 ms/ });
       assert.ok(Date.now() - started >= 280);
