@@ -13,6 +13,9 @@
  * could see an empty or partial object: CI once read a 12,345-byte block as 0 bytes. S3 and MinIO
  * are read-after-write consistent, and our tests depend on it, so the store's putObject is
  * replaced below by one that writes a temporary file and renames it into place before answering.
+ * The object's md5 and metadata files go the same way, before the object: s3rver reads both on
+ * every listing, and a metadata file cut short when a multi-host fault test killed the server
+ * mid-upload made every later listing of the bucket an InternalError (500).
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -43,7 +46,6 @@ interface S3rverObject {
 }
 interface FilesystemStore {
   getResourcePath(bucket: string, key: string, resource: string): string;
-  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
 }
 type S3rverClass = new (options: S3rverOptions) => S3rverInstance;
@@ -70,24 +72,34 @@ const server = new S3rver({
   configureBuckets: [{ name: values.bucket, configs: [] }],
 });
 
+/** The metadata s3rver keeps of a PUT (as its own putMetadata picks it). */
+const { ALLOWED_METADATA } = createRequire(import.meta.url)('s3rver/lib/models/object') as { ALLOWED_METADATA: readonly string[] };
+
 server.store.putObject = async function putObjectDurably(object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
   const chunks: Buffer[] = [];
   if (Buffer.isBuffer(object.content)) chunks.push(object.content);
   else for await (const chunk of object.content) chunks.push(chunk as Buffer);
   const content = Buffer.concat(chunks);
+  const md5 = createHash('md5').update(content).digest('hex');
+  const metadata = Object.fromEntries(Object.entries(object.metadata)
+    .filter(([name]) => ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')));
+  // The object last: its file is what makes the key exist. Temporary names do not end in
+  // "._S3rver_object", so listings never show them.
+  const files: [string, string | Buffer][] = [
+    [this.getResourcePath(object.bucket, object.key, 'object.md5'), md5],
+    [this.getResourcePath(object.bucket, object.key, 'metadata.json'), JSON.stringify(metadata, null, 2)],
+    [objectPath, content],
+  ];
+  const suffix = `.partial-${randomBytes(6).toString('hex')}`;
   await mkdir(dirname(objectPath), { recursive: true });
-  // Not ending in "._S3rver_object", so listings never show the temporary file.
-  const temporary = `${objectPath}.partial-${randomBytes(6).toString('hex')}`;
   try {
-    await writeFile(temporary, content);
-    await rename(temporary, objectPath);
+    for (const [path, data] of files) await writeFile(path + suffix, data);
+    for (const [path] of files) await rename(path + suffix, path);
   } catch (err) {
-    await rm(temporary, { force: true });
+    await Promise.all(files.map(([path]) => rm(path + suffix, { force: true })));
     throw err;
   }
-  const md5 = createHash('md5').update(content).digest('hex');
-  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size: content.length, md5 };
 };
 
