@@ -5,10 +5,15 @@
  * Stored format, by the volume's compression setting (fixed at format):
  *
  * - `'none'`: the object is the block's bytes, verbatim.
- * - `'lz4'`:  lz4-napi's `compress` output (lz4_flex `compress_prepend_size`):
+ * - `'lz4'`:  a header, then lz4-napi's `compress` output (lz4_flex `compress_prepend_size`):
  *
- *       offset 0, 4 bytes   uncompressed length, unsigned little-endian
- *       offset 4, …         one LZ4 *block* (raw block format: no frame header, no checksum)
+ *       offset 0, 4 bytes   fe ff ff ff (LZ4_CHECKED_MARK, lz4-header.ts)
+ *       offset 4, 4 bytes   CRC-32 of the uncompressed block, unsigned little-endian
+ *       offset 8, 4 bytes   uncompressed length, unsigned little-endian
+ *       offset 12, …        one LZ4 *block* (raw block format: no frame header, no checksum)
+ *
+ *   Objects written before decision 109 lack the first 8 bytes (they start with the length)
+ *   and are read without a CRC check.
  *
  *   A block that lz4 would not shrink (the worker samples it first) is stored raw:
  *
@@ -20,15 +25,17 @@
  *   block is caught by its CRC (summed on the worker too, for a block of 256 KiB or more whose
  *   object is alone in its memory, as a fetched one is).
  *
- *   An empty input is `00 00 00 00 00`. The format has no checksum, so a flipped bit in the
- *   payload may decode to wrong bytes of the right length; what IS checked is that the stream
- *   parses and that both the prefix and the decoded length equal the length in the block key.
- *   The prefix is checked *before* decompressing, so a damaged prefix cannot make us allocate
- *   gigabytes.
+ *   An empty input is the header and `00 00 00 00 00`. The LZ4 block format has no checksum:
+ *   a flipped bit in it decodes, most of the time, to wrong bytes of the right length, which
+ *   the header's CRC-32 (checked on the worker's sum of the output) turns into an error. Also
+ *   checked: that the stream parses and that both the length prefix and the decoded length
+ *   equal the length in the block key. The prefix is checked *before* decompressing, so a
+ *   damaged prefix cannot make us allocate gigabytes.
  */
 import { crc32 } from 'node:zlib';
 import { lz4Compress, lz4Uncompress, sumRawBlock } from './lz4-thread.js';
 import { ownsItsMemory, RAW_BLOCK_MARK, RAW_HEADER_BYTES, rawBlockData } from './raw-block.js';
+import { LZ4_CHECKED_MARK, LZ4_HEADER_BYTES } from './lz4-header.js';
 import { BlockCorruptError } from './errors.js';
 import { tellCrc32 } from '../util/known-crc.js';
 import type { Compression } from './compressions.js';
@@ -115,17 +122,25 @@ export async function decodeBlock(
     tellCrc32(data, raw.crc);
     return data;
   }
-  if (declared !== expectedLength) {
-    throw new BlockCorruptError(`lz4 length prefix says ${declared} bytes, expected ${expectedLength}`, where);
+  // Read before the object may move to the worker (consume).
+  const checked = declared === LZ4_CHECKED_MARK;
+  if (checked && stored.length < LZ4_HEADER_BYTES + LZ4_PREFIX_BYTES + 1) {
+    throw new BlockCorruptError(`lz4 object of ${stored.length} bytes is too short to be a block`, where);
   }
-  let data: Buffer;
+  const length = checked ? stored.readUInt32LE(LZ4_HEADER_BYTES) : declared;
+  const storedCrc = checked ? stored.readUInt32LE(4) : undefined;
+  if (length !== expectedLength) {
+    throw new BlockCorruptError(`lz4 length prefix says ${length} bytes, expected ${expectedLength}`, where);
+  }
+  let decoded: { bytes: Buffer; crc: number };
   try {
-    data = await lz4Uncompress(stored, consume);
+    decoded = await lz4Uncompress(stored, consume);
   } catch (err) {
     throw new BlockCorruptError(`lz4 cannot decode it: ${(err as Error).message}`, { ...where, cause: err });
   }
-  if (data.length !== expectedLength) {
-    throw new BlockCorruptError(`decoded to ${data.length} bytes, expected ${expectedLength}`, where);
+  if (decoded.bytes.length !== expectedLength) {
+    throw new BlockCorruptError(`decoded to ${decoded.bytes.length} bytes, expected ${expectedLength}`, where);
   }
-  return data;
+  if (storedCrc !== undefined && decoded.crc !== storedCrc) throw new BlockCorruptError('lz4 block fails its CRC-32 check', where);
+  return decoded.bytes;
 }

@@ -115,12 +115,14 @@ export async function sumRawBlock(object: Buffer): Promise<{ object: Buffer; crc
 }
 
 /**
- * The block lz4Compress stored; its CRC-32, summed on the worker, is told to util/known-crc.ts.
+ * The block lz4Compress stored (with or without the header of lz4-header.ts), and its CRC-32,
+ * summed on the worker (for the caller to check, and told to util/known-crc.ts).
  * `consume`: the caller gives `stored` up; alone in its ArrayBuffer, it then moves to the
  * worker without a copy and is detached here.
  */
-export async function lz4Uncompress(stored: Uint8Array, consume = false): Promise<Buffer> {
+export async function lz4Uncompress(stored: Uint8Array, consume = false): Promise<{ bytes: Buffer; crc: number }> {
   const { bytes, crc } = await thread.run('uncompress', stored, consume);
-  if (crc !== undefined) tellCrc32(bytes, crc);
-  return bytes;
+  if (crc === undefined) throw new Error('the lz4 worker returned no CRC-32');
+  tellCrc32(bytes, crc);
+  return { bytes, crc };
 }

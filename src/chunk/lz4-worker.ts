@@ -16,6 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { RAW_HEADER_BYTES, writeRawHeader } from './raw-block.js';
+import { hasLz4Header, LZ4_HEADER_BYTES, writeLz4Header } from './lz4-header.js';
 
 export interface Lz4Request {
   readonly id: number;
@@ -60,7 +61,10 @@ function compressInto(input: ArrayBuffer): { output: ArrayBuffer; crc: number } 
   if (samplesShrink(data)) {
     const packed = compressSync(data);
     if (packed.length < data.length || data.length === 0) {
-      return { output: copyOut(packed), crc: crc32(data) };
+      const crc = crc32(data);
+      const output = copyOut(packed, LZ4_HEADER_BYTES);
+      writeLz4Header(Buffer.from(output), crc);
+      return { output, crc };
     }
   }
   const header = Buffer.from(input);
@@ -68,14 +72,19 @@ function compressInto(input: ArrayBuffer): { output: ArrayBuffer; crc: number } 
   return { output: input, crc: header.readUInt32LE(4) };
 }
 
+/** The block of an lz4 object, with or without its header (the caller checks the CRC). */
 function uncompress(input: ArrayBuffer): ArrayBuffer {
-  return copyOut(uncompressSync(Buffer.from(input)));
+  const object = Buffer.from(input);
+  return copyOut(uncompressSync(hasLz4Header(object) ? object.subarray(LZ4_HEADER_BYTES) : object));
 }
 
-/** lz4-napi's result in a transferable ArrayBuffer (its own buffers cannot be transferred). */
-function copyOut(result: Buffer): ArrayBuffer {
-  const output = Buffer.allocUnsafeSlow(result.length);
-  result.copy(output);
+/**
+ * lz4-napi's result in a transferable ArrayBuffer (its own buffers cannot be transferred),
+ * behind `room` bytes left for a header.
+ */
+function copyOut(result: Buffer, room = 0): ArrayBuffer {
+  const output = Buffer.allocUnsafeSlow(room + result.length);
+  result.copy(output, room);
   return output.buffer;
 }
 

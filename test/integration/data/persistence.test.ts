@@ -193,6 +193,36 @@ describe(`data persistence on PostgreSQL + s3rver (seed=${seed})`, () => {
     }
   });
 
+  test('one bit flipped inside a compressed (lz4) block object is EIO, never other bytes', async () => {
+    const dv = await freshDataVolume('persist-lz4-bit', { meta: 'postgres', data: 's3', blockSize: BLOCK });
+    try {
+      const writer = await dv.open();
+      const text = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `line ${i % 997} of a log, entry ${(i * 7919) % 1013}\n`).join(''));
+      const data = text.subarray(0, 2 * BLOCK);
+      const { fh: wfh, attr } = await writer.vfs.create(ROOT_CALLER, ROOT_INO, Buffer.from('log.txt'), 0o644, constants.O_WRONLY);
+      await writer.vfs.write(wfh, 0, data);
+      await writer.vfs.release(wfh);
+      const key = await blockKeyAt(writer, attr.ino, BLOCK);
+      await writer.close();
+      const stored = await dv.objects.get(key);
+      assert.equal(stored.readUInt32LE(0), 0xfffffffe, 'stored as lz4, with its CRC-32');
+      assert.ok(stored.length < BLOCK / 2, 'compressed');
+      const flipped = Buffer.from(stored);
+      const at = 12 + ((stored.length - 12) >> 1); // inside the LZ4 block, past the header and length
+      flipped[at] = (flipped[at] ?? 0) ^ 0x10;
+      await dv.objects.put(key, flipped);
+
+      const reader = await dv.open();
+      const fh = await reader.vfs.open(ROOT_CALLER, attr.ino, constants.O_RDONLY);
+      assert.equal(firstDifference(await reader.vfs.read(fh, 0, BLOCK), data.subarray(0, BLOCK)), '', 'the intact first block reads');
+      await assert.rejects(reader.vfs.read(fh, BLOCK, BLOCK), (e: { code?: string }) => e.code === 'EIO', 'the flipped block → EIO');
+      await reader.vfs.release(fh);
+      await reader.close();
+    } finally {
+      await dv.cleanup();
+    }
+  });
+
   test('deferred deletion removes the objects of released slices only, and only after the delay', async (t) => {
     const dv = await freshDataVolume('persist-delete', { meta: 'postgres', data: 's3', blockSize: BLOCK });
     try {

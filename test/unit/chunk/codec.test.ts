@@ -60,12 +60,22 @@ describe('block codec round trips', () => {
     }
   });
 
-  test('lz4 format: little-endian uncompressed length, then the lz4 block', async () => {
+  test('lz4 format: fe ff ff ff, the CRC-32 of the block, its little-endian length, then the lz4 block', async () => {
     const data = Buffer.alloc(4 * MiB);
     const stored = await encodeBlock(data, 'lz4');
-    assert.equal(stored.readUInt32LE(0), 4 * MiB);
+    assert.equal(stored.readUInt32LE(0), 0xfffffffe);
+    assert.equal(stored.readUInt32LE(4), crc32(data));
+    assert.equal(stored.readUInt32LE(8), 4 * MiB);
     assert.ok(stored.length < 64 * 1024, `zeros compress (got ${stored.length} bytes)`);
-    assert.deepEqual(await encodeBlock(Buffer.alloc(0), 'lz4'), Buffer.from([0, 0, 0, 0, 0]));
+    assert.deepEqual(await encodeBlock(Buffer.alloc(0), 'lz4'), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+  });
+
+  test('lz4: objects of the older form (the length first, no CRC) still decode', async () => {
+    const data = Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(5000));
+    const older = (await encodeBlock(data, 'lz4')).subarray(8);
+    assert.equal(older.readUInt32LE(0), data.length);
+    assert.ok((await decodeBlock(older, 'lz4', data.length)).equals(data));
+    assert.ok((await decodeBlock(Buffer.from(older), 'lz4', data.length, undefined, true)).equals(data));
   });
 
   test('lz4: a block lz4 cannot shrink is stored raw behind ff ff ff ff and its CRC-32, and read back without lz4', async () => {
@@ -114,6 +124,29 @@ describe('block codec rejects damaged objects', () => {
       return true;
     });
   }
+
+  test('lz4: a flipped bit anywhere in an object is caught, where lz4 alone would decode most flips to wrong bytes', async () => {
+    const words = Array.from({ length: 300 }, (_, i) => createHash('sha256').update(String(i)).digest('hex').slice(0, 4 + (i % 9)));
+    const data = Buffer.from(Array.from({ length: 40_000 }, (_, i) => words[(i * 7919) % words.length]).join(' '));
+    const stored = await encodeBlock(data, 'lz4');
+    assert.equal(stored.readUInt32LE(0), 0xfffffffe);
+    let silentWithoutCrc = 0;
+    for (let i = 0; i < 120; i++) {
+      const at = i < 12 ? i : 12 + ((i * 104_729) % (stored.length - 12));
+      const flipped = Buffer.from(stored);
+      flipped[at] = (flipped[at] ?? 0) ^ (1 << (i % 8));
+      await rejectsCorrupt(decodeBlock(flipped, 'lz4', data.length));
+      if (at >= 12) {
+        const older = await decodeBlock(flipped.subarray(8), 'lz4', data.length).catch(() => undefined);
+        if (older !== undefined && !older.equals(data)) silentWithoutCrc++;
+      }
+    }
+    assert.ok(silentWithoutCrc > 0, 'without the CRC some flips decode to wrong bytes (why it is there)');
+    // Flips in the CRC or the block both say so.
+    const inCrc = Buffer.from(stored);
+    inCrc[5] = (inCrc[5] ?? 0) ^ 1;
+    await rejectsCorrupt(decodeBlock(inCrc, 'lz4', data.length), /CRC-32/);
+  });
 
   test('garbage after a right length prefix', async () => {
     const bad = Buffer.concat([Buffer.from([100, 0, 0, 0]), Buffer.from([0xff, 0xff, 0xff])]);
