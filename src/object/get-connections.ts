@@ -22,8 +22,14 @@ import { isIP } from 'node:net';
 
 export interface GetTarget {
   readonly protocol: string;
+  /** As in a URL: an IPv6 address in brackets. */
   readonly hostname: string;
   readonly port: number | undefined;
+}
+
+/** The host to connect to: a URL's hostname without the brackets of an IPv6 address. */
+export function connectHost(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
 }
 
 export interface GetTimeouts {
@@ -217,10 +223,11 @@ class Connection {
     this.#onGone = onGone;
     const https = target.protocol === 'https:';
     const port = target.port ?? (https ? 443 : 80);
+    const host = connectHost(target.hostname);
     const onread = { buffer: () => this.#readInto(), callback: (n: number) => this.#receivedSafely(n) };
     this.#socket = https
-      ? tlsConnect({ host: target.hostname, port, ...(isIP(target.hostname) === 0 ? { servername: target.hostname } : {}), onread } as ConnectionOptions)
-      : netConnect({ host: target.hostname, port, onread, noDelay: true });
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), onread } as ConnectionOptions)
+      : netConnect({ host, port, onread, noDelay: true });
     this.#connectTimer = setTimeout(() => this.#fail(this.#errors.timeout(`connecting took over ${timeouts.connectMs} ms`)), timeouts.connectMs);
     this.#socket.once(https ? 'secureConnect' : 'connect', () => {
       this.#connected = true;

@@ -24,7 +24,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash } from 'node:crypto';
 import { INCOMPLETE_BODY } from './classify-s3-error.js';
-import { GetConnections, type GetErrors } from './get-connections.js';
+import { connectHost, GetConnections, type GetErrors } from './get-connections.js';
 
 /** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
 const EMPTY_PAYLOAD_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -51,6 +51,7 @@ export interface S3GetAnswer {
 /** Where GETs of this bucket go: scheme, host and the path before the (escaped) key. */
 interface Target {
   readonly protocol: string;
+  /** As the SDK has it: an IPv6 address in brackets (signed so in the Host header). */
   readonly hostname: string;
   readonly port: number | undefined;
   readonly pathBeforeKey: string;
@@ -226,7 +227,7 @@ export class S3Requests {
     const { connectMs, responseMs, idleMs } = this.#timeouts;
     return new Promise((resolve, reject) => {
       const req: ClientRequest = send({
-        method, hostname: target.hostname, port: target.port, path, headers,
+        method, hostname: connectHost(target.hostname), port: target.port, path, headers,
         agent: https ? this.#agents.https : this.#agents.http,
         ...(signal !== undefined ? { signal } : {}),
       });

@@ -322,6 +322,32 @@ describe('S3Store errors', () => {
     });
   });
 
+  test('an IPv6 endpoint (http://[::1]:port) works for GETs and PUTs, with the bracketed Host header', async () => {
+    const body = randomBytes(300_000);
+    const hosts: string[] = [];
+    const server = createHttpServer((req, res) => {
+      hosts.push(String(req.headers.host));
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'PUT') res.end();
+        else { res.writeHead(200, { 'content-length': String(body.length) }); res.end(body); }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = new S3Store({ bucket: 'b', endpoint: `http://[::1]:${port}`, forcePathStyle: true,
+      accessKeyId: 'x', secretAccessKey: 'y', maxAttempts: 1 });
+    try {
+      await store.put('k', Buffer.from('v6'));
+      assert.ok((await store.get('k')).equals(body));
+      assert.deepEqual(hosts, [`[::1]:${port}`, `[::1]:${port}`]);
+    } finally {
+      await store.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   test('a PUT answer cut off after its headers is retried, never an unheard error', async () => {
     let requests = 0;
     await withLocalServer((req, res) => {
