@@ -22,7 +22,7 @@ import { isIP } from 'node:net';
 
 export interface GetTarget {
   readonly protocol: string;
-  /** As in a URL: an IPv6 address in brackets. */
+  /** As in a URL (and as the SDK has it): an IPv6 address in brackets, signed so in the Host header. */
   readonly hostname: string;
   readonly port: number | undefined;
 }
@@ -36,7 +36,7 @@ export interface GetTimeouts {
   readonly connectMs: number;
   /** From sending the request to the answer's headers. */
   readonly responseMs: number;
-  /** Socket inactivity during a request. */
+  /** Socket inactivity during a request, sending or receiving. */
   readonly idleMs: number;
 }
 

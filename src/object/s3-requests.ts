@@ -24,7 +24,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash } from 'node:crypto';
 import { INCOMPLETE_BODY } from './classify-s3-error.js';
-import { connectHost, GetConnections, type GetErrors } from './get-connections.js';
+import { connectHost, GetConnections, type GetErrors, type GetTarget, type GetTimeouts } from './get-connections.js';
 
 /** SHA-256 of an empty payload: a GET's x-amz-content-sha256. */
 const EMPTY_PAYLOAD_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -34,13 +34,8 @@ const MAX_SMALL_BODY = 64 * 1024;
 const CLOCK_SKEW_MS = 5 * 60_000;
 const CLOCK_SKEW_CODES = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFuture', 'SignatureDoesNotMatch']);
 
-export interface S3RequestTimeouts {
-  readonly connectMs: number;
-  /** From sending the request to its response headers. */
-  readonly responseMs: number;
-  /** Socket inactivity, sending or receiving. */
-  readonly idleMs: number;
-}
+/** Connecting, the response's headers, socket inactivity: the same for GETs and PUTs. */
+export type S3RequestTimeouts = GetTimeouts;
 
 export interface S3GetAnswer {
   readonly body: Buffer;
@@ -48,12 +43,8 @@ export interface S3GetAnswer {
   readonly contentRange: string | undefined;
 }
 
-/** Where GETs of this bucket go: scheme, host and the path before the (escaped) key. */
-interface Target {
-  readonly protocol: string;
-  /** As the SDK has it: an IPv6 address in brackets (signed so in the Host header). */
-  readonly hostname: string;
-  readonly port: number | undefined;
+/** Where requests for this bucket go: scheme, host, port and the path before the (escaped) key. */
+interface Target extends GetTarget {
   readonly pathBeforeKey: string;
 }
 
