@@ -29,12 +29,12 @@ const SMALL = 64 * 1024;
 
 /** Answers each request of each connection with `answer(socket, request number on this connection, overall)`. */
 async function scripted(answer: (socket: Socket, nth: number, overall: number) => void | Promise<void>,
-  body: (pool: GetConnections, stats: { connections: number; requests: number; port: number }) => Promise<void>,
+  body: (pool: GetConnections, stats: { connections: number; requests: number; port: number; sockets: Set<Socket> }) => Promise<void>,
   options: { maxSockets?: number; server?: Server; timeouts?: typeof TIMEOUTS } = {}): Promise<void> {
   const server = options.server ?? createNetServer();
   const tls = server instanceof TlsServer;
   const sockets = new Set<Socket>();
-  const stats = { connections: 0, requests: 0, port: 0 };
+  const stats = { connections: 0, requests: 0, port: 0, sockets };
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     stats.connections++;
     sockets.add(socket);
@@ -264,6 +264,31 @@ describe('GetConnections', () => {
       assert.equal(most, 2);
       assert.equal(stats.connections, 2);
     }, { maxSockets: 2 });
+  });
+
+  test('an idle connection keeps no process alive; close() ends the idle ones', async () => {
+    await scripted((socket) => { socket.write(ok(Buffer.from('x'))); }, async (pool, stats) => {
+      // A process that made a GET and never closed its pool still exits by itself.
+      const module = new URL('../../../src/object/get-connections.js', import.meta.url).href;
+      const script = `
+        const { GetConnections } = await import(${JSON.stringify(module)});
+        const errors = { incomplete: (m) => new Error(m), timeout: (m) => new Error(m), aborted: () => new Error('aborted') };
+        const pool = new GetConnections({ protocol: 'http:', hostname: '127.0.0.1', port: ${stats.port} }, { connectMs: 2000, responseMs: 2000, idleMs: 60000 }, errors, 4);
+        console.log((await pool.get('/k', { host: 'h' }, undefined, 1024)).body.toString());`;
+      const started = Date.now();
+      const { stdout } = await execFileP(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+      assert.equal(stdout.trim(), 'x');
+      assert.ok(Date.now() - started < 10_000, `the child exited after ${Date.now() - started} ms`);
+      // Here: the idle connection is closed by close(), which the server sees.
+      assert.equal((await get(pool)).body.toString(), 'x');
+      let closed = false;
+      const open = [...(stats.sockets)].filter((sk) => !sk.destroyed && sk.remotePort !== undefined);
+      const last = open[open.length - 1]!;
+      last.once('close', () => { closed = true; });
+      pool.close();
+      for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(closed, 'the idle connection was closed');
+    });
   });
 
   test('over TLS, with a certificate trusted through NODE_EXTRA_CA_CERTS (in a child process)', async () => {
